@@ -1,0 +1,120 @@
+/// What an item is for.
+public enum ItemKind: String, Sendable, Codable, CaseIterable {
+    case material
+    case component
+    case product
+}
+
+/// A stock-keeping unit.
+public struct Item: Sendable, Hashable, Codable {
+    public var sku: String
+    public var kind: ItemKind
+    public var unit: String
+    public var name: String
+
+    public init(sku: String, kind: ItemKind, unit: String = "ea", name: String = "") {
+        self.sku = sku
+        self.kind = kind
+        self.unit = unit
+        self.name = name
+    }
+}
+
+/// A warehouse or production site.
+public struct Location: Sendable, Hashable, Codable {
+    public var code: String
+    public var name: String
+
+    public init(code: String, name: String = "") {
+        self.code = code
+        self.name = name
+    }
+}
+
+/// One line of a bill of materials, or one line of an explosion: a SKU and a quantity.
+public struct BOMLine: Sendable, Hashable, Codable {
+    public var sku: String
+    public var quantity: Amount
+
+    public init(sku: String, quantity: Amount) {
+        self.sku = sku
+        self.quantity = quantity
+    }
+}
+
+/// Items, locations and bills of materials.
+public struct Catalog: Sendable, Equatable {
+    public private(set) var items: [String: Item] = [:]
+    public private(set) var locations: [String: Location] = [:]
+    /// Parent SKU → its direct components per one parent, sorted by SKU.
+    public private(set) var boms: [String: [BOMLine]] = [:]
+
+    public init() {}
+
+    static func validateCode(_ code: String, what: String) throws(DomainError) {
+        let allowed = code.unicodeScalars.allSatisfy { scalar in
+            scalar.properties.isAlphabetic || ("0"..."9").contains(scalar) || "-_./".unicodeScalars.contains(scalar)
+        }
+        guard !code.isEmpty, code.count <= 64, allowed else { throw .invalidCode(what: what, code: code) }
+    }
+
+    public func item(_ sku: String) throws(DomainError) -> Item {
+        guard let item = items[sku] else { throw .unknownItem(sku) }
+        return item
+    }
+
+    public func requireLocation(_ code: String) throws(DomainError) {
+        guard locations[code] != nil else { throw .unknownLocation(code) }
+    }
+
+    public mutating func add(_ item: Item) throws(DomainError) {
+        try Self.validateCode(item.sku, what: "SKU")
+        guard !item.unit.isEmpty else { throw .invalidCode(what: "unit of measure", code: item.unit) }
+        guard items[item.sku] == nil else { throw .duplicateItem(item.sku) }
+        items[item.sku] = item
+    }
+
+    public mutating func add(_ location: Location) throws(DomainError) {
+        try Self.validateCode(location.code, what: "location code")
+        guard locations[location.code] == nil else { throw .duplicateLocation(location.code) }
+        locations[location.code] = location
+    }
+
+    /// Replaces the BOM of `parent`. Validates every line and refuses cycles, naming the loop.
+    public mutating func setBOM(_ parent: String, lines: [BOMLine]) throws(DomainError) {
+        let parentItem = try item(parent)
+        guard parentItem.kind != .material else { throw .materialCannotHaveBOM(parent) }
+        guard !lines.isEmpty else { throw .emptyBOM(parent) }
+        var seen = Set<String>()
+        for line in lines {
+            guard line.sku != parent else { throw .bomListsItself(parent) }
+            _ = try item(line.sku)
+            guard line.quantity.isPositive else {
+                throw .nonPositiveQuantity(context: "BOM of \(parent), line \(line.sku)", quantity: line.quantity)
+            }
+            guard seen.insert(line.sku).inserted else { throw .duplicateBOMLine(parent: parent, sku: line.sku) }
+        }
+        let sorted = lines.sorted { $0.sku < $1.sku }
+        if let loop = cycle(through: parent, withChildren: sorted.map(\.sku)) {
+            throw .bomCycle(loop)
+        }
+        boms[parent] = sorted
+    }
+
+    /// Depth-first search from the new lines back to `parent`; returns the loop `[parent, …, parent]`.
+    func cycle(through parent: String, withChildren children: [String]) -> [String]? {
+        var visited = Set<String>()
+        func search(_ sku: String, path: [String]) -> [String]? {
+            if sku == parent { return path + [sku] }
+            guard visited.insert(sku).inserted else { return nil }
+            for child in boms[sku]?.map(\.sku) ?? [] {
+                if let loop = search(child, path: path + [sku]) { return loop }
+            }
+            return nil
+        }
+        for child in children {
+            if let loop = search(child, path: [parent]) { return loop }
+        }
+        return nil
+    }
+}

@@ -1,0 +1,175 @@
+/// Every change the domain accepts. The replication layer wraps each in an operation.
+public enum Command: Sendable, Hashable {
+    case addItem(Item)
+    case addLocation(Location)
+    case setBOM(SetBOM)
+    case adjustStock(AdjustStock)
+    case transferStock(TransferStock)
+    case createOrder(CreateOrder)
+    case setCost(SetCost)
+    case editOrder(EditOrder)
+    case transition(OrderTransition)
+    case addReceipt(AddReceipt)
+    case voidReceipt(VoidReceipt)
+}
+
+public struct SetBOM: Sendable, Hashable, Codable {
+    public var parent: String
+    public var lines: [BOMLine]
+    public init(parent: String, lines: [BOMLine]) {
+        self.parent = parent
+        self.lines = lines
+    }
+}
+
+public struct AdjustStock: Sendable, Hashable, Codable {
+    public var sku: String
+    public var location: String
+    /// Signed: positive brings stock in, negative takes it out.
+    public var quantity: Amount
+    /// Only for stock coming in; absent means the current rate.
+    public var unitCost: Amount?
+    public init(sku: String, location: String, quantity: Amount, unitCost: Amount? = nil) {
+        self.sku = sku
+        self.location = location
+        self.quantity = quantity
+        self.unitCost = unitCost
+    }
+}
+
+public struct TransferStock: Sendable, Hashable, Codable {
+    public var sku: String
+    public var quantity: Amount
+    public var from: String
+    public var to: String
+    public init(sku: String, quantity: Amount, from: String, to: String) {
+        self.sku = sku
+        self.quantity = quantity
+        self.from = from
+        self.to = to
+    }
+}
+
+public struct OutputSpec: Sendable, Hashable, Codable {
+    public var sku: String
+    public var quantity: Amount
+    public var unitCost: Amount?
+    public init(sku: String, quantity: Amount, unitCost: Amount? = nil) {
+        self.sku = sku
+        self.quantity = quantity
+        self.unitCost = unitCost
+    }
+}
+
+public struct CreateOrder: Sendable, Hashable, Codable {
+    public var number: String
+    public var kind: OrderKind
+    public var location: String
+    public var due: String?
+    public var notes: String
+    public var tolerancePercent: Amount
+    public var outputs: [OutputSpec]
+    public init(
+        number: String, kind: OrderKind, location: String, due: String? = nil, notes: String = "",
+        tolerancePercent: Amount = .zero, outputs: [OutputSpec]
+    ) {
+        self.number = number
+        self.kind = kind
+        self.location = location
+        self.due = due
+        self.notes = notes
+        self.tolerancePercent = tolerancePercent
+        self.outputs = outputs
+    }
+}
+
+public struct SetCost: Sendable, Hashable, Codable {
+    public var order: String
+    public var sku: String
+    public var unitCost: Amount
+    public init(order: String, sku: String, unitCost: Amount) {
+        self.order = order
+        self.sku = sku
+        self.unitCost = unitCost
+    }
+}
+
+/// Header edits; absent fields are left as they are.
+public struct EditOrder: Sendable, Hashable, Codable {
+    public var order: String
+    public var due: String?
+    public var notes: String?
+    public var tolerancePercent: Amount?
+    public init(order: String, due: String? = nil, notes: String? = nil, tolerancePercent: Amount? = nil) {
+        self.order = order
+        self.due = due
+        self.notes = notes
+        self.tolerancePercent = tolerancePercent
+    }
+}
+
+public struct OrderTransition: Sendable, Hashable, Codable {
+    public enum Action: String, Sendable, Codable, CaseIterable {
+        case enter, start, complete, cancel
+        var event: OrderEvent {
+            switch self {
+            case .enter: .enter
+            case .start: .start
+            case .complete: .complete
+            case .cancel: .cancel
+            }
+        }
+    }
+    public var order: String
+    public var action: Action
+    public init(order: String, action: Action) {
+        self.order = order
+        self.action = action
+    }
+}
+
+public struct AddReceipt: Sendable, Hashable, Codable {
+    public var order: String
+    public var receipt: String
+    public var lines: [BOMLine]
+    /// Business date of the delivery; absent means the operation's date.
+    public var date: String?
+    public init(order: String, receipt: String, lines: [BOMLine], date: String? = nil) {
+        self.order = order
+        self.receipt = receipt
+        self.lines = lines
+        self.date = date
+    }
+}
+
+public struct VoidReceipt: Sendable, Hashable, Codable {
+    public var receipt: String
+    public init(receipt: String) {
+        self.receipt = receipt
+    }
+}
+
+/// Who and when, for the entries a command writes.
+public struct ApplyContext: Sendable, Hashable {
+    /// The operation id stamped on every entry.
+    public var operation: String
+    /// The business date (YYYY-MM-DD).
+    public var date: String
+    public init(operation: String = "", date: String) {
+        self.operation = operation
+        self.date = date
+    }
+}
+
+/// Validates a YYYY-MM-DD business date.
+public func validateDate(_ text: String) throws(DomainError) {
+    let parts = text.split(separator: "-", omittingEmptySubsequences: false)
+    guard parts.count == 3, parts[0].count == 4, parts[1].count == 2, parts[2].count == 2,
+        let year = Int(parts[0]), let month = Int(parts[1]), let day = Int(parts[2]),
+        parts.allSatisfy({ $0.allSatisfy { $0.isASCII && $0.isNumber } }),
+        year >= 1, (1...12).contains(month)
+    else { throw .invalidDate(text) }
+    let leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0
+    let days = [31, leap ? 29 : 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31][month - 1]
+    guard (1...days).contains(day) else { throw .invalidDate(text) }
+}

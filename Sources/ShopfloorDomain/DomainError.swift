@@ -1,0 +1,86 @@
+/// Every refusal the domain can make. Each message names the problem and what to do about it.
+public enum DomainError: Error, Sendable, Equatable, CustomStringConvertible {
+    case invalidCode(what: String, code: String)
+    case unknownItem(String)
+    case unknownLocation(String)
+    case duplicateItem(String)
+    case duplicateLocation(String)
+    case materialCannotHaveBOM(String)
+    case emptyBOM(String)
+    case bomListsItself(String)
+    case duplicateBOMLine(parent: String, sku: String)
+    case bomCycle([String])
+    case noBOM(String)
+    case nonPositiveQuantity(context: String, quantity: Amount)
+    case zeroQuantity(context: String)
+    case negativeCost(context: String, cost: Amount)
+    case unitCostOnOutgoing(sku: String)
+    case sameLocation(String)
+    case invalidDate(String)
+    case invalidTolerance(Amount)
+    case arithmetic(AmountError)
+    case unknownOrder(String)
+    case duplicateOrder(String)
+    case emptyOrder(String)
+    case duplicateOutput(order: String, sku: String)
+    case notProducible(sku: String, kind: ItemKind)
+    case notAnOutput(order: String, sku: String, outputs: [String])
+    case forbiddenTransition(order: String, status: OrderStatus, event: OrderEvent, allowed: [OrderEvent])
+    case costNotSet(order: String, sku: String)
+    case overReceipt(order: String, sku: String, ordered: Amount, received: Amount, receiving: Amount, tolerancePercent: Amount)
+    case cancelWithReceipts(order: String, receipts: [String])
+    case unknownReceipt(String)
+    case duplicateReceipt(String)
+    case receiptAlreadyVoided(String)
+    case emptyReceipt(String)
+    case duplicateReceiptLine(order: String, sku: String)
+
+    public var description: String {
+        switch self {
+        case .invalidCode(let what, let code):
+            "invalid \(what) '\(code)': use 1–64 letters, digits, '-', '_', '.' or '/'"
+        case .unknownItem(let sku): "unknown SKU '\(sku)': add it first with `item add \(sku) --kind …`"
+        case .unknownLocation(let code): "unknown location '\(code)': add it first with `location add \(code)`"
+        case .duplicateItem(let sku): "SKU '\(sku)' already exists"
+        case .duplicateLocation(let code): "location '\(code)' already exists"
+        case .materialCannotHaveBOM(let sku): "'\(sku)' is a material and cannot have a BOM; make it a component or product"
+        case .emptyBOM(let sku): "the BOM of '\(sku)' has no lines: give at least one CHILD=QTY"
+        case .bomListsItself(let sku): "the BOM of '\(sku)' lists '\(sku)' itself"
+        case .duplicateBOMLine(let parent, let sku): "the BOM of '\(parent)' lists '\(sku)' twice: give one line with the total"
+        case .bomCycle(let loop): "BOM cycle: \(loop.joined(separator: " → ")); remove one of these links"
+        case .noBOM(let sku): "'\(sku)' has no BOM: set one with `bom set \(sku) CHILD=QTY …`"
+        case .nonPositiveQuantity(let context, let quantity): "\(context): quantity must be positive, got \(quantity)"
+        case .zeroQuantity(let context): "\(context): quantity must not be zero"
+        case .negativeCost(let context, let cost): "\(context): cost must not be negative, got \(cost)"
+        case .unitCostOnOutgoing(let sku):
+            "a unit cost applies only to stock coming in; '\(sku)' goes out at its weighted-average cost"
+        case .sameLocation(let code): "a transfer needs two different locations, got '\(code)' twice"
+        case .invalidDate(let text): "'\(text)' is not a date: use YYYY-MM-DD"
+        case .invalidTolerance(let value): "tolerance must be between 0 and 1000 percent, got \(value)"
+        case .arithmetic(let error): "arithmetic: \(error.description)"
+        case .unknownOrder(let number): "unknown order '\(number)': see `order list`"
+        case .duplicateOrder(let number): "order number '\(number)' is already used: choose another or omit --number"
+        case .emptyOrder(let number): "order '\(number)' has no output lines: give --output SKU=QTY"
+        case .duplicateOutput(let order, let sku): "order '\(order)' lists output '\(sku)' twice: give one line"
+        case .notProducible(let sku, let kind): "'\(sku)' is a \(kind.rawValue) and cannot be an order output"
+        case .notAnOutput(let order, let sku, let outputs):
+            "'\(sku)' is not an output of order '\(order)' (outputs: \(outputs.joined(separator: ", ")))"
+        case .forbiddenTransition(let order, let status, let event, let allowed):
+            "order '\(order)' is \(status.rawValue): cannot \(event.rawValue); allowed: "
+                + (allowed.isEmpty ? "nothing (the order is closed)" : allowed.map(\.rawValue).joined(separator: ", "))
+        case .costNotSet(let order, let sku):
+            "order '\(order)' has no unit cost for '\(sku)': set it with `order set-cost \(order) \(sku) COST`"
+        case .overReceipt(let order, let sku, let ordered, let received, let receiving, let tolerance):
+            "receiving \(receiving) '\(sku)' on order '\(order)' exceeds ordered \(ordered) + \(tolerance)% "
+                + "(already received \(received)); receive less or raise the order's tolerance"
+        case .cancelWithReceipts(let order, let receipts):
+            "order '\(order)' has receipts (\(receipts.joined(separator: ", "))): void them first, or close it short "
+                + "with `order complete \(order)`"
+        case .unknownReceipt(let id): "unknown receipt '\(id)': see `order show NUMBER`"
+        case .duplicateReceipt(let id): "receipt id '\(id)' is already used"
+        case .receiptAlreadyVoided(let id): "receipt '\(id)' is already voided"
+        case .emptyReceipt(let order): "a receipt on order '\(order)' needs at least one SKU=QTY line"
+        case .duplicateReceiptLine(let order, let sku): "receipt on '\(order)' lists '\(sku)' twice: give one line"
+        }
+    }
+}

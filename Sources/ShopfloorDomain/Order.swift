@@ -1,0 +1,106 @@
+/// Work orders pay for conversion; production orders for the whole manufactured product.
+public enum OrderKind: String, Sendable, Codable, CaseIterable {
+    case work
+    case production
+
+    /// Work orders take the BOM one level deep; production orders fully exploded.
+    public var explosion: ExplosionLevels { self == .work ? .one : .full }
+}
+
+/// An output line: what the order makes.
+public struct OrderLine: Sendable, Hashable, Codable {
+    public var sku: String
+    public var quantity: Amount
+    /// Unit production cost (production orders) or conversion cost (work orders); may be open in Draft.
+    public var unitCost: Amount?
+    /// Produced by visible, unvoided receipts.
+    public var produced: Amount = .zero
+    /// ORDER not yet relieved by PRODUCE.
+    public var onOrder: Amount = .zero
+    /// The inputs for the whole line quantity, snapshotted at Enter.
+    public var inputs: [BOMLine] = []
+    /// Input quantity consumed so far for this line, per SKU.
+    public var consumed: [String: Amount] = [:]
+
+    public init(sku: String, quantity: Amount, unitCost: Amount? = nil) {
+        self.sku = sku
+        self.quantity = quantity
+        self.unitCost = unitCost
+    }
+}
+
+/// What an order still holds against an input SKU.
+public struct InputCommitment: Sendable, Hashable, Codable {
+    public var sku: String
+    /// Total input quantity from the snapshot.
+    public var required: Amount
+    /// DEMAND not yet allocated.
+    public var demand: Amount = .zero
+    /// ALLOCATE not yet consumed.
+    public var allocated: Amount = .zero
+
+    public init(sku: String, required: Amount) {
+        self.sku = sku
+        self.required = required
+    }
+}
+
+/// A delivery of finished goods against an order.
+public struct Receipt: Sendable, Hashable, Codable {
+    public var id: String
+    public var order: String
+    public var date: String
+    public var lines: [BOMLine]
+    public var voided: Bool = false
+    /// The stock entries the receipt wrote, so a void can reverse exactly them.
+    public var entries: [LedgerEntry] = []
+
+    public init(id: String, order: String, date: String, lines: [BOMLine]) {
+        self.id = id
+        self.order = order
+        self.date = date
+        self.lines = lines
+    }
+}
+
+/// A work or production order.
+public struct Order: Sendable, Hashable, Codable {
+    public var number: String
+    public var kind: OrderKind
+    public var location: String
+    public var due: String?
+    public var notes: String
+    /// Over-receipt tolerance in percent of each line's quantity (default 0).
+    public var tolerancePercent: Amount
+    public var status: OrderStatus = .draft
+    public var lines: [OrderLine]
+    /// Aggregated input commitments, sorted by SKU; empty until Enter.
+    public var inputs: [InputCommitment] = []
+    public var receipts: [Receipt] = []
+
+    public init(
+        number: String, kind: OrderKind, location: String, due: String? = nil, notes: String = "",
+        tolerancePercent: Amount = .zero, lines: [OrderLine]
+    ) {
+        self.number = number
+        self.kind = kind
+        self.location = location
+        self.due = due
+        self.notes = notes
+        self.tolerancePercent = tolerancePercent
+        self.lines = lines
+    }
+
+    /// Receipts that count (not voided).
+    public var visibleReceipts: [Receipt] { receipts.filter { !$0.voided } }
+
+    public func lineIndex(_ sku: String) throws(DomainError) -> Int {
+        guard let index = lines.firstIndex(where: { $0.sku == sku }) else {
+            throw .notAnOutput(order: number, sku: sku, outputs: lines.map(\.sku))
+        }
+        return index
+    }
+
+    /// True when every line has received at least its ordered quantity.
+    public var isFullyReceived: Bool { lines.allSatisfy { $0.produced >= $0.quantity } }
+}
