@@ -3,15 +3,20 @@ import PackageDescription
 
 let package = Package(
     name: "Shopfloor",
-    platforms: [.macOS(.v14)],
+    platforms: [.macOS(.v15)],
     products: [
         .executable(name: "shopfloor", targets: ["shopfloor"]),
+        .executable(name: "shopfloor-hq", targets: ["shopfloor-hq"]),
         .library(name: "ShopfloorDomain", targets: ["ShopfloorDomain"]),
     ],
     dependencies: [
         .package(url: "https://github.com/groue/GRDB.swift", exact: "7.10.0"),
         .package(url: "https://github.com/apple/swift-argument-parser", exact: "1.8.2"),
         .package(url: "https://github.com/apple/swift-log", exact: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-crypto", exact: "3.12.3"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", exact: "2.28.1"),
+        .package(url: "https://github.com/swift-server/async-http-client", exact: "1.37.0"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", exact: "2.13.0"),
     ],
     targets: [
         // Pure domain: catalog, BOM explosion, orders, lifecycle, ledger, costing. No I/O, no packages.
@@ -24,6 +29,27 @@ let package = Package(
             dependencies: [
                 "ShopfloorReplication",
                 .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        // The sync client: pushes and pulls operations over HTTP.
+        .target(
+            name: "ShopfloorSync",
+            dependencies: [
+                "ShopfloorStore",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        // The HQ server library.
+        .target(
+            name: "ShopfloorHQ",
+            dependencies: [
+                "ShopfloorStore",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
@@ -32,11 +58,20 @@ let package = Package(
             name: "ShopfloorCLI",
             dependencies: [
                 "ShopfloorStore",
+                "ShopfloorSync",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
         .executableTarget(name: "shopfloor", dependencies: ["ShopfloorCLI"]),
+        .executableTarget(
+            name: "shopfloor-hq",
+            dependencies: [
+                "ShopfloorHQ",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
         .testTarget(name: "ShopfloorDomainTests", dependencies: ["ShopfloorDomain"]),
         .testTarget(name: "ShopfloorReplicationTests", dependencies: ["ShopfloorReplication"]),
         .testTarget(name: "ShopfloorStoreTests", dependencies: ["ShopfloorStore"]),

@@ -44,10 +44,10 @@ public struct BOMLine: Sendable, Hashable, Codable {
 
 /// Items, locations and bills of materials.
 public struct Catalog: Sendable, Equatable {
-    public private(set) var items: [String: Item] = [:]
-    public private(set) var locations: [String: Location] = [:]
+    public internal(set) var items: [String: Item] = [:]
+    public internal(set) var locations: [String: Location] = [:]
     /// Parent SKU → its direct components per one parent, sorted by SKU.
-    public private(set) var boms: [String: [BOMLine]] = [:]
+    public internal(set) var boms: [String: [BOMLine]] = [:]
 
     public init() {}
 

@@ -4,12 +4,12 @@
 /// the shop exactly as it was; an accepted one returns the ledger entries it wrote, in order.
 public struct Shop: Sendable {
     public var catalog = Catalog()
-    public private(set) var orders: [String: Order] = [:]
+    public internal(set) var orders: [String: Order] = [:]
     /// Receipt id → order number.
-    public private(set) var receiptOrders: [String: String] = [:]
-    public private(set) var valuations: [StockKey: Valuation] = [:]
+    public internal(set) var receiptOrders: [String: String] = [:]
+    public internal(set) var valuations: [StockKey: Valuation] = [:]
     /// Positions maintained from the entries written.
-    public private(set) var positions: [StockKey: Position] = [:]
+    public internal(set) var positions: [StockKey: Position] = [:]
 
     public init() {}
 

@@ -1,0 +1,96 @@
+import Foundation
+import ShopfloorDomain
+
+/// The only way to change anything: an immutable fact authored by one replica.
+public struct ShopOperation: Sendable, Hashable, Codable {
+    /// The schema version this build writes.
+    public static let currentSchema = 1
+
+    public var id: OperationID
+    /// Lamport clock: greater than the lamport of every operation the author had seen.
+    public var lamport: UInt64
+    /// Causal context: the author's version vector just before this operation.
+    public var context: VersionVector
+    /// Wall-clock time at the author, ISO 8601 UTC, for display only.
+    public var timestamp: String
+    /// Business date (YYYY-MM-DD) of the entries the operation writes.
+    public var date: String
+    /// One of ``OperationKind``'s raw values; kept as text so a newer kind survives a round trip.
+    public var kind: String
+    /// Canonical JSON of the command (sorted keys).
+    public var payload: String
+    public var schema: Int
+
+    public init(
+        id: OperationID, lamport: UInt64, context: VersionVector, timestamp: String, date: String, kind: String,
+        payload: String, schema: Int = ShopOperation.currentSchema
+    ) {
+        self.id = id
+        self.lamport = lamport
+        self.context = context
+        self.timestamp = timestamp
+        self.date = date
+        self.kind = kind
+        self.payload = payload
+        self.schema = schema
+    }
+
+    /// The position in the canonical order.
+    public var key: CanonicalKey { CanonicalKey(lamport: lamport, replica: id.replica, counter: id.counter) }
+
+    /// Builds an operation carrying `command`.
+    public init(
+        id: OperationID, lamport: UInt64, context: VersionVector, timestamp: String, date: String, command: Command
+    ) {
+        let (kind, payload) = OperationKind.encode(command)
+        self.init(id: id, lamport: lamport, context: context, timestamp: timestamp, date: date, kind: kind.rawValue, payload: payload)
+    }
+
+    /// The command this operation carries, or why it cannot be read.
+    public func command() throws(OperationDecodingError) -> Command {
+        guard schema <= ShopOperation.currentSchema else { throw .unsupportedSchema(schema) }
+        guard let kind = OperationKind(rawValue: kind) else { throw .unknownKind(kind) }
+        return try kind.decode(payload)
+    }
+}
+
+/// A deterministic total order that extends happens-before: (lamport, replica, counter).
+public struct CanonicalKey: Sendable, Hashable, Codable, Comparable {
+    public var lamport: UInt64
+    public var replica: String
+    public var counter: UInt64
+
+    public init(lamport: UInt64, replica: String, counter: UInt64) {
+        self.lamport = lamport
+        self.replica = replica
+        self.counter = counter
+    }
+
+    public static func < (lhs: CanonicalKey, rhs: CanonicalKey) -> Bool {
+        (lhs.lamport, lhs.replica, lhs.counter) < (rhs.lamport, rhs.replica, rhs.counter)
+    }
+}
+
+/// Why an operation's payload could not be turned into a command.
+public enum OperationDecodingError: Error, Sendable, Equatable, CustomStringConvertible {
+    case unknownKind(String)
+    case unsupportedSchema(Int)
+    case malformedPayload(kind: String, reason: String)
+
+    public var code: String {
+        switch self {
+        case .unknownKind: "unknown_kind"
+        case .unsupportedSchema: "unsupported_schema"
+        case .malformedPayload: "malformed_payload"
+        }
+    }
+
+    public var description: String {
+        switch self {
+        case .unknownKind(let kind): "unknown operation kind '\(kind)'"
+        case .unsupportedSchema(let schema):
+            "operation schema \(schema) is newer than this build's \(ShopOperation.currentSchema): upgrade"
+        case .malformedPayload(let kind, let reason): "malformed payload for '\(kind)': \(reason)"
+        }
+    }
+}

@@ -1,0 +1,50 @@
+/// Replica id → the highest counter seen from it. Because operations are delivered causally and each
+/// replica's operations in counter order, "seen counter n" means "seen 1…n": the vector is a complete
+/// summary of an op set, and its size grows with the number of replicas, never with the history.
+public struct VersionVector: Sendable, Hashable, Codable, CustomStringConvertible {
+    public private(set) var counters: [String: UInt64]
+
+    public init(_ counters: [String: UInt64] = [:]) {
+        self.counters = counters.filter { $0.value > 0 }
+    }
+
+    public subscript(replica: String) -> UInt64 {
+        get { counters[replica] ?? 0 }
+        set { counters[replica] = newValue == 0 ? nil : newValue }
+    }
+
+    /// True when `id` is already covered.
+    public func contains(_ id: OperationID) -> Bool { self[id.replica] >= id.counter }
+
+    /// True when every entry of `self` is ≤ the matching entry of `other`.
+    public func isCovered(by other: VersionVector) -> Bool {
+        counters.allSatisfy { other[$0.key] >= $0.value }
+    }
+
+    /// Pointwise maximum.
+    public func merged(with other: VersionVector) -> VersionVector {
+        var result = self
+        for (replica, counter) in other.counters where counter > result[replica] { result[replica] = counter }
+        return result
+    }
+
+    public mutating func record(_ id: OperationID) {
+        if id.counter > self[id.replica] { self[id.replica] = id.counter }
+    }
+
+    /// The entries missing from `self` relative to `other` (what `other` has that `self` lacks).
+    public func missing(from other: VersionVector) -> [String: ClosedRange<UInt64>] {
+        var result: [String: ClosedRange<UInt64>] = [:]
+        for (replica, counter) in other.counters where counter > self[replica] {
+            result[replica] = (self[replica] + 1)...counter
+        }
+        return result
+    }
+
+    /// Sum of all counters: the number of operations summarised.
+    public var total: UInt64 { counters.values.reduce(0, +) }
+
+    public var description: String {
+        "{" + counters.sorted { $0.key < $1.key }.map { "\($0.key):\($0.value)" }.joined(separator: ",") + "}"
+    }
+}

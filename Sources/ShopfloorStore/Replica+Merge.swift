@@ -1,0 +1,189 @@
+import Foundation
+import GRDB
+import ShopfloorDomain
+import ShopfloorReplication
+
+/// The answer for one operation offered to a replica.
+public enum IntegrationOutcome: Sendable, Hashable, Codable {
+    case accepted
+    case duplicate
+    case refused(code: RefusalCode, message: String)
+
+    public var isAccepted: Bool { self == .accepted }
+}
+
+/// Machine-readable reasons an operation is refused at the boundary.
+public enum RefusalCode: String, Sendable, Hashable, Codable, CaseIterable {
+    /// Its causal context or the author's previous operation is not here yet.
+    case missingDependency = "missing_dependency"
+    /// The kind is not one this build knows.
+    case unknownKind = "unknown_kind"
+    /// Its schema version is newer than this build's.
+    case unsupportedSchema = "unsupported_schema"
+    /// The payload does not decode for its kind.
+    case malformedPayload = "malformed_payload"
+    /// Pushed by a device that did not author it.
+    case foreignAuthor = "foreign_author"
+    /// The same id is already here with different content (a device restored from an old backup?).
+    case contentMismatch = "content_mismatch"
+    /// Fields out of range (counter 0, lamport not above its context, bad date).
+    case invalidOperation = "invalid_operation"
+}
+
+extension Replica {
+    /// Offers operations from elsewhere. Each is answered; the accepted ones are stored and folded in one
+    /// transaction. Merged operations are never refused for business reasons: a domain refusal while folding is
+    /// recorded as a rejection, visible to every replica alike.
+    ///
+    /// - Parameter author: when set, only operations authored by this replica are accepted (a device's push).
+    public func integrate(_ ops: [ShopOperation], author: String? = nil) throws -> [IntegrationOutcome] {
+        try state.withLock { state in
+            do {
+                return try database.write { db in
+                    var outcomes: [IntegrationOutcome] = []
+                    var accepted: [ShopOperation] = []
+                    for op in ops {
+                        let outcome = try Self.admit(op, author: author, state: &state, db)
+                        if outcome == .accepted {
+                            state.arrival += 1
+                            try Self.insert(op, arrival: state.arrival, db)
+                            state.vector.record(op.id)
+                            state.lamport = max(state.lamport, op.lamport)
+                            accepted.append(op)
+                        }
+                        outcomes.append(outcome)
+                    }
+                    guard !accepted.isEmpty else { return outcomes }
+                    accepted.sort { $0.key < $1.key }
+                    if state.fold.canAppend(accepted[0]) {
+                        var touched = Touched()
+                        for op in accepted {
+                            let step = state.fold.apply(op)
+                            try Self.write(step, key: op.key, fold: state.fold, stateRows: false, db)
+                            touched.formUnion(step.touched)
+                        }
+                        try Self.writeState(touched, fold: state.fold, db)
+                    } else {
+                        // A concurrent operation sorts before some already folded: refold in canonical order.
+                        state.fold = try Self.refold(db)
+                    }
+                    try Self.saveClocks(state, db)
+                    return outcomes
+                }
+            } catch {
+                state = try database.read { try Self.loadState($0) }
+                throw error
+            }
+        }
+    }
+
+    static func admit(
+        _ op: ShopOperation, author: String?, state: inout ReplicaState, _ db: Database
+    ) throws -> IntegrationOutcome {
+        if let author, op.id.replica != author {
+            return .refused(
+                code: .foreignAuthor, message: "operation \(op.id) was authored by '\(op.id.replica)', not by '\(author)'")
+        }
+        if state.vector.contains(op.id) {
+            let stored = try Row.fetchOne(
+                db, sql: "SELECT * FROM ops WHERE replica = ? AND counter = ?",
+                arguments: [op.id.replica, Int64(op.id.counter)]
+            ).map(decodeOperation)
+            if stored == op { return .duplicate }
+            return .refused(
+                code: .contentMismatch,
+                message: "operation \(op.id) is already here with different content; it was not overwritten")
+        }
+        guard op.id.counter >= 1, op.lamport >= 1, op.lamport <= UInt64(Int64.max) else {
+            return .refused(code: .invalidOperation, message: "operation \(op.id): counter and lamport must be ≥ 1")
+        }
+        let expected = state.vector[op.id.replica] + 1
+        guard op.id.counter == expected else {
+            return .refused(
+                code: .missingDependency,
+                message: "operation \(op.id): expected \(op.id.replica):\(expected) first (causal delivery)")
+        }
+        guard op.context[op.id.replica] == op.id.counter - 1 else {
+            return .refused(
+                code: .invalidOperation,
+                message: "operation \(op.id): its context must include its author's previous operation")
+        }
+        guard op.context.isCovered(by: state.vector) else {
+            let missing = state.vector.missing(from: op.context).map { "\($0.key):\($0.value.lowerBound)…\($0.value.upperBound)" }
+            return .refused(
+                code: .missingDependency,
+                message: "operation \(op.id) depends on operations not here yet: \(missing.sorted().joined(separator: ", "))")
+        }
+        do { try validateDate(op.date) } catch {
+            return .refused(code: .invalidOperation, message: "operation \(op.id): \(error.description)")
+        }
+        do { _ = try op.command() } catch {
+            let code: RefusalCode =
+                switch error {
+                case .unknownKind: .unknownKind
+                case .unsupportedSchema: .unsupportedSchema
+                case .malformedPayload: .malformedPayload
+                }
+            return .refused(code: code, message: error.description)
+        }
+        return .accepted
+    }
+
+    static func writeState(_ touched: Touched, fold: Fold, _ db: Database) throws {
+        let shop = fold.shop
+        for sku in Set(touched.items) { if let item = shop.catalog.items[sku] { try writeItem(item, db) } }
+        for code in Set(touched.locations) {
+            if let location = shop.catalog.locations[code] { try writeLocation(location, db) }
+        }
+        for parent in Set(touched.boms) { try writeBOM(parent, lines: shop.catalog.boms[parent] ?? [], db) }
+        for number in Set(touched.orders) { if let order = shop.orders[number] { try writeOrder(order, db) } }
+        for key in touched.stock { try writeStock(key, shop: shop, db) }
+    }
+
+    /// Operations authored by `author` with a counter above `counter`, in counter order.
+    public func operations(authoredBy author: String, after counter: UInt64, limit: Int) throws -> [ShopOperation] {
+        try database.read { db in
+            try Row.fetchAll(
+                db, sql: "SELECT * FROM ops WHERE replica = ? AND counter > ? ORDER BY counter LIMIT ?",
+                arguments: [author, Int64(counter), limit]
+            ).map(Self.decodeOperation)
+        }
+    }
+
+    /// Operations not covered by `vector`, in canonical order (which respects causality), at most `limit`.
+    public func operations(missingFrom vector: VersionVector, limit: Int) throws -> [ShopOperation] {
+        let mine = versionVector
+        let missing = vector.missing(from: mine)
+        guard !missing.isEmpty else { return [] }
+        return try database.read { db in
+            let conditions = missing.keys.sorted().map { _ in "(replica = ? AND counter > ?)" }.joined(separator: " OR ")
+            var arguments: [any DatabaseValueConvertible] = []
+            for replica in missing.keys.sorted() {
+                arguments.append(replica)
+                arguments.append(Int64(vector[replica]))
+            }
+            arguments.append(limit)
+            return try Row.fetchAll(
+                db, sql: "SELECT * FROM ops WHERE \(conditions) ORDER BY lamport, replica, counter LIMIT ?",
+                arguments: StatementArguments(arguments)
+            ).map(Self.decodeOperation)
+        }
+    }
+
+    /// Every operation in canonical order.
+    public func allOperations() throws -> [ShopOperation] {
+        try database.read { db in
+            try Row.fetchAll(db, sql: "SELECT * FROM ops ORDER BY lamport, replica, counter").map(Self.decodeOperation)
+        }
+    }
+}
+
+extension Touched {
+    mutating func formUnion(_ other: Touched) {
+        items += other.items
+        locations += other.locations
+        boms += other.boms
+        orders += other.orders
+        stock.formUnion(other.stock)
+    }
+}

@@ -1,0 +1,223 @@
+import Foundation
+import GRDB
+import Logging
+import ShopfloorDomain
+import ShopfloorReplication
+import Synchronization
+
+/// How a replica is opened. Time is injected so tests and the simulator are deterministic.
+public struct ReplicaConfiguration: Sendable {
+    /// The wall clock for timestamps and default business dates.
+    public var now: @Sendable () -> Date
+    /// `synchronous=FULL` (every commit survives power loss) when true; `NORMAL` (survives a crash) when false.
+    public var durable: Bool
+    public var logger: Logger
+
+    public init(
+        now: @escaping @Sendable () -> Date = { Date() }, durable: Bool = true,
+        logger: Logger = Logger(label: "shopfloor.replica")
+    ) {
+        self.now = now
+        self.durable = durable
+        self.logger = logger
+    }
+}
+
+/// The in-memory side of a replica: the fold plus the clocks, guarded by one lock.
+struct ReplicaState: Sendable {
+    var fold: Fold
+    var vector: VersionVector
+    var lamport: UInt64
+    var arrival: Int64
+    var orderSequence: Int
+}
+
+/// A replica on one SQLite file: the operation log is the source of truth, and every projection is written in the
+/// same transaction as the operation that changed it.
+public final class Replica: Sendable {
+    public let path: String
+    public let id: String
+    public let name: String
+    let database: DatabaseQueue
+    let state: Mutex<ReplicaState>
+    let configuration: ReplicaConfiguration
+
+    init(path: String, id: String, name: String, database: DatabaseQueue, state: ReplicaState, configuration: ReplicaConfiguration) {
+        self.path = path
+        self.id = id
+        self.name = name
+        self.database = database
+        self.state = Mutex(state)
+        self.configuration = configuration
+    }
+
+    static func connect(_ path: String, configuration: ReplicaConfiguration) throws -> DatabaseQueue {
+        var config = Configuration()
+        config.foreignKeysEnabled = true
+        config.busyMode = .timeout(5)
+        let durable = configuration.durable
+        config.prepareDatabase { db in
+            try db.execute(sql: "PRAGMA journal_mode = WAL")
+            try db.execute(sql: durable ? "PRAGMA synchronous = FULL" : "PRAGMA synchronous = NORMAL")
+        }
+        let queue = try DatabaseQueue(path: path, configuration: config)
+        try Schema.migrator.migrate(queue)
+        return queue
+    }
+
+    /// Creates a new replica at `path` with a fresh random id (or `id`).
+    public static func create(
+        at path: String, name: String, id: String? = nil, configuration: ReplicaConfiguration = ReplicaConfiguration()
+    ) throws -> Replica {
+        guard !name.isEmpty, name.count <= 64, !name.contains(where: { $0.isNewline }) else {
+            throw ReplicaError.invalidName(name)
+        }
+        let database = try connect(path, configuration: configuration)
+        let replicaID = id ?? Self.randomID()
+        try database.write { db in
+            if try String.fetchOne(db, sql: "SELECT value FROM meta WHERE key = 'replica_id'") != nil {
+                throw ReplicaError.alreadyInitialized(path: path)
+            }
+            for (key, value) in [("replica_id", replicaID), ("name", name), ("lamport", "0"), ("order_sequence", "0")] {
+                try db.execute(sql: "INSERT INTO meta (key, value) VALUES (?, ?)", arguments: [key, value])
+            }
+        }
+        configuration.logger.info("replica created", metadata: ["replica": "\(replicaID)", "path": "\(path)"])
+        return try open(at: path, configuration: configuration)
+    }
+
+    /// Opens an existing replica.
+    public static func open(at path: String, configuration: ReplicaConfiguration = ReplicaConfiguration()) throws -> Replica {
+        guard FileManager.default.fileExists(atPath: path) else { throw ReplicaError.notInitialized(path: path) }
+        let database = try connect(path, configuration: configuration)
+        let (id, name, state) = try database.read { db -> (String, String, ReplicaState) in
+            guard let id = try String.fetchOne(db, sql: "SELECT value FROM meta WHERE key = 'replica_id'"),
+                let name = try String.fetchOne(db, sql: "SELECT value FROM meta WHERE key = 'name'")
+            else { throw ReplicaError.notInitialized(path: path) }
+            return (id, name, try Self.loadState(db))
+        }
+        return Replica(path: path, id: id, name: name, database: database, state: state, configuration: configuration)
+    }
+
+    static func randomID() -> String {
+        var generator = SystemRandomNumberGenerator()
+        let alphabet = Array("abcdefghijkmnpqrstuvwxyz23456789")
+        return String((0..<8).map { _ in alphabet[Int(generator.next() % UInt64(alphabet.count))] })
+    }
+
+    /// The business date (UTC) for a wall-clock instant.
+    public static func businessDate(_ date: Date) -> String {
+        let components = Calendar(identifier: .gregorian).dateComponents(in: TimeZone(identifier: "UTC")!, from: date)
+        return String(format: "%04d-%02d-%02d", components.year!, components.month!, components.day!)
+    }
+
+    static func timestamp(_ date: Date) -> String {
+        let formatter = ISO8601DateFormatter()
+        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+        formatter.timeZone = TimeZone(identifier: "UTC")
+        return formatter.string(from: date)
+    }
+
+    // MARK: Recording local operations
+
+    /// Validates `command` against this replica's state and, if accepted, records it as one operation with all its
+    /// projections in one transaction. A refusal throws ``ReplicaError/refused(_:)`` and records nothing.
+    @discardableResult
+    public func record(_ command: Command, date: String? = nil) throws -> Recorded {
+        try record([command], date: date)[0]
+    }
+
+    /// Records several commands atomically: all of them, or (on the first refusal) none.
+    @discardableResult
+    public func record(_ commands: [Command], date: String? = nil) throws -> [Recorded] {
+        let now = configuration.now()
+        let businessDate = date ?? Self.businessDate(now)
+        do { try validateDate(businessDate) } catch { throw ReplicaError.refused(error) }
+        let stamp = Self.timestamp(now)
+        return try state.withLock { state in
+            let before = (state.vector, state.lamport, state.arrival)
+            do {
+                return try database.write { db in
+                    var results: [Recorded] = []
+                    for command in commands {
+                        let id = OperationID(replica: self.id, counter: state.vector[self.id] + 1)
+                        let op = ShopOperation(
+                            id: id, lamport: state.lamport + 1, context: state.vector, timestamp: stamp,
+                            date: businessDate, command: command)
+                        let step: FoldStep
+                        do { step = try state.fold.applyLocal(op, command: command) } catch let error as DomainError {
+                            throw ReplicaError.refused(error)
+                        }
+                        state.lamport = op.lamport
+                        state.vector.record(id)
+                        state.arrival += 1
+                        try Self.insert(op, arrival: state.arrival, db)
+                        try Self.write(step, key: op.key, fold: state.fold, stateRows: true, db)
+                        results.append(Recorded(operation: op, entries: step.entries))
+                    }
+                    try Self.saveClocks(state, db)
+                    return results
+                }
+            } catch {
+                // The transaction rolled back; the in-memory fold may have moved ahead of it, so reload.
+                (state.vector, state.lamport, state.arrival) = before
+                if commands.count > 1 || !(error is ReplicaError) {
+                    state = try database.read { try Self.loadState($0) }
+                }
+                throw error
+            }
+        }
+    }
+
+    /// A recorded operation and the ledger entries it wrote.
+    public struct Recorded: Sendable {
+        public var operation: ShopOperation
+        public var entries: [LedgerEntry]
+    }
+
+    /// The next default order number: kind prefix, this replica's id, and a per-replica sequence, so numbers
+    /// chosen offline on different devices never collide.
+    public func nextOrderNumber(kind: OrderKind) throws -> String {
+        try state.withLock { state in
+            let prefix = kind == .work ? "WO" : "PO"
+            var sequence = state.orderSequence
+            var number: String
+            repeat {
+                sequence += 1
+                number = "\(prefix)-\(id)-\(sequence)"
+            } while state.fold.shop.orders[number] != nil
+            state.orderSequence = sequence
+            let saved = sequence
+            try database.write { db in
+                try db.execute(
+                    sql: "INSERT OR REPLACE INTO meta (key, value) VALUES ('order_sequence', ?)", arguments: ["\(saved)"])
+            }
+            return number
+        }
+    }
+
+    /// The default id for a receipt recorded here next.
+    public func nextReceiptID() -> String {
+        state.withLock { "RC-\(id)-\($0.vector[id] + 1)" }
+    }
+
+    // MARK: Reading state
+
+    /// The domain state (a copy).
+    public var shop: Shop { state.withLock { $0.fold.shop } }
+    public var versionVector: VersionVector { state.withLock { $0.vector } }
+    public var operationCount: Int { state.withLock { Int($0.vector.total) } }
+    public var rejections: [Rejection] {
+        state.withLock { $0.fold.rejections.values.sorted { $0.operation < $1.operation } }
+    }
+
+    /// Runs a read-only query.
+    public func read<T>(_ body: (Database) throws -> T) throws -> T {
+        try database.read(body)
+    }
+
+    /// `PRAGMA integrity_check` result ("ok" when healthy).
+    public func integrityCheck() throws -> String {
+        try database.read { db in try String.fetchAll(db, sql: "PRAGMA integrity_check").joined(separator: "; ") }
+    }
+}

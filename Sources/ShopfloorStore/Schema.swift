@@ -1,0 +1,104 @@
+import GRDB
+
+/// The replica's tables. Migrations are append-only: a database made by an earlier version opens in later ones.
+enum Schema {
+    static var migrator: DatabaseMigrator {
+        var migrator = DatabaseMigrator()
+        migrator.registerMigration("v1") { db in
+            try db.execute(
+                sql: """
+                    CREATE TABLE meta (key TEXT PRIMARY KEY NOT NULL, value TEXT NOT NULL) WITHOUT ROWID;
+
+                    -- The source of truth. Immutable rows.
+                    CREATE TABLE ops (
+                        replica TEXT NOT NULL,
+                        counter INTEGER NOT NULL,
+                        lamport INTEGER NOT NULL,
+                        context TEXT NOT NULL,
+                        timestamp TEXT NOT NULL,
+                        date TEXT NOT NULL,
+                        kind TEXT NOT NULL,
+                        payload TEXT NOT NULL,
+                        schema INTEGER NOT NULL,
+                        arrival INTEGER NOT NULL,
+                        PRIMARY KEY (replica, counter)
+                    ) WITHOUT ROWID;
+                    CREATE UNIQUE INDEX ops_canonical ON ops (lamport, replica, counter);
+                    CREATE UNIQUE INDEX ops_arrival ON ops (arrival);
+                    CREATE TRIGGER ops_immutable BEFORE UPDATE ON ops
+                        BEGIN SELECT RAISE(ABORT, 'operations are immutable'); END;
+
+                    -- What this replica holds: replica -> highest contiguous counter.
+                    CREATE TABLE version_vector (replica TEXT PRIMARY KEY NOT NULL, counter INTEGER NOT NULL)
+                        WITHOUT ROWID;
+
+                    -- Projections: the fold of ops in canonical order.
+                    CREATE TABLE items (
+                        sku TEXT PRIMARY KEY NOT NULL, kind TEXT NOT NULL, unit TEXT NOT NULL, name TEXT NOT NULL
+                    ) WITHOUT ROWID;
+                    CREATE TABLE locations (code TEXT PRIMARY KEY NOT NULL, name TEXT NOT NULL) WITHOUT ROWID;
+                    CREATE TABLE bom_lines (
+                        parent TEXT NOT NULL REFERENCES items (sku),
+                        child TEXT NOT NULL REFERENCES items (sku),
+                        quantity TEXT NOT NULL,
+                        PRIMARY KEY (parent, child)
+                    ) WITHOUT ROWID;
+                    CREATE TABLE orders (
+                        number TEXT PRIMARY KEY NOT NULL,
+                        kind TEXT NOT NULL,
+                        location TEXT NOT NULL REFERENCES locations (code),
+                        status TEXT NOT NULL,
+                        due TEXT,
+                        document TEXT NOT NULL
+                    ) WITHOUT ROWID;
+                    CREATE INDEX orders_status ON orders (status);
+                    CREATE TABLE receipts (
+                        id TEXT PRIMARY KEY NOT NULL,
+                        order_number TEXT NOT NULL REFERENCES orders (number),
+                        date TEXT NOT NULL,
+                        voided INTEGER NOT NULL,
+                        lines TEXT NOT NULL
+                    ) WITHOUT ROWID;
+                    CREATE TABLE ledger (
+                        lamport INTEGER NOT NULL,
+                        replica TEXT NOT NULL,
+                        counter INTEGER NOT NULL,
+                        idx INTEGER NOT NULL,
+                        sku TEXT NOT NULL,
+                        location TEXT NOT NULL,
+                        event TEXT NOT NULL,
+                        quantity TEXT NOT NULL,
+                        unit_cost TEXT,
+                        value TEXT,
+                        relieved TEXT NOT NULL,
+                        ref TEXT,
+                        date TEXT NOT NULL,
+                        PRIMARY KEY (lamport, replica, counter, idx)
+                    ) WITHOUT ROWID;
+                    CREATE INDEX ledger_ref ON ledger (ref);
+                    CREATE INDEX ledger_sku ON ledger (sku, location);
+                    CREATE TABLE valuations (
+                        sku TEXT NOT NULL, location TEXT NOT NULL,
+                        quantity TEXT NOT NULL, value TEXT NOT NULL, last_rate TEXT NOT NULL,
+                        PRIMARY KEY (sku, location)
+                    ) WITHOUT ROWID;
+                    CREATE TABLE positions (
+                        sku TEXT NOT NULL, location TEXT NOT NULL,
+                        on_hand TEXT NOT NULL, on_order TEXT NOT NULL, demand TEXT NOT NULL,
+                        allocated TEXT NOT NULL, value TEXT NOT NULL,
+                        PRIMARY KEY (sku, location)
+                    ) WITHOUT ROWID;
+                    CREATE TABLE rejections (
+                        replica TEXT NOT NULL, counter INTEGER NOT NULL, code TEXT NOT NULL, message TEXT NOT NULL,
+                        PRIMARY KEY (replica, counter)
+                    ) WITHOUT ROWID;
+                    """)
+        }
+        return migrator
+    }
+
+    /// The projection tables, in an order that respects foreign keys when deleting.
+    static let projectionTables = [
+        "ledger", "receipts", "orders", "bom_lines", "items", "locations", "valuations", "positions", "rejections",
+    ]
+}
