@@ -17,6 +17,8 @@ let package = Package(
         .package(url: "https://github.com/hummingbird-project/hummingbird", exact: "2.28.1"),
         .package(url: "https://github.com/swift-server/async-http-client", exact: "1.37.0"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", exact: "2.13.0"),
+        .package(url: "https://github.com/apple/swift-http-types", exact: "1.8.0"),
+        .package(url: "https://github.com/apple/swift-nio", exact: "2.101.3"),
     ],
     targets: [
         // Pure domain: catalog, BOM explosion, orders, lifecycle, ledger, costing. No I/O, no packages.
@@ -38,7 +40,10 @@ let package = Package(
             name: "ShopfloorSync",
             dependencies: [
                 "ShopfloorStore",
+                .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOFoundationCompat", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
@@ -47,7 +52,9 @@ let package = Package(
             name: "ShopfloorHQ",
             dependencies: [
                 "ShopfloorStore",
+                .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
@@ -74,7 +81,10 @@ let package = Package(
         ),
         .testTarget(name: "ShopfloorDomainTests", dependencies: ["ShopfloorDomain"]),
         .testTarget(name: "ShopfloorReplicationTests", dependencies: ["ShopfloorReplication"]),
-        .testTarget(name: "ShopfloorStoreTests", dependencies: ["ShopfloorStore"]),
+        .testTarget(
+            name: "ShopfloorStoreTests",
+            dependencies: ["ShopfloorStore", .product(name: "GRDB", package: "GRDB.swift")]
+        ),
         .testTarget(name: "ShopfloorCLITests", dependencies: ["ShopfloorStore"]),
     ]
 )

@@ -1,7 +1,7 @@
 /// Replica id → the highest counter seen from it. Because operations are delivered causally and each
 /// replica's operations in counter order, "seen counter n" means "seen 1…n": the vector is a complete
 /// summary of an op set, and its size grows with the number of replicas, never with the history.
-public struct VersionVector: Sendable, Hashable, Codable, CustomStringConvertible {
+public struct VersionVector: Sendable, Hashable, CustomStringConvertible {
     public private(set) var counters: [String: UInt64]
 
     public init(_ counters: [String: UInt64] = [:]) {
@@ -46,5 +46,17 @@ public struct VersionVector: Sendable, Hashable, Codable, CustomStringConvertibl
 
     public var description: String {
         "{" + counters.sorted { $0.key < $1.key }.map { "\($0.key):\($0.value)" }.joined(separator: ",") + "}"
+    }
+}
+
+extension VersionVector: Codable {
+    /// On the wire and on disk a vector is a plain JSON object: `{"replica": counter, …}`.
+    public init(from decoder: any Decoder) throws {
+        self.init(try decoder.singleValueContainer().decode([String: UInt64].self))
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.singleValueContainer()
+        try container.encode(counters)
     }
 }

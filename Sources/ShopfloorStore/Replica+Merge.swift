@@ -30,31 +30,54 @@ public enum RefusalCode: String, Sendable, Hashable, Codable, CaseIterable {
     case invalidOperation = "invalid_operation"
 }
 
+/// What happened to a batch offered to a replica.
+public struct IntegrationReport: Sendable, Hashable {
+    /// One outcome per offered operation, in the order offered.
+    public var outcomes: [IntegrationOutcome]
+    /// False when an all-or-nothing batch had a refusal and nothing was stored.
+    public var stored: Bool
+}
+
+/// Thrown inside the transaction to roll back an all-or-nothing batch.
+struct BatchAborted: Error {
+    var outcomes: [IntegrationOutcome]
+}
+
 extension Replica {
     /// Offers operations from elsewhere. Each is answered; the accepted ones are stored and folded in one
     /// transaction. Merged operations are never refused for business reasons: a domain refusal while folding is
     /// recorded as a rejection, visible to every replica alike.
     ///
-    /// - Parameter author: when set, only operations authored by this replica are accepted (a device's push).
-    public func integrate(_ ops: [ShopOperation], author: String? = nil) throws -> [IntegrationOutcome] {
+    /// - Parameters:
+    ///   - author: when set, only operations authored by this replica are accepted (a device's push).
+    ///   - allOrNothing: when true, one refusal stores nothing of the batch.
+    public func integrate(
+        _ ops: [ShopOperation], author: String? = nil, allOrNothing: Bool = false
+    ) throws -> IntegrationReport {
         try state.withLock { state in
             do {
                 return try database.write { db in
                     var outcomes: [IntegrationOutcome] = []
                     var accepted: [ShopOperation] = []
+                    var (vector, lamport, arrival) = (state.vector, state.lamport, state.arrival)
                     for op in ops {
-                        let outcome = try Self.admit(op, author: author, state: &state, db)
+                        let outcome = try Self.admit(op, author: author, vector: vector, db)
                         if outcome == .accepted {
-                            state.arrival += 1
-                            try Self.insert(op, arrival: state.arrival, db)
-                            state.vector.record(op.id)
-                            state.lamport = max(state.lamport, op.lamport)
+                            arrival += 1
+                            try Self.insert(op, arrival: arrival, db)
+                            vector.record(op.id)
+                            lamport = max(lamport, op.lamport)
                             accepted.append(op)
                         }
                         outcomes.append(outcome)
                     }
-                    guard !accepted.isEmpty else { return outcomes }
+                    if allOrNothing, outcomes.contains(where: { if case .refused = $0 { true } else { false } }) {
+                        throw BatchAborted(outcomes: outcomes)
+                    }
+                    guard !accepted.isEmpty else { return IntegrationReport(outcomes: outcomes, stored: true) }
                     accepted.sort { $0.key < $1.key }
+                    // From here the state moves in place; a failure below reloads it from the rolled-back database.
+                    (state.vector, state.lamport, state.arrival) = (vector, lamport, arrival)
                     if state.fold.canAppend(accepted[0]) {
                         var touched = Touched()
                         for op in accepted {
@@ -68,8 +91,10 @@ extension Replica {
                         state.fold = try Self.refold(db)
                     }
                     try Self.saveClocks(state, db)
-                    return outcomes
+                    return IntegrationReport(outcomes: outcomes, stored: true)
                 }
+            } catch let aborted as BatchAborted {
+                return IntegrationReport(outcomes: aborted.outcomes, stored: false)
             } catch {
                 state = try database.read { try Self.loadState($0) }
                 throw error
@@ -78,13 +103,13 @@ extension Replica {
     }
 
     static func admit(
-        _ op: ShopOperation, author: String?, state: inout ReplicaState, _ db: Database
+        _ op: ShopOperation, author: String?, vector: VersionVector, _ db: Database
     ) throws -> IntegrationOutcome {
         if let author, op.id.replica != author {
             return .refused(
                 code: .foreignAuthor, message: "operation \(op.id) was authored by '\(op.id.replica)', not by '\(author)'")
         }
-        if state.vector.contains(op.id) {
+        if vector.contains(op.id) {
             let stored = try Row.fetchOne(
                 db, sql: "SELECT * FROM ops WHERE replica = ? AND counter = ?",
                 arguments: [op.id.replica, Int64(op.id.counter)]
@@ -97,7 +122,7 @@ extension Replica {
         guard op.id.counter >= 1, op.lamport >= 1, op.lamport <= UInt64(Int64.max) else {
             return .refused(code: .invalidOperation, message: "operation \(op.id): counter and lamport must be ≥ 1")
         }
-        let expected = state.vector[op.id.replica] + 1
+        let expected = vector[op.id.replica] + 1
         guard op.id.counter == expected else {
             return .refused(
                 code: .missingDependency,
@@ -108,8 +133,8 @@ extension Replica {
                 code: .invalidOperation,
                 message: "operation \(op.id): its context must include its author's previous operation")
         }
-        guard op.context.isCovered(by: state.vector) else {
-            let missing = state.vector.missing(from: op.context).map { "\($0.key):\($0.value.lowerBound)…\($0.value.upperBound)" }
+        guard op.context.isCovered(by: vector) else {
+            let missing = vector.missing(from: op.context).map { "\($0.key):\($0.value.lowerBound)…\($0.value.upperBound)" }
             return .refused(
                 code: .missingDependency,
                 message: "operation \(op.id) depends on operations not here yet: \(missing.sorted().joined(separator: ", "))")
@@ -162,9 +187,19 @@ extension Replica {
                 arguments.append(replica)
                 arguments.append(Int64(vector[replica]))
             }
+            // Start the canonical scan at the earliest first-missing operation instead of the beginning.
+            var floor = Int64.max
+            for replica in missing.keys {
+                let lamport = try Int64.fetchOne(
+                    db, sql: "SELECT lamport FROM ops WHERE replica = ? AND counter = ?",
+                    arguments: [replica, Int64(vector[replica] + 1)])
+                floor = min(floor, lamport ?? 0)
+            }
+            arguments.append(floor)
             arguments.append(limit)
             return try Row.fetchAll(
-                db, sql: "SELECT * FROM ops WHERE \(conditions) ORDER BY lamport, replica, counter LIMIT ?",
+                db,
+                sql: "SELECT * FROM ops WHERE (\(conditions)) AND lamport >= ? ORDER BY lamport, replica, counter LIMIT ?",
                 arguments: StatementArguments(arguments)
             ).map(Self.decodeOperation)
         }

@@ -221,3 +221,11 @@ public final class Replica: Sendable {
         try database.read { db in try String.fetchAll(db, sql: "PRAGMA integrity_check").joined(separator: "; ") }
     }
 }
+
+extension Replica {
+    /// Writes sync bookkeeping (devices, sync state) in its own transaction. Never for projections or the log:
+    /// those change only through ``record(_:date:)``, ``integrate(_:author:allOrNothing:)`` and ``rebuild()``.
+    public func writeBookkeeping<T>(_ body: (Database) throws -> T) throws -> T {
+        try database.write(body)
+    }
+}

@@ -88,6 +88,22 @@ enum Schema {
                         allocated TEXT NOT NULL, value TEXT NOT NULL,
                         PRIMARY KEY (sku, location)
                     ) WITHOUT ROWID;
+                    -- Sync bookkeeping, not projections. HQ side: enrolled devices.
+                    CREATE TABLE devices (
+                        id TEXT PRIMARY KEY NOT NULL,
+                        name TEXT NOT NULL,
+                        secret_hash TEXT NOT NULL,
+                        salt TEXT NOT NULL,
+                        replica TEXT UNIQUE,
+                        created TEXT NOT NULL,
+                        revoked TEXT,
+                        last_contact TEXT,
+                        acknowledged TEXT NOT NULL DEFAULT '{}',
+                        pushed INTEGER NOT NULL DEFAULT 0
+                    ) WITHOUT ROWID;
+                    -- Device side: HQ address, credentials and progress.
+                    CREATE TABLE sync_state (key TEXT PRIMARY KEY NOT NULL, value TEXT NOT NULL) WITHOUT ROWID;
+
                     CREATE TABLE rejections (
                         replica TEXT NOT NULL, counter INTEGER NOT NULL, code TEXT NOT NULL, message TEXT NOT NULL,
                         PRIMARY KEY (replica, counter)

@@ -1,0 +1,147 @@
+import Crypto
+import Foundation
+import GRDB
+import ShopfloorReplication
+import ShopfloorStore
+
+/// Enrolled devices, stored in HQ's database. Secrets are random, handed out once, and kept only as salted
+/// SHA-256 hashes compared in constant time.
+public struct DeviceRegistry: Sendable {
+    public let replica: Replica
+
+    public init(replica: Replica) {
+        self.replica = replica
+    }
+
+    struct Record {
+        var id: String
+        var replica: String?
+        var revoked: Bool
+    }
+
+    /// Enrols a device; the returned secret is never shown again.
+    public func add(name: String, hq: String? = nil, now: Date = Date()) throws -> DeviceCredentials {
+        guard !name.isEmpty, name.count <= 64, !name.contains(where: \.isNewline) else {
+            throw HQError.malformed("device name must be 1–64 characters on one line")
+        }
+        let id = "dev-" + Self.randomText(bytes: 6)
+        let secret = Self.randomText(bytes: 32)
+        let salt = Self.randomText(bytes: 16)
+        try replica.writeBookkeeping { db in
+            try db.execute(
+                sql: "INSERT INTO devices (id, name, secret_hash, salt, created) VALUES (?, ?, ?, ?, ?)",
+                arguments: [id, name, Self.hash(secret: secret, salt: salt), salt, Self.timestamp(now)])
+        }
+        let token = EnrolmentToken(hq: hq, deviceID: id, secret: secret)
+        return DeviceCredentials(deviceID: id, name: name, secret: secret, token: Self.encodeToken(token))
+    }
+
+    /// Revokes a device; false when there is no such device.
+    public func revoke(_ id: String, now: Date = Date()) throws -> Bool {
+        try replica.writeBookkeeping { db in
+            try db.execute(
+                sql: "UPDATE devices SET revoked = COALESCE(revoked, ?) WHERE id = ?", arguments: [Self.timestamp(now), id])
+            return db.changesCount > 0
+        }
+    }
+
+    public func list() throws -> [DeviceStatus] {
+        let total = replica.versionVector.total
+        return try replica.read { db in
+            try Row.fetchAll(db, sql: "SELECT * FROM devices ORDER BY created, id").map { row in
+                let acknowledged =
+                    (try? JSONDecoder().decode(VersionVector.self, from: Data((row["acknowledged"] as String).utf8)))
+                    ?? VersionVector()
+                let held = acknowledged.total
+                return DeviceStatus(
+                    deviceID: row["id"], name: row["name"], replica: row["replica"], created: row["created"],
+                    revoked: row["revoked"], lastContact: row["last_contact"], acknowledged: acknowledged,
+                    lag: total > held ? total - held : 0, pushed: UInt64(row["pushed"] as Int64))
+            }
+        }
+    }
+
+    /// Checks a device's credentials; throws 401 for unknown or wrong, 403 for revoked.
+    func authenticate(id: String, secret: String) throws -> Record {
+        let row = try replica.read { db in
+            try Row.fetchOne(db, sql: "SELECT id, secret_hash, salt, replica, revoked FROM devices WHERE id = ?", arguments: [id])
+        }
+        // Hash even for an unknown id so timing does not tell which ids exist.
+        let salt: String = row?["salt"] ?? "unknown-device"
+        let presented = Self.hash(secret: secret, salt: salt)
+        let stored: String = row?["secret_hash"] ?? String(repeating: "0", count: presented.count)
+        guard let row, Self.constantTimeEqual(presented, stored) else { throw HQError.unauthorized }
+        if (row["revoked"] as String?) != nil { throw HQError.revoked(id) }
+        return Record(id: row["id"], replica: row["replica"], revoked: false)
+    }
+
+    /// Binds a device to the replica it authors operations as (on its first push), or checks the binding.
+    func bind(_ device: Record, to replicaID: String) throws {
+        if let bound = device.replica {
+            guard bound == replicaID else {
+                throw HQError(
+                    .forbidden, "foreign_author",
+                    "device '\(device.id)' pushes as replica '\(bound)', not '\(replicaID)'")
+            }
+            return
+        }
+        try replica.writeBookkeeping { db in
+            let owner = try String.fetchOne(db, sql: "SELECT id FROM devices WHERE replica = ?", arguments: [replicaID])
+            if let owner, owner != device.id {
+                throw HQError(.forbidden, "foreign_author", "replica '\(replicaID)' belongs to another device")
+            }
+            try db.execute(sql: "UPDATE devices SET replica = ? WHERE id = ?", arguments: [replicaID, device.id])
+        }
+    }
+
+    /// Records a contact: when, what the device holds, what it has pushed.
+    func recordContact(_ id: String, acknowledged: VersionVector? = nil, pushed: UInt64? = nil, now: Date = Date()) throws {
+        try replica.writeBookkeeping { db in
+            try db.execute(sql: "UPDATE devices SET last_contact = ? WHERE id = ?", arguments: [Self.timestamp(now), id])
+            if let acknowledged {
+                let json = String(decoding: try JSONEncoder().encode(acknowledged), as: UTF8.self)
+                try db.execute(sql: "UPDATE devices SET acknowledged = ? WHERE id = ?", arguments: [json, id])
+            }
+            if let pushed {
+                try db.execute(sql: "UPDATE devices SET pushed = MAX(pushed, ?) WHERE id = ?", arguments: [Int64(pushed), id])
+            }
+        }
+    }
+
+    static func hash(secret: String, salt: String) -> String {
+        SHA256.hash(data: Array((salt + ":" + secret).utf8)).map { String(format: "%02x", $0) }.joined()
+    }
+
+    static func constantTimeEqual(_ a: String, _ b: String) -> Bool {
+        let x = Array(a.utf8)
+        let y = Array(b.utf8)
+        guard x.count == y.count else { return false }
+        var difference: UInt8 = 0
+        for index in x.indices { difference |= x[index] ^ y[index] }
+        return difference == 0
+    }
+
+    static func randomText(bytes: Int) -> String {
+        var generator = SystemRandomNumberGenerator()
+        let data = Data((0..<bytes).map { _ in UInt8.random(in: 0...255, using: &generator) })
+        return base64url(data)
+    }
+
+    static func base64url(_ data: Data) -> String {
+        data.base64EncodedString().replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_")
+            .replacingOccurrences(of: "=", with: "")
+    }
+
+    static func timestamp(_ date: Date) -> String {
+        let formatter = ISO8601DateFormatter()
+        formatter.timeZone = TimeZone(identifier: "UTC")
+        return formatter.string(from: date)
+    }
+
+    /// The one-line enrolment token.
+    public static func encodeToken(_ token: EnrolmentToken) -> String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        return base64url(try! encoder.encode(token))
+    }
+}

@@ -1,0 +1,34 @@
+import HTTPTypes
+
+/// Every error HQ answers with: an HTTP status, a stable code (listed in SyncProtocol/PROTOCOL.md) and a message.
+public struct HQError: Error, Sendable, CustomStringConvertible {
+    public var status: HTTPResponse.Status
+    public var code: String
+    public var message: String
+
+    public init(_ status: HTTPResponse.Status, _ code: String, _ message: String) {
+        self.status = status
+        self.code = code
+        self.message = message
+    }
+
+    public var description: String { "\(status.code) \(code): \(message)" }
+
+    static func malformed(_ message: String) -> HQError { HQError(.badRequest, "malformed_body", message) }
+    static let unauthorized = HQError(
+        .unauthorized, "unauthorized", "missing or wrong credentials: send Authorization: Basic base64(device_id:secret)")
+    static let adminRequired = HQError(
+        .unauthorized, "admin_required", "this endpoint needs the admin secret: send Authorization: Bearer ADMIN_SECRET")
+    static func revoked(_ device: String) -> HQError {
+        HQError(.forbidden, "device_revoked", "device '\(device)' has been revoked; enrol it again")
+    }
+    static func tooLarge(_ message: String) -> HQError { HQError(.contentTooLarge, "batch_too_large", message) }
+    static func unsupportedProtocol(_ version: String) -> HQError {
+        HQError(
+            HTTPResponse.Status(code: 426, reasonPhrase: "Upgrade Required"), "unsupported_protocol",
+            "protocol version '\(version)' is not supported; this HQ speaks version 1: upgrade the client")
+    }
+    static let missingProtocol = HQError(
+        .badRequest, "missing_protocol_version", "send the Shopfloor-Protocol header (this HQ speaks version 1)")
+    static func notFound(_ message: String) -> HQError { HQError(.notFound, "not_found", message) }
+}

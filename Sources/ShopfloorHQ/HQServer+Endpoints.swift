@@ -1,0 +1,104 @@
+import Foundation
+import Hummingbird
+import ShopfloorReplication
+import ShopfloorStore
+
+extension HQServer {
+    /// POST /v1/push: a device's own operations, stored all or nothing.
+    func push(_ request: Request) async throws -> Response {
+        let device = try requireDevice(request)
+        let push = try await decode(PushRequest.self, from: request)
+        guard push.operations.count <= configuration.pushOperationsMax else {
+            throw HQError.tooLarge(
+                "\(push.operations.count) operations in one push; at most \(configuration.pushOperationsMax)")
+        }
+        try registry.bind(device, to: push.replica)
+        let report = try replica.integrate(push.operations, author: push.replica, allOrNothing: true)
+        let results = zip(push.operations, report.outcomes).map { op, outcome in
+            switch outcome {
+            case .accepted: PushResult(id: op.id.description, status: report.stored ? .accepted : .aborted)
+            case .duplicate: PushResult(id: op.id.description, status: .duplicate)
+            case .refused(let code, let message):
+                PushResult(id: op.id.description, status: .refused, code: code.rawValue, message: message)
+            }
+        }
+        let pushed = push.operations.map(\.id.counter).max() ?? 0
+        try registry.recordContact(device.id, pushed: report.stored ? pushed : nil)
+        if !report.stored, let first = results.first(where: { $0.status == .refused }) {
+            let status: HTTPResponse.Status =
+                switch RefusalCode(rawValue: first.code ?? "") {
+                case .missingDependency, .contentMismatch: .conflict
+                case .foreignAuthor: .forbidden
+                default: .unprocessableContent
+                }
+            throw HQPushRefusal(
+                error: HQError(status, first.code ?? "refused", "operation \(first.id) refused: \(first.message ?? ""); nothing was stored"),
+                results: results)
+        }
+        logger.info(
+            "push",
+            metadata: [
+                "device": "\(device.id)", "operations": "\(push.operations.count)",
+                "accepted": "\(results.filter { $0.status == .accepted }.count)",
+            ])
+        return try json(PushResponse(results: results, vector: replica.versionVector))
+    }
+
+    /// POST /v1/pull: what the device lacks, in canonical order, one page at a time.
+    func pull(_ request: Request) async throws -> Response {
+        let device = try requireDevice(request)
+        let pull = try await decode(PullRequest.self, from: request)
+        let limit = min(max(pull.limit ?? configuration.pullOperationsMax, 1), configuration.pullOperationsMax)
+        let operations = try replica.operations(missingFrom: pull.vector, limit: limit)
+        let vector = replica.versionVector
+        var after = pull.vector
+        for op in operations { after.record(op.id) }
+        try registry.recordContact(device.id, acknowledged: pull.vector)
+        return try json(PullResponse(operations: operations, more: !vector.isCovered(by: after), vector: vector))
+    }
+
+    /// GET /v1/digest
+    func digest(_ request: Request) throws -> Response {
+        if (try? requireAdmin(request)) == nil { _ = try requireDevice(request) }
+        let vector = replica.versionVector
+        return try json(DigestResponse(digest: try replica.digest(), operations: vector.total, vector: vector))
+    }
+
+    struct DeviceList: Codable {
+        var devices: [DeviceStatus]
+    }
+
+    struct NewDevice: Codable {
+        var name: String
+    }
+
+    struct Revoked: Codable {
+        var deviceID: String
+        var revoked: Bool
+        enum CodingKeys: String, CodingKey {
+            case deviceID = "device_id"
+            case revoked
+        }
+    }
+
+    func listDevices(_ request: Request) throws -> Response {
+        try requireAdmin(request)
+        return try json(DeviceList(devices: try registry.list()))
+    }
+
+    func addDevice(_ request: Request) async throws -> Response {
+        try requireAdmin(request)
+        let new = try await decode(NewDevice.self, from: request)
+        let hq = request.head.authority.map { "http://\($0)" }
+        let credentials = try registry.add(name: new.name, hq: hq)
+        logger.info("device enrolled", metadata: ["device": "\(credentials.deviceID)", "name": "\(new.name)"])
+        return try json(credentials, status: .created)
+    }
+
+    func revokeDevice(_ request: Request, id: String) throws -> Response {
+        try requireAdmin(request)
+        guard try registry.revoke(id) else { throw HQError.notFound("no device '\(id)'") }
+        logger.info("device revoked", metadata: ["device": "\(id)"])
+        return try json(Revoked(deviceID: id, revoked: true))
+    }
+}

@@ -1,0 +1,208 @@
+/// The sync protocol's messages (SyncProtocol/PROTOCOL.md is the normative description).
+public enum Wire {
+    /// The protocol version this build speaks.
+    public static let protocolVersion = 1
+    /// The request header that carries the protocol version.
+    public static let versionHeader = "Shopfloor-Protocol"
+    /// At most this many operations in one push.
+    public static let pushOperationsMax = 1000
+    /// At most this many operations in one pull page.
+    public static let pullOperationsMax = 5000
+    /// Request bodies larger than this are refused with 413.
+    public static let bodyBytesMax = 16 * 1024 * 1024
+}
+
+/// POST /v1/push
+public struct PushRequest: Sendable, Codable {
+    /// The replica id of the pushing device; every operation must be authored by it.
+    public var replica: String
+    public var operations: [ShopOperation]
+
+    public init(replica: String, operations: [ShopOperation]) {
+        self.replica = replica
+        self.operations = operations
+    }
+}
+
+/// One operation's answer.
+public struct PushResult: Sendable, Codable, Hashable {
+    public enum Status: String, Sendable, Codable {
+        case accepted, duplicate, refused
+        /// Would have been accepted, but another operation of the batch was refused, so nothing was stored.
+        case aborted
+    }
+    public var id: String
+    public var status: Status
+    public var code: String?
+    public var message: String?
+
+    public init(id: String, status: Status, code: String? = nil, message: String? = nil) {
+        self.id = id
+        self.status = status
+        self.code = code
+        self.message = message
+    }
+}
+
+public struct PushResponse: Sendable, Codable {
+    public var results: [PushResult]
+    /// HQ's version vector after the push.
+    public var vector: VersionVector
+
+    public init(results: [PushResult], vector: VersionVector) {
+        self.results = results
+        self.vector = vector
+    }
+}
+
+/// POST /v1/pull
+public struct PullRequest: Sendable, Codable {
+    /// What the device already holds.
+    public var vector: VersionVector
+    public var limit: Int?
+
+    public init(vector: VersionVector, limit: Int? = nil) {
+        self.vector = vector
+        self.limit = limit
+    }
+}
+
+public struct PullResponse: Sendable, Codable {
+    /// Operations the device lacks, in canonical (hence causal) order.
+    public var operations: [ShopOperation]
+    /// True when more operations remain: pull again with the updated vector.
+    public var more: Bool
+    /// HQ's version vector.
+    public var vector: VersionVector
+
+    public init(operations: [ShopOperation], more: Bool, vector: VersionVector) {
+        self.operations = operations
+        self.more = more
+        self.vector = vector
+    }
+}
+
+/// The body of every error response.
+public struct ErrorResponse: Sendable, Codable {
+    public struct Detail: Sendable, Codable {
+        public var code: String
+        public var message: String
+    }
+    public var error: Detail
+    /// For a refused push: every operation's answer.
+    public var results: [PushResult]?
+
+    public init(code: String, message: String, results: [PushResult]? = nil) {
+        self.error = Detail(code: code, message: message)
+        self.results = results
+    }
+}
+
+/// What enrolment hands out once; HQ keeps only a hash of the secret.
+public struct DeviceCredentials: Sendable, Codable {
+    public var deviceID: String
+    public var name: String
+    public var secret: String
+    /// One-line enrolment token: base64url of {"hq","device_id","secret"}.
+    public var token: String
+
+    enum CodingKeys: String, CodingKey {
+        case deviceID = "device_id"
+        case name, secret, token
+    }
+
+    public init(deviceID: String, name: String, secret: String, token: String) {
+        self.deviceID = deviceID
+        self.name = name
+        self.secret = secret
+        self.token = token
+    }
+}
+
+/// GET /v1/devices
+public struct DeviceStatus: Sendable, Codable {
+    public var deviceID: String
+    public var name: String
+    public var replica: String?
+    public var created: String
+    public var revoked: String?
+    public var lastContact: String?
+    /// The vector the device last reported holding.
+    public var acknowledged: VersionVector
+    /// Operations at HQ the device has not acknowledged.
+    public var lag: UInt64
+    /// Highest own counter the device has pushed.
+    public var pushed: UInt64
+
+    enum CodingKeys: String, CodingKey {
+        case deviceID = "device_id"
+        case name, replica, created, revoked
+        case lastContact = "last_contact"
+        case acknowledged, lag, pushed
+    }
+
+    public init(
+        deviceID: String, name: String, replica: String?, created: String, revoked: String?, lastContact: String?,
+        acknowledged: VersionVector, lag: UInt64, pushed: UInt64
+    ) {
+        self.deviceID = deviceID
+        self.name = name
+        self.replica = replica
+        self.created = created
+        self.revoked = revoked
+        self.lastContact = lastContact
+        self.acknowledged = acknowledged
+        self.lag = lag
+        self.pushed = pushed
+    }
+}
+
+/// GET /v1/digest
+public struct DigestResponse: Sendable, Codable {
+    public var digest: String
+    public var operations: UInt64
+    public var vector: VersionVector
+
+    public init(digest: String, operations: UInt64, vector: VersionVector) {
+        self.digest = digest
+        self.operations = operations
+        self.vector = vector
+    }
+}
+
+/// GET /health
+public struct HealthResponse: Sendable, Codable {
+    public var status: String
+    public var replica: String
+    public var protocolVersion: Int
+
+    enum CodingKeys: String, CodingKey {
+        case status, replica
+        case protocolVersion = "protocol"
+    }
+
+    public init(status: String, replica: String, protocolVersion: Int) {
+        self.status = status
+        self.replica = replica
+        self.protocolVersion = protocolVersion
+    }
+}
+
+/// The one-line enrolment token's content.
+public struct EnrolmentToken: Sendable, Codable, Equatable {
+    public var hq: String?
+    public var deviceID: String
+    public var secret: String
+
+    enum CodingKeys: String, CodingKey {
+        case hq
+        case deviceID = "device_id"
+        case secret
+    }
+
+    public init(hq: String?, deviceID: String, secret: String) {
+        self.hq = hq
+        self.deviceID = deviceID
+        self.secret = secret
+    }
+}

@@ -1,0 +1,204 @@
+import AsyncHTTPClient
+import Foundation
+import Logging
+import NIOCore
+import NIOHTTP1
+import NIOFoundationCompat
+import ShopfloorReplication
+import ShopfloorStore
+
+/// Progress of a long sync, reported after every batch.
+public struct SyncProgress: Sendable {
+    public enum Phase: String, Sendable { case push, pull }
+    public var phase: Phase
+    public var done: Int
+    /// Known total for pushes; for pulls, the operations HQ has that we lacked at the start.
+    public var total: Int
+}
+
+/// What a sync did.
+public struct SyncReport: Sendable, Codable {
+    public var pushed: Int
+    public var duplicates: Int
+    public var pulled: Int
+    public var digest: String
+    public var vector: VersionVector
+}
+
+/// Pushes this device's operations to HQ and pulls what it lacks, batch by batch, saving progress after each.
+///
+/// Transient failures (connection errors, 5xx) are retried with exponential backoff, a bounded number of times.
+/// Every push is idempotent at HQ, so a retry or a restart after a kill never loses or doubles an operation.
+public struct SyncClient: Sendable {
+    public struct Configuration: Sendable {
+        public var batchOperationsMax: Int
+        public var attemptsMax: Int
+        public var backoffInitialSeconds: Double
+        public var backoffMaxSeconds: Double
+        public var requestTimeoutSeconds: Int64
+
+        public init(
+            batchOperationsMax: Int = 500, attemptsMax: Int = 8, backoffInitialSeconds: Double = 0.1,
+            backoffMaxSeconds: Double = 2, requestTimeoutSeconds: Int64 = 60
+        ) {
+            self.batchOperationsMax = batchOperationsMax
+            self.attemptsMax = attemptsMax
+            self.backoffInitialSeconds = backoffInitialSeconds
+            self.backoffMaxSeconds = backoffMaxSeconds
+            self.requestTimeoutSeconds = requestTimeoutSeconds
+        }
+    }
+
+    public let replica: Replica
+    public let hq: String
+    public let deviceID: String
+    public let secret: String
+    public let configuration: Configuration
+    public let logger: Logger
+    let http: HTTPClient
+
+    public init(
+        replica: Replica, hq: String, deviceID: String, secret: String, configuration: Configuration = Configuration(),
+        http: HTTPClient = .shared, logger: Logger = Logger(label: "shopfloor.sync")
+    ) throws {
+        guard let url = URL(string: hq), url.scheme == "http" || url.scheme == "https", url.host != nil else {
+            throw SyncError.invalidURL(hq)
+        }
+        self.replica = replica
+        self.hq = hq.hasSuffix("/") ? String(hq.dropLast()) : hq
+        self.deviceID = deviceID
+        self.secret = secret
+        self.configuration = configuration
+        self.http = http
+        self.logger = logger
+    }
+
+    /// Push, then pull until HQ has nothing more; progress is saved after every batch.
+    public func sync(progress: @Sendable (SyncProgress) -> Void = { _ in }) async throws -> SyncReport {
+        var settings = try SyncSettings.load(from: replica)
+        do {
+            let (pushed, duplicates) = try await push(settings: &settings, progress: progress)
+            let pulled = try await pull(progress: progress)
+            settings.lastSync = Self.timestamp()
+            settings.lastError = nil
+            try settings.save(to: replica)
+            return SyncReport(
+                pushed: pushed, duplicates: duplicates, pulled: pulled, digest: try replica.digest(),
+                vector: replica.versionVector)
+        } catch {
+            settings.lastError = "\(error)"
+            try? settings.save(to: replica)
+            throw error
+        }
+    }
+
+    func push(settings: inout SyncSettings, progress: (SyncProgress) -> Void) async throws -> (Int, Int) {
+        var accepted = 0
+        var duplicates = 0
+        let own = replica.versionVector[replica.id]
+        let total = Int(own > settings.pushed ? own - settings.pushed : 0)
+        var realignments = 0
+        while true {
+            let batch = try replica.operations(
+                authoredBy: replica.id, after: settings.pushed, limit: configuration.batchOperationsMax)
+            guard !batch.isEmpty else { break }
+            do {
+                let response: PushResponse = try await send(
+                    "/v1/push", body: PushRequest(replica: replica.id, operations: batch))
+                accepted += response.results.filter { $0.status == .accepted }.count
+                duplicates += response.results.filter { $0.status == .duplicate }.count
+                settings.pushed = max(settings.pushed, batch.last!.id.counter)
+                try settings.save(to: replica)
+                progress(SyncProgress(phase: .push, done: accepted + duplicates, total: total))
+            } catch SyncError.refused(409, RefusalCode.missingDependency.rawValue, let message) where realignments < 3 {
+                // HQ lacks our earlier operations (restored from a backup?): start again from what it holds.
+                realignments += 1
+                let digest: DigestResponse = try await send("/v1/digest", body: nil as PullRequest?, method: .GET)
+                logger.warning(
+                    "HQ lacks earlier operations; resending from its vector",
+                    metadata: ["hq_counter": "\(digest.vector[replica.id])", "reason": "\(message)"])
+                settings.pushed = digest.vector[replica.id]
+                try settings.save(to: replica)
+            }
+        }
+        return (accepted, duplicates)
+    }
+
+    func pull(progress: (SyncProgress) -> Void) async throws -> Int {
+        var pulled = 0
+        var total = 0
+        while true {
+            let response: PullResponse = try await send(
+                "/v1/pull", body: PullRequest(vector: replica.versionVector, limit: configuration.batchOperationsMax * 4))
+            if total == 0 {
+                let held = replica.versionVector.total
+                total = Int(response.vector.total > held ? response.vector.total - held : 0)
+            }
+            if !response.operations.isEmpty {
+                let report = try replica.integrate(response.operations)
+                for (op, outcome) in zip(response.operations, report.outcomes) {
+                    if case .refused(let code, let message) = outcome {
+                        throw SyncError.protocolViolation("HQ sent \(op.id) which was refused (\(code.rawValue)): \(message)")
+                    }
+                }
+                pulled += report.outcomes.filter(\.isAccepted).count
+                progress(SyncProgress(phase: .pull, done: pulled, total: max(total, pulled)))
+            }
+            if !response.more { break }
+            if response.operations.isEmpty {
+                throw SyncError.protocolViolation("HQ said more operations remain but sent none")
+            }
+        }
+        return pulled
+    }
+
+    /// One request with bounded retries on transient failures.
+    func send<Body: Encodable, Reply: Decodable>(
+        _ path: String, body: Body?, method: HTTPMethod = .POST
+    ) async throws -> Reply {
+        var request = HTTPClientRequest(url: hq + path)
+        request.method = method
+        request.headers.add(name: Wire.versionHeader, value: "\(Wire.protocolVersion)")
+        request.headers.add(name: "Content-Type", value: "application/json")
+        let credentials = Data("\(deviceID):\(secret)".utf8).base64EncodedString()
+        request.headers.add(name: "Authorization", value: "Basic \(credentials)")
+        if let body {
+            request.body = .bytes(ByteBuffer(data: try JSONEncoder().encode(body)))
+        }
+        var delay = configuration.backoffInitialSeconds
+        var lastError = ""
+        for attempt in 1...configuration.attemptsMax {
+            do {
+                let response = try await http.execute(request, timeout: .seconds(configuration.requestTimeoutSeconds))
+                let bytes = try await response.body.collect(upTo: 256 * 1024 * 1024)
+                let data = Data(buffer: bytes)
+                if response.status.code == 200 || response.status.code == 201 {
+                    do { return try JSONDecoder().decode(Reply.self, from: data) } catch {
+                        throw SyncError.protocolViolation("unreadable reply from \(path): \(error)")
+                    }
+                }
+                let error = try? JSONDecoder().decode(ErrorResponse.self, from: data)
+                let refusal = SyncError.refused(
+                    status: Int(response.status.code), code: error?.error.code ?? "http_\(response.status.code)",
+                    message: error?.error.message ?? response.status.reasonPhrase)
+                guard response.status.code >= 500 else { throw refusal }
+                lastError = refusal.description
+            } catch let error as SyncError {
+                throw error
+            } catch {
+                lastError = "\(error)"
+            }
+            guard attempt < configuration.attemptsMax else { break }
+            logger.notice("retrying", metadata: ["path": "\(path)", "attempt": "\(attempt)", "error": "\(lastError)"])
+            try await Task.sleep(nanoseconds: UInt64(delay * 1_000_000_000))
+            delay = min(delay * 2, configuration.backoffMaxSeconds)
+        }
+        throw SyncError.unreachable(attempts: configuration.attemptsMax, lastError: lastError)
+    }
+
+    static func timestamp() -> String {
+        let formatter = ISO8601DateFormatter()
+        formatter.timeZone = TimeZone(identifier: "UTC")
+        return formatter.string(from: Date())
+    }
+}

@@ -1,0 +1,147 @@
+import ArgumentParser
+import Foundation
+import Logging
+import ServiceLifecycle
+import ShopfloorHQ
+import ShopfloorReplication
+import ShopfloorStore
+
+@main
+struct HQCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "shopfloor-hq",
+        abstract: "Shopfloor HQ: the central replica that floor devices sync with over HTTP.",
+        subcommands: [Serve.self, Device.self, Digest.self])
+
+    struct Options: ParsableArguments {
+        @Option(help: "HQ database (created on first use). Default: $SHOPFLOOR_HQ_DB, then ./hq.sqlite.")
+        var db: String?
+
+        var path: String { db ?? ProcessInfo.processInfo.environment["SHOPFLOOR_HQ_DB"] ?? "hq.sqlite" }
+
+        /// Opens HQ's replica, creating it on first use.
+        func openReplica(logger: Logger) throws -> Replica {
+            let configuration = ReplicaConfiguration(durable: true, logger: logger)
+            if FileManager.default.fileExists(atPath: path) {
+                return try Replica.open(at: path, configuration: configuration)
+            }
+            return try Replica.create(at: path, name: "hq", id: "hq", configuration: configuration)
+        }
+    }
+
+    static func makeLogger() -> Logger {
+        var logger = Logger(label: "shopfloor.hq")
+        logger.logLevel =
+            ProcessInfo.processInfo.environment["SHOPFLOOR_LOG_LEVEL"].flatMap(Logger.Level.init(rawValue:)) ?? .info
+        return logger
+    }
+
+    static func emit(_ text: String) {
+        FileHandle.standardOutput.write(Data((text + "\n").utf8))
+    }
+
+    static func emitJSON(_ value: some Encodable) throws {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .prettyPrinted, .withoutEscapingSlashes]
+        emit(String(decoding: try encoder.encode(value), as: UTF8.self))
+    }
+
+    struct Serve: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Serve the sync protocol until SIGTERM or SIGINT.")
+
+        @OptionGroup var options: Options
+        @Option(help: "Address to bind.") var host = "127.0.0.1"
+        @Option(help: "Port to bind (0 picks a free one).") var port = 8080
+        @Option(help: "Admin secret for the device endpoints. Default: $SHOPFLOOR_ADMIN_SECRET.")
+        var adminSecret: String?
+
+        func run() async throws {
+            let logger = HQCommand.makeLogger()
+            let replica = try options.openReplica(logger: logger)
+            let secret = adminSecret ?? ProcessInfo.processInfo.environment["SHOPFLOOR_ADMIN_SECRET"]
+            let server = HQServer(
+                replica: replica, configuration: HQConfiguration(host: host, port: port, adminSecret: secret), logger: logger)
+            let host = self.host
+            let app = server.application { port in
+                // Scripts and tests read this line to learn the port.
+                HQCommand.emit("listening on http://\(host):\(port)")
+            }
+            let group = ServiceGroup(
+                configuration: ServiceGroupConfiguration(
+                    services: [app], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+            try await group.run()
+            logger.info("HQ stopped")
+        }
+    }
+
+    struct Device: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Enrol, list and revoke floor devices.", subcommands: [Add.self, List.self, Revoke.self])
+
+        struct Add: ParsableCommand {
+            static let configuration = CommandConfiguration(abstract: "Enrol a device and print its credentials once.")
+            @OptionGroup var options: Options
+            @Argument(help: "A name for the device.") var name: String
+            @Option(help: "HQ address to put in the enrolment token.") var hqURL: String?
+            @Flag(help: "Print JSON.") var json = false
+
+            func run() throws {
+                let registry = DeviceRegistry(replica: try options.openReplica(logger: HQCommand.makeLogger()))
+                let credentials = try registry.add(name: name, hq: hqURL)
+                if json {
+                    try HQCommand.emitJSON(credentials)
+                } else {
+                    HQCommand.emit("device id: \(credentials.deviceID)\nsecret:    \(credentials.secret)\ntoken:     \(credentials.token)")
+                    HQCommand.emit("enrol with: shopfloor enroll --token \(credentials.token)")
+                }
+            }
+        }
+
+        struct List: ParsableCommand {
+            static let configuration = CommandConfiguration(abstract: "Devices with last contact, acknowledged vector and lag.")
+            @OptionGroup var options: Options
+            @Flag(help: "Print JSON.") var json = false
+
+            func run() throws {
+                let devices = try DeviceRegistry(replica: try options.openReplica(logger: HQCommand.makeLogger())).list()
+                if json {
+                    try HQCommand.emitJSON(devices)
+                    return
+                }
+                HQCommand.emit("DEVICE          NAME            REPLICA   LAST CONTACT          LAG  STATUS")
+                for device in devices {
+                    let columns = [
+                        device.deviceID.padding(toLength: 15, withPad: " ", startingAt: 0),
+                        device.name.padding(toLength: 15, withPad: " ", startingAt: 0),
+                        (device.replica ?? "-").padding(toLength: 9, withPad: " ", startingAt: 0),
+                        (device.lastContact ?? "never").padding(toLength: 21, withPad: " ", startingAt: 0),
+                        String(device.lag).padding(toLength: 4, withPad: " ", startingAt: 0),
+                        device.revoked == nil ? "active" : "revoked",
+                    ]
+                    HQCommand.emit(columns.joined(separator: " "))
+                }
+            }
+        }
+
+        struct Revoke: ParsableCommand {
+            static let configuration = CommandConfiguration(abstract: "Revoke a device: its requests get 403.")
+            @OptionGroup var options: Options
+            @Argument(help: "The device id.") var id: String
+
+            func run() throws {
+                let registry = DeviceRegistry(replica: try options.openReplica(logger: HQCommand.makeLogger()))
+                guard try registry.revoke(id) else { throw ValidationError("no device '\(id)'") }
+                HQCommand.emit("revoked \(id)")
+            }
+        }
+    }
+
+    struct Digest: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Print HQ's state digest.")
+        @OptionGroup var options: Options
+
+        func run() throws {
+            HQCommand.emit(try options.openReplica(logger: HQCommand.makeLogger()).digest())
+        }
+    }
+}
