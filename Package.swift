@@ -86,5 +86,14 @@ let package = Package(
             dependencies: ["ShopfloorStore", .product(name: "GRDB", package: "GRDB.swift")]
         ),
         .testTarget(name: "ShopfloorCLITests", dependencies: ["ShopfloorStore"]),
+        .testTarget(
+            name: "ShopfloorSyncTests",
+            dependencies: [
+                "ShopfloorHQ", "ShopfloorSync",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "GRDB", package: "GRDB.swift"),
+            ]
+        ),
     ]
 )
