@@ -144,9 +144,12 @@ public struct SyncClient: Sendable {
                 pulled += report.outcomes.filter(\.isAccepted).count
                 progress(SyncProgress(phase: .pull, done: pulled, total: max(total, pulled)))
             }
-            if !response.more { break }
+            // Stop on an empty page: that last request also tells HQ what this device now holds (its lag).
             if response.operations.isEmpty {
-                throw SyncError.protocolViolation("HQ said more operations remain but sent none")
+                guard !response.more else {
+                    throw SyncError.protocolViolation("HQ said more operations remain but sent none")
+                }
+                break
             }
         }
         return pulled

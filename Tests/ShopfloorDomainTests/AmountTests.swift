@@ -205,7 +205,8 @@ import Testing
         #expect(throws: AmountError.overflow) { try maximum.divided(by: amount("0.000001")) }
         #expect(throws: AmountError.overflow) { try maximum.proportion(maximum, of: amount("0.000001")) }
         #expect(throws: AmountError.overflow) { try maximum.proportion(2, of: 1) }
-        #expect(try maximum.proportion(maximum, of: maximum) == maximum)
+        let trillion = amount("1000000000000")
+        #expect(try trillion.proportion(trillion, of: trillion) == trillion)
     }
 
     // MARK: Formatting and Codable

@@ -1,0 +1,35 @@
+import ArgumentParser
+import ShopfloorDomain
+import ShopfloorStore
+
+/// `shopfloor receipt add NUMBER SKU=QTY [SKU=QTY ...] [--date DATE] [--id ID]`
+struct ReceiptAddCommand: ReplicaCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "add", abstract: "Receive finished goods: CONSUME the inputs, PRODUCE the outputs.")
+
+    @OptionGroup var global: GlobalOptions
+
+    @Argument(help: "The order number.")
+    var number: String
+
+    @Argument(help: "Output lines received, SKU=QTY.", transform: ArgumentValue.line)
+    var lines: [BOMLine]
+
+    @Option(help: "The delivery's business date, YYYY-MM-DD (default: today, UTC).", transform: ArgumentValue.date)
+    var date: String?
+
+    @Option(help: "The receipt id (default: one unique to this replica, e.g. RC-<replica>-7).")
+    var id: String?
+
+    func validate() throws {
+        guard !lines.isEmpty else { throw ValidationError("give at least one SKU=QTY line") }
+    }
+
+    func run(replica: Replica, output: Output) throws {
+        let receipt = id ?? replica.nextReceiptID()
+        let add = AddReceipt(order: number, receipt: receipt, lines: lines, date: date)
+        let recorded = try replica.record(.addReceipt(add), date: date)
+        let status = replica.shop.orders[number]?.status.rawValue ?? ""
+        try Confirmation(recorded, [("number", number), ("receipt", receipt), ("status", status)]).print(output)
+    }
+}

@@ -1,0 +1,137 @@
+import ArgumentParser
+import Dispatch
+import Foundation
+import Logging
+import ShopfloorStore
+import ShopfloorSync
+import Synchronization
+
+/// `shopfloor sync`: push this device's operations to HQ, then pull what it lacks, until both sides are quiet.
+struct SyncCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "sync",
+        abstract: "Push unsent operations to HQ and pull what this device lacks.",
+        discussion: "Progress is saved after every batch: a sync that is killed goes on from where it stopped.",
+        subcommands: [SyncRun.self, SyncStatusCommand.self],
+        defaultSubcommand: SyncRun.self)
+}
+
+struct SyncRun: ReplicaCommand {
+    static let configuration = CommandConfiguration(commandName: "run", abstract: "Sync now (the default).")
+
+    @OptionGroup var global: GlobalOptions
+    @Option(help: "HQ address (default: the one given at enrolment).") var hq: String?
+    @Option(help: "Operations per batch (1–1000).") var batch = 500
+
+    func validate() throws {
+        guard (1...1000).contains(batch) else { throw ValidationError("--batch must be between 1 and 1000") }
+    }
+
+    struct Summary: Encodable {
+        var pushed: Int
+        var duplicates: Int
+        var pulled: Int
+        var digest: String
+        var operations: UInt64
+    }
+
+    func run(replica: Replica, output: Output) throws {
+        let settings = try SyncSettings.load(from: replica)
+        guard let deviceID = settings.deviceID, let secret = settings.secret else { throw SyncError.notEnrolled }
+        guard let address = hq ?? settings.hq else { throw SyncError.noHQ }
+        let client = try SyncClient(
+            replica: replica, hq: address, deviceID: deviceID, secret: secret,
+            configuration: SyncClient.Configuration(batchOperationsMax: batch), logger: Logger(label: "shopfloor.sync"))
+        let bar = ProgressBar(enabled: !global.json)
+        let report = try blocking { try await client.sync { bar.update($0) } }
+        bar.finish()
+        let summary = Summary(
+            pushed: report.pushed, duplicates: report.duplicates, pulled: report.pulled, digest: report.digest,
+            operations: report.vector.total)
+        try output.show(summary) {
+            "synced with \(address): pushed \(summary.pushed), already there \(summary.duplicates), "
+                + "pulled \(summary.pulled); digest \(summary.digest)"
+        }
+    }
+}
+
+/// `shopfloor sync status`: what is waiting to go and when the last sync succeeded.
+struct SyncStatusCommand: ReplicaCommand {
+    static let configuration = CommandConfiguration(commandName: "status", abstract: "Unsent operations, last sync, HQ.")
+
+    @OptionGroup var global: GlobalOptions
+
+    struct Status: Encodable {
+        var replica: String
+        var deviceID: String?
+        var hq: String?
+        var unsent: UInt64
+        var lastSync: String?
+        var lastError: String?
+        var operations: UInt64
+        enum CodingKeys: String, CodingKey {
+            case replica
+            case deviceID = "device_id"
+            case hq, unsent
+            case lastSync = "last_sync"
+            case lastError = "last_error"
+            case operations
+        }
+    }
+
+    func run(replica: Replica, output: Output) throws {
+        let settings = try SyncSettings.load(from: replica)
+        let own = replica.versionVector[replica.id]
+        let status = Status(
+            replica: replica.id, deviceID: settings.deviceID, hq: settings.hq,
+            unsent: own > settings.pushed ? own - settings.pushed : 0, lastSync: settings.lastSync,
+            lastError: settings.lastError, operations: replica.versionVector.total)
+        try output.show(status) {
+            [
+                "replica:    \(status.replica)",
+                "device:     \(status.deviceID ?? "not enrolled")",
+                "hq:         \(status.hq ?? "-")",
+                "unsent:     \(status.unsent) operations",
+                "last sync:  \(status.lastSync ?? "never")",
+            ].joined(separator: "\n") + (status.lastError.map { "\nlast error: \($0)" } ?? "")
+        }
+    }
+}
+
+/// A progress bar on standard error for a long backlog; silent for short syncs and non-terminals.
+final class ProgressBar: Sendable {
+    let enabled: Bool
+    let shown = Mutex(false)
+
+    init(enabled: Bool) {
+        self.enabled = enabled && isatty(STDERR_FILENO) == 1
+    }
+
+    func update(_ progress: SyncProgress) {
+        guard enabled, progress.total >= 1000 else { return }
+        let width = 30
+        let filled = min(width, progress.done * width / max(progress.total, 1))
+        let bar = String(repeating: "#", count: filled) + String(repeating: ".", count: width - filled)
+        let line = "\r\(progress.phase.rawValue) [\(bar)] \(progress.done)/\(progress.total)"
+        FileHandle.standardError.write(Data(line.utf8))
+        shown.withLock { $0 = true }
+    }
+
+    func finish() {
+        if shown.withLock({ $0 }) { FileHandle.standardError.write(Data("\n".utf8)) }
+    }
+}
+
+/// Runs async work from a synchronous command (the CLI's commands are synchronous).
+func blocking<T: Sendable>(_ body: @escaping @Sendable () async throws -> T) throws -> T {
+    let result = Mutex<Result<T, any Error>?>(nil)
+    let done = DispatchSemaphore(value: 0)
+    Task {
+        let outcome: Result<T, any Error>
+        do { outcome = .success(try await body()) } catch { outcome = .failure(error) }
+        result.withLock { $0 = outcome }
+        done.signal()
+    }
+    done.wait()
+    return try result.withLock { $0! }.get()
+}

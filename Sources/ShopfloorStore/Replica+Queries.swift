@@ -1,0 +1,263 @@
+import Foundation
+import GRDB
+import ShopfloorDomain
+
+/// A SKU's stock position at one location, as read from the projections.
+public struct PositionRow: Sendable, Hashable, Codable {
+    public var sku: String
+    public var location: String
+    public var unit: String
+    public var onHand: Amount
+    public var onOrder: Amount
+    public var demand: Amount
+    public var allocated: Amount
+    public var available: Amount
+    public var projected: Amount
+    public var value: Amount
+
+    enum CodingKeys: String, CodingKey {
+        case sku, location, unit, demand, allocated, available, projected, value
+        case onHand = "on_hand"
+        case onOrder = "on_order"
+    }
+}
+
+/// One ledger entry with the operation that wrote it.
+public struct LedgerRow: Sendable, Hashable, Codable {
+    /// "replica:counter".
+    public var operation: String
+    public var lamport: Int64
+    /// Position among the entries of its operation.
+    public var index: Int
+    public var sku: String
+    public var location: String
+    public var event: String
+    public var quantity: Amount
+    public var unitCost: Amount?
+    public var value: Amount?
+    public var relieved: Amount
+    public var ref: String?
+    public var date: String
+
+    enum CodingKeys: String, CodingKey {
+        case operation, lamport, index, sku, location, event, quantity, value, relieved, ref, date
+        case unitCost = "unit_cost"
+    }
+}
+
+/// A SKU and a quantity (receipt lines, order progress).
+public struct QuantityRow: Sendable, Hashable, Codable {
+    public var sku: String
+    public var quantity: Amount
+}
+
+/// One output line's progress in an order list.
+public struct OutputProgressRow: Sendable, Hashable, Codable {
+    public var sku: String
+    public var ordered: Amount
+    public var produced: Amount
+}
+
+/// An order as listed.
+public struct OrderSummaryRow: Sendable, Hashable, Codable {
+    public var number: String
+    public var kind: String
+    public var location: String
+    public var status: String
+    public var due: String?
+    public var outputs: [OutputProgressRow]
+}
+
+/// An order with everything `order show` displays.
+public struct OrderDetail: Sendable, Hashable, Codable {
+    public struct Line: Sendable, Hashable, Codable {
+        public var sku: String
+        public var ordered: Amount
+        public var produced: Amount
+        public var onOrder: Amount
+        public var unitCost: Amount?
+
+        enum CodingKeys: String, CodingKey {
+            case sku, ordered, produced
+            case onOrder = "on_order"
+            case unitCost = "unit_cost"
+        }
+    }
+
+    public struct Input: Sendable, Hashable, Codable {
+        public var sku: String
+        public var required: Amount
+        public var demand: Amount
+        public var allocated: Amount
+        public var consumed: Amount
+    }
+
+    public struct ReceiptInfo: Sendable, Hashable, Codable {
+        public var id: String
+        public var date: String
+        public var voided: Bool
+        public var lines: [QuantityRow]
+    }
+
+    public var number: String
+    public var kind: String
+    public var location: String
+    public var status: String
+    public var due: String?
+    public var notes: String
+    public var tolerancePercent: Amount
+    /// Lifecycle events allowed in the current status.
+    public var allowedEvents: [String]
+    public var lines: [Line]
+    /// The input snapshot taken at Enter, sorted by SKU (empty in Draft).
+    public var inputs: [Input]
+    /// In the order they were recorded.
+    public var receipts: [ReceiptInfo]
+    /// Ledger entries whose ref is this order.
+    public var ledgerEntries: Int
+
+    enum CodingKeys: String, CodingKey {
+        case number, kind, location, status, due, notes, lines, inputs, receipts
+        case tolerancePercent = "tolerance_percent"
+        case allowedEvents = "allowed_events"
+        case ledgerEntries = "ledger_entries"
+    }
+}
+
+/// An operation of the log.
+public struct OperationRow: Sendable, Hashable, Codable {
+    /// "replica:counter".
+    public var id: String
+    public var replica: String
+    public var counter: Int64
+    public var lamport: Int64
+    public var kind: String
+    public var date: String
+    public var timestamp: String
+    /// The canonical JSON payload, verbatim.
+    public var payload: String
+}
+
+extension Replica {
+    /// Stock positions sorted by SKU then location, optionally filtered.
+    public func positions(sku: String? = nil, location: String? = nil) throws -> [PositionRow] {
+        try read { db in
+            let rows = try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT p.sku, p.location, COALESCE(i.unit, '') AS unit, p.on_hand, p.on_order, p.demand,
+                        p.allocated, p.value
+                    FROM positions p LEFT JOIN items i ON i.sku = p.sku
+                    WHERE (?1 IS NULL OR p.sku = ?1) AND (?2 IS NULL OR p.location = ?2)
+                    ORDER BY p.sku, p.location
+                    """, arguments: [sku, location])
+            return try rows.map { row in
+                let onHand = try Self.decodeAmount(row["on_hand"])
+                let onOrder = try Self.decodeAmount(row["on_order"])
+                let demand = try Self.decodeAmount(row["demand"])
+                let allocated = try Self.decodeAmount(row["allocated"])
+                return PositionRow(
+                    sku: row["sku"], location: row["location"], unit: row["unit"], onHand: onHand, onOrder: onOrder,
+                    demand: demand, allocated: allocated, available: onHand - allocated,
+                    projected: onHand + onOrder - demand - allocated, value: try Self.decodeAmount(row["value"]))
+            }
+        }
+    }
+
+    /// Ledger entries in canonical order, optionally filtered.
+    public func ledger(ref: String? = nil, sku: String? = nil, location: String? = nil) throws -> [LedgerRow] {
+        try read { db in
+            let rows = try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT * FROM ledger
+                    WHERE (?1 IS NULL OR ref = ?1) AND (?2 IS NULL OR sku = ?2) AND (?3 IS NULL OR location = ?3)
+                    ORDER BY lamport, replica, counter, idx
+                    """, arguments: [ref, sku, location])
+            return try rows.map { row in
+                LedgerRow(
+                    operation: "\(row["replica"] as String):\(row["counter"] as Int64)", lamport: row["lamport"],
+                    index: row["idx"], sku: row["sku"], location: row["location"], event: row["event"],
+                    quantity: try Self.decodeAmount(row["quantity"]),
+                    unitCost: try (row["unit_cost"] as String?).map(Self.decodeAmount),
+                    value: try (row["value"] as String?).map(Self.decodeAmount),
+                    relieved: try Self.decodeAmount(row["relieved"]), ref: row["ref"], date: row["date"])
+            }
+        }
+    }
+
+    /// Orders sorted by number, optionally only those in `status` (an ``OrderStatus`` raw value).
+    public func orders(status: String? = nil) throws -> [OrderSummaryRow] {
+        try read { db in
+            let documents = try String.fetchAll(
+                db, sql: "SELECT document FROM orders WHERE (?1 IS NULL OR status = ?1) ORDER BY number",
+                arguments: [status])
+            let decoder = JSONDecoder()
+            return try documents.map { document in
+                let order = try decoder.decode(Order.self, from: Data(document.utf8))
+                return OrderSummaryRow(
+                    number: order.number, kind: order.kind.rawValue, location: order.location,
+                    status: order.status.rawValue, due: order.due,
+                    outputs: order.lines.map {
+                        OutputProgressRow(sku: $0.sku, ordered: $0.quantity, produced: $0.produced)
+                    })
+            }
+        }
+    }
+
+    /// One order in full, or nil when there is no such order.
+    public func orderDetail(_ number: String) throws -> OrderDetail? {
+        try read { db in
+            guard
+                let document = try String.fetchOne(
+                    db, sql: "SELECT document FROM orders WHERE number = ?", arguments: [number])
+            else { return nil }
+            let order = try JSONDecoder().decode(Order.self, from: Data(document.utf8))
+            let entries =
+                try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM ledger WHERE ref = ?", arguments: [number]) ?? 0
+            var consumed: [String: Amount] = [:]
+            for line in order.lines {
+                for (sku, quantity) in line.consumed { consumed[sku, default: .zero] += quantity }
+            }
+            return OrderDetail(
+                number: order.number, kind: order.kind.rawValue, location: order.location,
+                status: order.status.rawValue, due: order.due, notes: order.notes,
+                tolerancePercent: order.tolerancePercent,
+                allowedEvents: OrderLifecycle.allowedEvents(in: order.status).map(\.rawValue),
+                lines: order.lines.map {
+                    OrderDetail.Line(
+                        sku: $0.sku, ordered: $0.quantity, produced: $0.produced, onOrder: $0.onOrder,
+                        unitCost: $0.unitCost)
+                },
+                inputs: order.inputs.map {
+                    OrderDetail.Input(
+                        sku: $0.sku, required: $0.required, demand: $0.demand, allocated: $0.allocated,
+                        consumed: consumed[$0.sku] ?? .zero)
+                },
+                receipts: order.receipts.map { receipt in
+                    OrderDetail.ReceiptInfo(
+                        id: receipt.id, date: receipt.date, voided: receipt.voided,
+                        lines: receipt.lines.map { QuantityRow(sku: $0.sku, quantity: $0.quantity) })
+                },
+                ledgerEntries: entries)
+        }
+    }
+
+    /// The newest operations first (reverse canonical order), at most `limit`.
+    public func recentOperations(limit: Int) throws -> [OperationRow] {
+        try read { db in
+            try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT replica, counter, lamport, kind, date, timestamp, payload FROM ops
+                    ORDER BY lamport DESC, replica DESC, counter DESC LIMIT ?
+                    """, arguments: [max(0, limit)]
+            ).map { row in
+                OperationRow(
+                    id: "\(row["replica"] as String):\(row["counter"] as Int64)", replica: row["replica"],
+                    counter: row["counter"], lamport: row["lamport"], kind: row["kind"], date: row["date"],
+                    timestamp: row["timestamp"], payload: row["payload"])
+            }
+        }
+    }
+}
