@@ -85,11 +85,15 @@ let package = Package(
             name: "ShopfloorStoreTests",
             dependencies: ["ShopfloorStore", .product(name: "GRDB", package: "GRDB.swift")]
         ),
-        .testTarget(name: "ShopfloorCLITests", dependencies: ["ShopfloorStore"]),
+        .testTarget(
+            name: "ShopfloorCLITests",
+            dependencies: ["ShopfloorStore", "shopfloor", .product(name: "GRDB", package: "GRDB.swift")],
+            resources: [.copy("Fixtures")]
+        ),
         .testTarget(
             name: "ShopfloorSyncTests",
             dependencies: [
-                "ShopfloorHQ", "ShopfloorSync",
+                "ShopfloorHQ", "ShopfloorSync", "shopfloor", "shopfloor-hq",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "GRDB", package: "GRDB.swift"),

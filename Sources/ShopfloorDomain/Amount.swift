@@ -196,3 +196,10 @@ extension Amount {
         return try Amount.fromUnits(Amount.roundedDivision(product, by: denominator.units))
     }
 }
+
+extension Amount {
+    /// `self + other`, refusing a result beyond ``integerDigitsMax`` integer digits.
+    public func adding(_ other: Amount) throws(AmountError) -> Amount {
+        try Amount.fromUnits(units + other.units)
+    }
+}

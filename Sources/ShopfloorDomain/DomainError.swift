@@ -34,6 +34,8 @@ public enum DomainError: Error, Sendable, Equatable, CustomStringConvertible {
     case receiptAlreadyVoided(String)
     case emptyReceipt(String)
     case duplicateReceiptLine(order: String, sku: String)
+    case unknownConflict(String)
+    case alreadyAcknowledged(String)
 
     public var description: String {
         switch self {
@@ -81,6 +83,8 @@ public enum DomainError: Error, Sendable, Equatable, CustomStringConvertible {
         case .receiptAlreadyVoided(let id): "receipt '\(id)' is already voided"
         case .emptyReceipt(let order): "a receipt on order '\(order)' needs at least one SKU=QTY line"
         case .duplicateReceiptLine(let order, let sku): "receipt on '\(order)' lists '\(sku)' twice: give one line"
+        case .unknownConflict(let id): "unknown conflict '\(id)': see `conflicts --all`"
+        case .alreadyAcknowledged(let id): "conflict '\(id)' is already acknowledged"
         }
     }
 }

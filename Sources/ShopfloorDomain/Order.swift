@@ -52,8 +52,14 @@ public struct Receipt: Sendable, Hashable, Codable {
     public var date: String
     public var lines: [BOMLine]
     public var voided: Bool = false
+    /// The operation that recorded the receipt (for causality checks); nil in pure domain use.
+    public var operation: String? = nil
+    /// The number the author typed, when it had to be renamed (rule 7).
+    public var requestedID: String? = nil
     /// The stock entries the receipt wrote, so a void can reverse exactly them.
     public var entries: [LedgerEntry] = []
+    /// For each entry, the output line (SKU) it belongs to.
+    public var entryLines: [String]? = nil
 
     public init(id: String, order: String, date: String, lines: [BOMLine]) {
         self.id = id
@@ -77,6 +83,12 @@ public struct Order: Sendable, Hashable, Codable {
     /// Aggregated input commitments, sorted by SKU; empty until Enter.
     public var inputs: [InputCommitment] = []
     public var receipts: [Receipt] = []
+    /// The operation that created the order (for causality checks); nil in pure domain use.
+    public var createdBy: String? = nil
+    /// The number the author chose, when another order already had it (rule 7).
+    public var requestedNumber: String? = nil
+    /// The operation that closed or cancelled the order.
+    public var closedBy: String? = nil
 
     public init(
         number: String, kind: OrderKind, location: String, due: String? = nil, notes: String = "",

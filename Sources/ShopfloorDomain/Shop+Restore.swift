@@ -11,15 +11,27 @@ extension Catalog {
 extension Shop {
     /// Restores a shop from persisted projections.
     public init(
-        catalog: Catalog, orders: [Order], valuations: [StockKey: Valuation], positions: [StockKey: Position]
+        catalog: Catalog, orders: [Order], valuations: [StockKey: Valuation], positions: [StockKey: Position],
+        conflicts: [Conflict] = [], acknowledgements: [Acknowledgement] = [], fieldWrites: [String: FieldWrite] = [:]
     ) {
         self.init()
         self.catalog = catalog
-        for order in orders {
+        for order in orders.sorted(by: { $0.number < $1.number }) {
             self.orders[order.number] = order
-            for receipt in order.receipts { receiptOrders[receipt.id] = order.number }
+            if let requested = order.requestedNumber { orderAliases[requested, default: []].append(order.number) }
+            for receipt in order.receipts {
+                receiptOrders[receipt.id] = order.number
+                if let requested = receipt.requestedID { receiptAliases[requested, default: []].append(receipt.id) }
+            }
         }
+        // Aliases in the order they were created (renamed numbers carry their author, so sort is stable enough
+        // for resolution, which filters by causality first).
+        orderAliases = orderAliases.mapValues { $0.sorted() }
+        receiptAliases = receiptAliases.mapValues { $0.sorted() }
         self.valuations = valuations
         self.positions = positions
+        self.conflicts = conflicts
+        for ack in acknowledgements { self.acknowledgements[ack.conflict] = ack }
+        self.fieldWrites = fieldWrites
     }
 }

@@ -10,48 +10,178 @@ public struct Shop: Sendable {
     public internal(set) var valuations: [StockKey: Valuation] = [:]
     /// Positions maintained from the entries written.
     public internal(set) var positions: [StockKey: Position] = [:]
+    /// Every conflict, in fold order.
+    public internal(set) var conflicts: [Conflict] = []
+    /// The conflicts raised by the last successful ``apply(_:context:)``.
+    public private(set) var lastConflicts: [Conflict] = []
+    /// Conflict id → acknowledgement.
+    public internal(set) var acknowledgements: [String: Acknowledgement] = [:]
+    /// Field key → last writer (rule 5).
+    public internal(set) var fieldWrites: [String: FieldWrite] = [:]
+    /// Requested order number → the numbers of renamed orders that asked for it (rule 7).
+    public internal(set) var orderAliases: [String: [String]] = [:]
+    /// Requested receipt id → renamed receipt ids.
+    public internal(set) var receiptAliases: [String: [String]] = [:]
+    /// Conflicts raised by the command being applied; committed only if it succeeds.
+    var pending: [Conflict] = []
 
     public init() {}
 
     /// Applies one command; on error nothing changes.
     @discardableResult
     public mutating func apply(_ command: Command, context: ApplyContext) throws(DomainError) -> [LedgerEntry] {
+        pending = []
         let entries: [LedgerEntry]
         switch command {
         case .addItem(let item):
-            try catalog.add(item)
+            try addItem(item, context: context)
             entries = []
         case .addLocation(let location):
-            try catalog.add(location)
+            try addLocation(location, context: context)
             entries = []
         case .setBOM(let bom):
-            try catalog.setBOM(bom.parent, lines: bom.lines)
+            try setBOM(bom, context: context)
             entries = []
         case .adjustStock(let adjust): entries = try adjustStock(adjust, context: context)
         case .transferStock(let transfer): entries = try transferStock(transfer, context: context)
         case .createOrder(let create):
-            try createOrder(create)
+            try createOrder(create, context: context)
             entries = []
         case .setCost(let setCost):
-            try self.setCost(setCost)
+            try self.setCost(setCost, context: context)
             entries = []
         case .editOrder(let edit):
-            try editOrder(edit)
+            try editOrder(edit, context: context)
             entries = []
         case .transition(let transition): entries = try self.transition(transition, context: context)
         case .addReceipt(let receipt): entries = try addReceipt(receipt, context: context)
         case .voidReceipt(let void): entries = try voidReceipt(void, context: context)
+        case .acknowledgeConflict(let ack):
+            try acknowledge(ack, context: context)
+            entries = []
         }
         for entry in entries {
             let key = StockKey(sku: entry.sku, location: entry.location)
+            let before = positions[key]?.onHand ?? .zero
             positions[key, default: Position(sku: entry.sku, location: entry.location)].apply(entry.delta)
+            let after = positions[key]!.onHand
+            if entry.quantity.isNegative, after.isNegative, !before.isNegative {
+                flag(
+                    .negativeStock, subject: "\(entry.sku)@\(entry.location)", context: context,
+                    operations: [context.operation], outcome: "kept; on hand is now \(after)",
+                    explanation: "\(entry.event.rawValue) of \(entry.quantity.magnitude) took \(entry.sku) at "
+                        + "\(entry.location) below zero (was \(before)); count the stock or adjust it")
+            }
         }
+        conflicts += pending
+        lastConflicts = pending
+        pending = []
         return entries
+    }
+
+    /// Records a conflict raised by the command being applied.
+    mutating func flag(
+        _ kind: Conflict.Kind, subject: String, context: ApplyContext, operations: [String], outcome: String,
+        explanation: String
+    ) {
+        let conflict = Conflict(
+            kind: kind, subject: subject, trigger: context.operation, operations: operations, outcome: outcome,
+            explanation: explanation)
+        guard !pending.contains(where: { $0.id == conflict.id }) else { return }
+        pending.append(conflict)
+    }
+
+    /// Records an operation that could not be applied in merge mode (it changes nothing).
+    public mutating func flagRefused(subject: String, context: ApplyContext, explanation: String) {
+        pending = []
+        flag(
+            .refusedOperation, subject: subject, context: context, operations: [context.operation],
+            outcome: "not applied", explanation: explanation)
+        conflicts += pending
+        lastConflicts = pending
+        pending = []
     }
 
     public func order(_ number: String) throws(DomainError) -> Order {
         guard let order = orders[number] else { throw .unknownOrder(number) }
         return order
+    }
+
+    /// The order an operation means by `number`: with duplicates (rule 7), the one it had seen created.
+    func resolveOrder(_ number: String, _ context: ApplyContext) -> String {
+        let candidates = ([number] + (orderAliases[number] ?? [])).filter { orders[$0] != nil }
+        guard candidates.count > 1 else { return candidates.first ?? number }
+        let seen = candidates.filter { orders[$0]!.createdBy.map(context.saw) ?? true }
+        if seen.count == 1 { return seen[0] }
+        if seen.contains(number) { return number }
+        return seen.first ?? number
+    }
+
+    /// The receipt an operation means by `id` (see ``resolveOrder(_:_:)``).
+    func resolveReceipt(_ id: String, _ context: ApplyContext) -> String {
+        let candidates = ([id] + (receiptAliases[id] ?? [])).filter { receiptOrders[$0] != nil }
+        guard candidates.count > 1 else { return candidates.first ?? id }
+        let seen = candidates.filter { candidate in
+            let order = orders[receiptOrders[candidate]!]!
+            return order.receipts.first { $0.id == candidate }?.operation.map(context.saw) ?? true
+        }
+        if seen.count == 1 { return seen[0] }
+        if seen.contains(id) { return id }
+        return seen.first ?? id
+    }
+
+    /// Rule 5: records a field write, flagging a concurrent earlier write with a different value.
+    mutating func write(field key: String, value: String, subject: String, context: ApplyContext) {
+        if let previous = fieldWrites[key], !context.saw(previous.operation), previous.value != value {
+            flag(
+                .concurrentEdit, subject: subject, context: context,
+                operations: [previous.operation, context.operation],
+                outcome: "\(key) = \(value) (the later in canonical order wins)",
+                explanation: "concurrent edits of \(key): \(previous.value) by \(previous.operation), \(value) by "
+                    + "\(context.operation)")
+        }
+        fieldWrites[key] = FieldWrite(operation: context.operation, value: value)
+    }
+
+    // MARK: Catalog
+
+    mutating func addItem(_ item: Item, context: ApplyContext) throws(DomainError) {
+        if context.mode == .merge, let existing = catalog.items[item.sku] {
+            // Rule 5 for adds: the first definition in canonical order stays.
+            let writer = fieldWrites["item:\(item.sku)"]?.operation ?? ""
+            if existing != item {
+                flag(
+                    .concurrentEdit, subject: item.sku, context: context, operations: [writer, context.operation],
+                    outcome: "kept the first definition (\(existing.kind.rawValue), \(existing.unit))",
+                    explanation: "two devices added SKU \(item.sku): \(existing.kind.rawValue)/\(existing.unit) and "
+                        + "\(item.kind.rawValue)/\(item.unit)")
+            }
+            return
+        }
+        try catalog.add(item)
+        fieldWrites["item:\(item.sku)"] = FieldWrite(operation: context.operation, value: item.kind.rawValue)
+    }
+
+    mutating func addLocation(_ location: Location, context: ApplyContext) throws(DomainError) {
+        if context.mode == .merge, catalog.locations[location.code] != nil { return }
+        try catalog.add(location)
+    }
+
+    mutating func setBOM(_ bom: SetBOM, context: ApplyContext) throws(DomainError) {
+        try catalog.setBOM(bom.parent, lines: bom.lines)
+        let value = catalog.boms[bom.parent]!.map { "\($0.sku)=\($0.quantity)" }.joined(separator: " ")
+        write(field: "bom:\(bom.parent)", value: value, subject: bom.parent, context: context)
+    }
+
+    mutating func acknowledge(_ ack: AcknowledgeConflict, context: ApplyContext) throws(DomainError) {
+        if context.mode == .local {
+            guard conflicts.contains(where: { $0.id == ack.conflict }) else { throw .unknownConflict(ack.conflict) }
+            guard acknowledgements[ack.conflict] == nil else { throw .alreadyAcknowledged(ack.conflict) }
+        }
+        // Concurrent acknowledgements: the first in canonical order stays.
+        guard acknowledgements[ack.conflict] == nil else { return }
+        acknowledgements[ack.conflict] = Acknowledgement(
+            conflict: ack.conflict, operation: context.operation, note: ack.note, date: context.date)
     }
 
     public func position(sku: String, location: String) -> Position {
@@ -125,9 +255,24 @@ public struct Shop: Sendable {
 
     // MARK: Orders
 
-    mutating func createOrder(_ create: CreateOrder) throws(DomainError) {
+    mutating func createOrder(_ create: CreateOrder, context: ApplyContext) throws(DomainError) {
         try Catalog.validateCode(create.number, what: "order number")
-        guard orders[create.number] == nil else { throw .duplicateOrder(create.number) }
+        var number = create.number
+        if let existing = orders[create.number] {
+            guard context.mode == .merge else { throw .duplicateOrder(create.number) }
+            // Rule 7: both orders are kept; the later in canonical order takes a suffix naming its author.
+            number = "\(create.number)~\(context.author)"
+            var suffix = 2
+            while orders[number] != nil {
+                number = "\(create.number)~\(context.author)-\(suffix)"
+                suffix += 1
+            }
+            flag(
+                .duplicateNumber, subject: create.number, context: context,
+                operations: [existing.createdBy ?? "", context.operation],
+                outcome: "both orders kept; the later one is now \(number)",
+                explanation: "two devices chose order number \(create.number) offline")
+        }
         try catalog.requireLocation(create.location)
         if let due = create.due { try validateDate(due) }
         try Self.validateTolerance(create.tolerancePercent)
@@ -145,56 +290,97 @@ public struct Shop: Sendable {
             }
             guard seen.insert(output.sku).inserted else { throw .duplicateOutput(order: create.number, sku: output.sku) }
         }
-        orders[create.number] = Order(
-            number: create.number, kind: create.kind, location: create.location, due: create.due,
+        var order = Order(
+            number: number, kind: create.kind, location: create.location, due: create.due,
             notes: create.notes, tolerancePercent: create.tolerancePercent,
             lines: create.outputs.map { OrderLine(sku: $0.sku, quantity: $0.quantity, unitCost: $0.unitCost) })
+        if !context.operation.isEmpty { order.createdBy = context.operation }
+        if number != create.number {
+            order.requestedNumber = create.number
+            orderAliases[create.number, default: []].append(number)
+        }
+        orders[number] = order
+        for line in order.lines {
+            if let cost = line.unitCost {
+                fieldWrites["order:\(number):cost:\(line.sku)"] = FieldWrite(operation: context.operation, value: cost.description)
+            }
+        }
     }
 
     static func validateTolerance(_ tolerance: Amount) throws(DomainError) {
         guard !tolerance.isNegative, tolerance <= Amount(1000) else { throw .invalidTolerance(tolerance) }
     }
 
-    mutating func setCost(_ setCost: SetCost) throws(DomainError) {
-        var order = try order(setCost.order)
+    /// Checks an edit is allowed; in merge mode an edit of a closed order is still recorded (rule 5 needs it).
+    func checkEditable(_ order: Order, context: ApplyContext) throws(DomainError) {
+        guard context.mode == .local else { return }
         _ = try OrderLifecycle(status: order.status).next(.edit, order: order.number)
+    }
+
+    mutating func setCost(_ setCost: SetCost, context: ApplyContext) throws(DomainError) {
+        var order = try order(resolveOrder(setCost.order, context))
+        try checkEditable(order, context: context)
         let index = try order.lineIndex(setCost.sku)
         guard !setCost.unitCost.isNegative else {
             throw .negativeCost(context: "order \(order.number), output \(setCost.sku)", cost: setCost.unitCost)
         }
         order.lines[index].unitCost = setCost.unitCost
         orders[order.number] = order
+        write(
+            field: "order:\(order.number):cost:\(setCost.sku)", value: setCost.unitCost.description, subject: order.number,
+            context: context)
     }
 
-    mutating func editOrder(_ edit: EditOrder) throws(DomainError) {
-        var order = try order(edit.order)
-        _ = try OrderLifecycle(status: order.status).next(.edit, order: order.number)
+    mutating func editOrder(_ edit: EditOrder, context: ApplyContext) throws(DomainError) {
+        var order = try order(resolveOrder(edit.order, context))
+        try checkEditable(order, context: context)
+        if let due = edit.due, !due.isEmpty { try validateDate(due) }
+        if let tolerance = edit.tolerancePercent { try Self.validateTolerance(tolerance) }
         if let due = edit.due {
-            if !due.isEmpty { try validateDate(due) }
             order.due = due.isEmpty ? nil : due
+            write(field: "order:\(order.number):due", value: due, subject: order.number, context: context)
         }
-        if let notes = edit.notes { order.notes = notes }
+        if let notes = edit.notes {
+            order.notes = notes
+            write(field: "order:\(order.number):notes", value: notes, subject: order.number, context: context)
+        }
         if let tolerance = edit.tolerancePercent {
-            try Self.validateTolerance(tolerance)
             order.tolerancePercent = tolerance
+            write(
+                field: "order:\(order.number):tolerance", value: tolerance.description, subject: order.number,
+                context: context)
         }
         orders[order.number] = order
     }
 
     mutating func transition(_ transition: OrderTransition, context: ApplyContext) throws(DomainError) -> [LedgerEntry] {
-        var order = try order(transition.order)
-        var lifecycle = OrderLifecycle(status: order.status)
-        try lifecycle.handle(transition.action.event, order: order.number)
-        if transition.action == .cancel, !order.visibleReceipts.isEmpty {
-            throw .cancelWithReceipts(order: order.number, receipts: order.visibleReceipts.map(\.id))
+        var order = try order(resolveOrder(transition.order, context))
+        var action = transition.action
+        if action == .cancel, !order.visibleReceipts.isEmpty, order.status == .production || order.status == .received {
+            guard context.mode == .merge else {
+                // Received orders cannot be cancelled at all: the lifecycle's error says so.
+                _ = try OrderLifecycle(status: order.status).next(.cancel, order: order.number)
+                throw .cancelWithReceipts(order: order.number, receipts: order.visibleReceipts.map(\.id))
+            }
+            // Rule 2: the cancel did not see these receipts; reverse only what is outstanding and close short.
+            let unseen = order.visibleReceipts.filter { !($0.operation.map(context.saw) ?? true) }
+            action = .complete
+            flag(
+                .cancelVersusReceipt, subject: order.number, context: context,
+                operations: [context.operation] + unseen.compactMap(\.operation),
+                outcome: "closed short (Completed); receipts \(order.visibleReceipts.map(\.id).joined(separator: ", ")) kept",
+                explanation: "a cancel of \(order.number) did not see receipts recorded concurrently; receipts are "
+                    + "physical facts, so the order was closed short instead")
         }
+        var lifecycle = OrderLifecycle(status: order.status)
+        try lifecycle.handle(action.event, order: order.number)
         func entry(_ sku: String, _ event: LedgerEvent, _ quantity: Amount) -> LedgerEntry {
             LedgerEntry(
                 sku: sku, location: order.location, event: event, quantity: quantity, ref: order.number,
                 date: context.date, operation: context.operation)
         }
         var entries: [LedgerEntry] = []
-        switch transition.action {
+        switch action {
         case .enter:
             var required: [String: Amount] = [:]
             for index in order.lines.indices {
@@ -238,6 +424,7 @@ public struct Shop: Sendable {
             }
         }
         order.status = lifecycle.status
+        if order.status.isClosed, !context.operation.isEmpty { order.closedBy = context.operation }
         orders[order.number] = order
         return entries
     }
@@ -245,10 +432,27 @@ public struct Shop: Sendable {
     // MARK: Receipts
 
     mutating func addReceipt(_ add: AddReceipt, context: ApplyContext) throws(DomainError) -> [LedgerEntry] {
-        var order = try order(add.order)
-        _ = try OrderLifecycle(status: order.status).next(.receive, order: order.number)
+        var order = try order(resolveOrder(add.order, context))
+        // Rules 2 and 4: a merged receipt on a closed order is a physical fact and is kept.
+        let closedConcurrently = context.mode == .merge && order.status.isClosed
+        if !closedConcurrently {
+            _ = try OrderLifecycle(status: order.status).next(.receive, order: order.number)
+        }
         try Catalog.validateCode(add.receipt, what: "receipt id")
-        guard receiptOrders[add.receipt] == nil else { throw .duplicateReceipt(add.receipt) }
+        var receiptID = add.receipt
+        if receiptOrders[add.receipt] != nil {
+            guard context.mode == .merge else { throw .duplicateReceipt(add.receipt) }
+            receiptID = "\(add.receipt)~\(context.author)"
+            var suffix = 2
+            while receiptOrders[receiptID] != nil {
+                receiptID = "\(add.receipt)~\(context.author)-\(suffix)"
+                suffix += 1
+            }
+            flag(
+                .duplicateNumber, subject: add.receipt, context: context, operations: [context.operation],
+                outcome: "both receipts kept; the later one is now \(receiptID)",
+                explanation: "two devices chose receipt id \(add.receipt) offline")
+        }
         guard !add.lines.isEmpty else { throw .emptyReceipt(order.number) }
         let date = add.date ?? context.date
         try validateDate(date)
@@ -265,12 +469,32 @@ public struct Shop: Sendable {
             let limit = try arithmetic {
                 orderLine.quantity + (try orderLine.quantity.proportion(order.tolerancePercent, of: Amount.hundred))
             }
-            guard orderLine.produced + line.quantity <= limit else {
-                throw .overReceipt(
+            if orderLine.produced + line.quantity > limit {
+                let error = DomainError.overReceipt(
                     order: order.number, sku: line.sku, ordered: orderLine.quantity, received: orderLine.produced,
                     receiving: line.quantity, tolerancePercent: order.tolerancePercent)
+                guard context.mode == .merge else { throw error }
+                // Rule 3: concurrent receipts past the tolerance are all kept.
+                let others = order.visibleReceipts.filter { receipt in
+                    receipt.lines.contains { $0.sku == line.sku } && !(receipt.operation.map(context.saw) ?? true)
+                }
+                flag(
+                    .overReceipt, subject: order.number, context: context,
+                    operations: others.compactMap(\.operation) + [context.operation],
+                    outcome: "kept: \(line.sku) received \(orderLine.produced + line.quantity) of \(orderLine.quantity)",
+                    explanation: error.description)
             }
             lineIndices.append(index)
+        }
+        if closedConcurrently {
+            let wasCancelled = order.status == .cancelled
+            flag(
+                wasCancelled ? .cancelVersusReceipt : .receiptAfterClose, subject: order.number, context: context,
+                operations: [order.closedBy ?? "", context.operation],
+                outcome: wasCancelled
+                    ? "order closed short (Completed) keeping receipt \(receiptID)" : "receipt \(receiptID) kept on the closed order",
+                explanation: "receipt \(receiptID) was recorded while another device "
+                    + (wasCancelled ? "cancelled" : "closed") + " \(order.number); receipts are physical facts")
         }
 
         // Everything below computes on copies; the shop changes only at the end.
@@ -285,21 +509,17 @@ public struct Shop: Sendable {
         }
         var entries: [LedgerEntry] = []
         var produceEntries: [LedgerEntry] = []
+        var entryLines: [String] = []
         for (line, index) in zip(add.lines, lineIndices) {
             let orderLine = order.lines[index]
             let newProduced = orderLine.produced + line.quantity
             var materialValue = Amount.zero
             for input in orderLine.inputs {
                 let consumed = orderLine.consumed[input.sku] ?? .zero
-                let quantity: Amount = try arithmetic {
-                    if newProduced < orderLine.quantity {
-                        return try input.quantity.proportion(line.quantity, of: orderLine.quantity)
-                    }
-                    // The completing receipt takes the exact remainder; anything over is proportional.
-                    let over = newProduced - Amount.maximum(orderLine.quantity, orderLine.produced)
-                    let remainder = orderLine.produced < orderLine.quantity ? input.quantity - consumed : .zero
-                    return remainder + (try input.quantity.proportion(over, of: orderLine.quantity))
-                }
+                // Cumulative proportion: after this receipt the line has consumed input × produced ÷ ordered, rounded
+                // once; so the completing receipt takes the exact remainder and rounding never drifts.
+                let target = try arithmetic { try input.quantity.proportion(newProduced, of: orderLine.quantity) }
+                let quantity = target - consumed
                 guard quantity.isPositive else { continue }
                 let key = StockKey(sku: input.sku, location: order.location)
                 let value = try withValuation(key) { (v: inout Valuation) throws(AmountError) in
@@ -308,8 +528,9 @@ public struct Shop: Sendable {
                 let commitment = order.inputs.firstIndex { $0.sku == input.sku }!
                 let relieved = Amount.minimum(quantity, order.inputs[commitment].allocated)
                 order.inputs[commitment].allocated -= relieved
-                order.lines[index].consumed[input.sku] = consumed + quantity
+                order.lines[index].consumed[input.sku] = target
                 materialValue -= value
+                entryLines.append(line.sku)
                 entries.append(
                     LedgerEntry(
                         sku: input.sku, location: order.location, event: .consume, quantity: -quantity,
@@ -335,27 +556,78 @@ public struct Shop: Sendable {
                     relieved: relieved, ref: order.number, date: date, operation: context.operation))
         }
         entries += produceEntries
-        var receipt = Receipt(id: add.receipt, order: order.number, date: date, lines: add.lines)
+        entryLines += produceEntries.map(\.sku)
+        var receipt = Receipt(id: receiptID, order: order.number, date: date, lines: add.lines)
         receipt.entries = entries
+        receipt.entryLines = entryLines
+        if !context.operation.isEmpty { receipt.operation = context.operation }
+        if receiptID != add.receipt {
+            receipt.requestedID = add.receipt
+            receiptAliases[add.receipt, default: []].append(receiptID)
+        }
         order.receipts.append(receipt)
-        order.status = try OrderLifecycle(status: order.status).next(
-            .receive, order: order.number, fullyReceived: order.isFullyReceived)
+        if closedConcurrently {
+            order.status = .completed
+        } else {
+            order.status = try OrderLifecycle(status: order.status).next(
+                .receive, order: order.number, fullyReceived: order.isFullyReceived)
+        }
         valuations.merge(scratch) { $1 }
-        receiptOrders[add.receipt] = order.number
+        receiptOrders[receiptID] = order.number
         orders[order.number] = order
         return entries
     }
 
     mutating func voidReceipt(_ void: VoidReceipt, context: ApplyContext) throws(DomainError) -> [LedgerEntry] {
-        guard let number = receiptOrders[void.receipt] else { throw .unknownReceipt(void.receipt) }
+        let receiptID = resolveReceipt(void.receipt, context)
+        guard let number = receiptOrders[receiptID] else { throw .unknownReceipt(void.receipt) }
         var order = try order(number)
-        let receiptIndex = order.receipts.firstIndex { $0.id == void.receipt }!
+        let receiptIndex = order.receipts.firstIndex { $0.id == receiptID }!
         let receipt = order.receipts[receiptIndex]
-        guard !receipt.voided else { throw .receiptAlreadyVoided(void.receipt) }
-        _ = try OrderLifecycle(status: order.status).next(.voidReceipt, order: order.number)
+        guard !receipt.voided else { throw .receiptAlreadyVoided(receiptID) }
+        // A merged void of a receipt on an order closed concurrently is applied; the closed order keeps no
+        // commitments, so nothing is restored to on order or allocated.
+        let closedConcurrently = context.mode == .merge && order.status.isClosed
+        if closedConcurrently {
+            flag(
+                .receiptAfterClose, subject: order.number, context: context,
+                operations: [order.closedBy ?? "", context.operation],
+                outcome: "receipt \(receiptID) voided on the closed order",
+                explanation: "the void of \(receiptID) was recorded while another device closed \(order.number)")
+        } else {
+            _ = try OrderLifecycle(status: order.status).next(.voidReceipt, order: order.number)
+        }
+        let restores = !order.status.isClosed
 
         var scratch: [StockKey: Valuation] = [:]
         var entries: [LedgerEntry] = []
+        let lines = receipt.entryLines ?? receipt.entries.map { _ in receipt.lines[0].sku }
+        // Undo quantities first, so commitments can be recomputed from what is left.
+        for (original, lineSKU) in zip(receipt.entries, lines) {
+            let index = try order.lineIndex(lineSKU)
+            let quantity = original.quantity.magnitude
+            if original.event == .produce {
+                order.lines[index].produced -= quantity
+            } else {
+                order.lines[index].consumed[original.sku, default: .zero] -= quantity
+            }
+        }
+        // What is still outstanding after the void: ordered − produced, required − consumed (open orders only).
+        var onOrderRestore: [String: Amount] = [:]
+        var allocationRestore: [String: Amount] = [:]
+        if restores {
+            for index in order.lines.indices {
+                let line = order.lines[index]
+                let outstanding = Amount.maximum(.zero, line.quantity - line.produced)
+                onOrderRestore[line.sku] = outstanding - line.onOrder
+            }
+            for index in order.inputs.indices {
+                let sku = order.inputs[index].sku
+                let consumed = order.lines.reduce(Amount.zero) { $0 + ($1.consumed[sku] ?? .zero) }
+                let outstanding = Amount.maximum(.zero, order.inputs[index].required - consumed)
+                allocationRestore[sku] = outstanding - order.inputs[index].allocated
+            }
+        }
         // Products leave first, then the materials come back, mirroring the receipt.
         for original in receipt.entries.reversed() {
             let key = StockKey(sku: original.sku, location: original.location)
@@ -364,48 +636,34 @@ public struct Shop: Sendable {
             switch original.event {
             case .produce:
                 let value = try arithmetic { try valuation.issue(quantity: quantity) }
-                let index = try order.lineIndex(original.sku)
-                order.lines[index].produced -= quantity
-                order.lines[index].onOrder += original.relieved
+                let relieved = Amount.maximum(.zero, Amount.minimum(quantity, onOrderRestore[original.sku] ?? .zero))
+                onOrderRestore[original.sku] = (onOrderRestore[original.sku] ?? .zero) - relieved
+                order.lines[try order.lineIndex(original.sku)].onOrder += relieved
                 entries.append(
                     LedgerEntry(
                         sku: original.sku, location: original.location, event: .reverseProduce, quantity: -quantity,
                         unitCost: try arithmetic { try (-value).divided(by: quantity) }, value: value,
-                        relieved: original.relieved, ref: order.number, date: context.date,
-                        operation: context.operation))
+                        relieved: relieved, ref: order.number, date: context.date, operation: context.operation))
             case .consume:
                 let value = try arithmetic { try valuation.receive(quantity: quantity, value: -(original.value ?? .zero)) }
-                let commitment = order.inputs.firstIndex { $0.sku == original.sku }!
-                order.inputs[commitment].allocated += original.relieved
+                let relieved = Amount.maximum(.zero, Amount.minimum(quantity, allocationRestore[original.sku] ?? .zero))
+                allocationRestore[original.sku] = (allocationRestore[original.sku] ?? .zero) - relieved
+                order.inputs[order.inputs.firstIndex { $0.sku == original.sku }!].allocated += relieved
                 entries.append(
                     LedgerEntry(
                         sku: original.sku, location: original.location, event: .reverseConsume, quantity: quantity,
-                        unitCost: original.unitCost, value: value, relieved: original.relieved, ref: order.number,
+                        unitCost: original.unitCost, value: value, relieved: relieved, ref: order.number,
                         date: context.date, operation: context.operation))
             default:
                 preconditionFailure("a receipt writes only CONSUME and PRODUCE")
             }
             scratch[key] = valuation
         }
-        // Which line consumed what: undo in the same proportions the receipt wrote them.
-        var consumedBySKU: [String: Amount] = [:]
-        for original in receipt.entries where original.event == .consume {
-            consumedBySKU[original.sku, default: .zero] += original.quantity.magnitude
-        }
-        for line in receipt.lines {
-            let index = try order.lineIndex(line.sku)
-            for input in order.lines[index].inputs {
-                guard var remaining = consumedBySKU[input.sku], remaining.isPositive else { continue }
-                let consumed = order.lines[index].consumed[input.sku] ?? .zero
-                let share = Amount.minimum(remaining, consumed)
-                order.lines[index].consumed[input.sku] = consumed - share
-                remaining -= share
-                consumedBySKU[input.sku] = remaining
-            }
-        }
         order.receipts[receiptIndex].voided = true
-        order.status = try OrderLifecycle(status: order.status).next(
-            .voidReceipt, order: order.number, fullyReceived: order.isFullyReceived)
+        if !closedConcurrently {
+            order.status = try OrderLifecycle(status: order.status).next(
+                .voidReceipt, order: order.number, fullyReceived: order.isFullyReceived)
+        }
         valuations.merge(scratch) { $1 }
         orders[order.number] = order
         return entries

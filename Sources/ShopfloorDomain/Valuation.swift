@@ -28,15 +28,16 @@ public struct Valuation: Sendable, Hashable, Codable {
     public mutating func receive(quantity incoming: Amount, value incomingValue: Amount) throws(AmountError) -> Amount {
         precondition(incoming.isPositive, "incoming quantity must be positive")
         let incomingRate = try incomingValue.divided(by: incoming)
-        let newQuantity = quantity + incoming
+        let newQuantity = try quantity.adding(incoming)
         let newValue: Amount
         if newQuantity.isZero {
             newValue = .zero
-        } else if !quantity.isPositive {
-            // Coming into zero or negative stock: the whole remaining stock takes the incoming rate.
+        } else if quantity.isNegative {
+            // Coming out of negative stock: the whole remaining stock takes the incoming rate.
             newValue = try newQuantity.multiplied(by: incomingRate)
         } else {
-            newValue = value + incomingValue
+            // From zero (value zero) or positive stock: the incoming value is kept exactly.
+            newValue = try value.adding(incomingValue)
         }
         let delta = newValue - value
         quantity = newQuantity
@@ -48,17 +49,17 @@ public struct Valuation: Sendable, Hashable, Codable {
     /// Takes out `outgoing` units at the moving average; returns the entry's value (zero or negative).
     public mutating func issue(quantity outgoing: Amount) throws(AmountError) -> Amount {
         precondition(outgoing.isPositive, "outgoing quantity must be positive")
-        let newQuantity = quantity - outgoing
+        let newQuantity = try quantity.adding(-outgoing)
         let newValue: Amount
         if newQuantity.isZero {
             newValue = .zero
         } else if quantity.isPositive && newQuantity.isPositive {
-            newValue = value - (try outgoing.multiplied(by: try rate()))
+            newValue = try value.adding(-(try outgoing.multiplied(by: try rate())))
         } else if quantity.isPositive {
             // Going through zero: everything on hand, then the shortfall at the last known rate.
             newValue = try newQuantity.multiplied(by: try rate())
         } else {
-            newValue = value - (try outgoing.multiplied(by: lastRate))
+            newValue = try value.adding(-(try outgoing.multiplied(by: lastRate)))
         }
         let delta = newValue - value
         if quantity.isPositive { lastRate = try rate() }

@@ -2,14 +2,16 @@ import ShopfloorDomain
 
 /// The projections as a fold: operations in canonical order through the domain core.
 ///
-/// An operation the domain refuses while folding (possible only for operations merged from elsewhere, since the
-/// authoring replica validates before recording) changes nothing and is recorded as a ``Rejection``, so every
-/// replica with the same op set reaches the same state.
+/// Merged operations are applied in the domain's merge mode: physical facts are kept and problems become
+/// ``Conflict``s. An operation the domain still cannot apply at its place in the canonical order changes nothing
+/// and is recorded as a `refused-operation` conflict, so every replica with the same op set reaches the same state.
 public struct Fold: Sendable {
+    /// Bumped whenever the fold's semantics change: a replica folded by another version is rebuilt on open.
+    public static let version = 2
+
     public private(set) var shop: Shop
     /// The canonical key of the last operation folded.
     public private(set) var last: CanonicalKey?
-    public private(set) var rejections: [OperationID: Rejection] = [:]
     /// Folded operations count.
     public private(set) var count = 0
 
@@ -18,10 +20,9 @@ public struct Fold: Sendable {
     }
 
     /// Restores a fold from persisted projections.
-    public init(shop: Shop, last: CanonicalKey?, rejections: [OperationID: Rejection], count: Int) {
+    public init(shop: Shop, last: CanonicalKey?, count: Int) {
         self.shop = shop
         self.last = last
-        self.rejections = rejections
         self.count = count
     }
 
@@ -31,30 +32,35 @@ public struct Fold: Sendable {
         return last < op.key
     }
 
-    /// Folds one operation (which must sort after ``last``).
+    static func context(for op: ShopOperation, mode: ApplyContext.Mode) -> ApplyContext {
+        let vector = op.context
+        return ApplyContext(
+            operation: op.id.description, date: op.date, mode: mode, author: op.id.replica,
+            saw: { id in OperationID(id).map { vector.contains($0) } ?? false })
+    }
+
+    /// Folds one merged operation (which must sort after ``last``).
     public mutating func apply(_ op: ShopOperation) -> FoldStep {
         precondition(canAppend(op), "operations must be folded in canonical order")
         last = op.key
         count += 1
+        let context = Self.context(for: op, mode: .merge)
         let command: Command
         do {
             command = try op.command()
         } catch {
-            let rejection = Rejection(operation: op.id, code: error.code, message: error.description)
-            rejections[op.id] = rejection
-            return FoldStep(operation: op.id, entries: [], rejection: rejection, touched: Touched())
+            shop.flagRefused(subject: op.kind, context: context, explanation: error.description)
+            return FoldStep(operation: op.id, entries: [], conflicts: shop.lastConflicts, touched: Touched())
         }
-        // Read before applying: a void names its receipt, not its order.
         var touched = Touched(command: command, shop: shop)
         do {
-            var entries = try shop.apply(command, context: ApplyContext(operation: op.id.description, date: op.date))
-            for index in entries.indices { entries[index].operation = op.id.description }
+            let entries = try shop.apply(command, context: context)
             touched.stock = Set(entries.map { StockKey(sku: $0.sku, location: $0.location) })
-            return FoldStep(operation: op.id, entries: entries, rejection: nil, touched: touched)
+            touched.resolve(in: shop)
+            return FoldStep(operation: op.id, entries: entries, conflicts: shop.lastConflicts, touched: touched)
         } catch {
-            let rejection = Rejection(operation: op.id, code: "refused", message: error.description)
-            rejections[op.id] = rejection
-            return FoldStep(operation: op.id, entries: [], rejection: rejection, touched: Touched())
+            shop.flagRefused(subject: touched.subject ?? op.kind, context: context, explanation: error.description)
+            return FoldStep(operation: op.id, entries: [], conflicts: shop.lastConflicts, touched: Touched())
         }
     }
 
@@ -62,12 +68,12 @@ public struct Fold: Sendable {
     public mutating func applyLocal(_ op: ShopOperation, command: Command) throws(DomainError) -> FoldStep {
         precondition(canAppend(op), "a local operation sorts after everything this replica has seen")
         var touched = Touched(command: command, shop: shop)
-        var entries = try shop.apply(command, context: ApplyContext(operation: op.id.description, date: op.date))
+        let entries = try shop.apply(command, context: Self.context(for: op, mode: .local))
         last = op.key
         count += 1
-        for index in entries.indices { entries[index].operation = op.id.description }
         touched.stock = Set(entries.map { StockKey(sku: $0.sku, location: $0.location) })
-        return FoldStep(operation: op.id, entries: entries, rejection: nil, touched: touched)
+        touched.resolve(in: shop)
+        return FoldStep(operation: op.id, entries: entries, conflicts: shop.lastConflicts, touched: touched)
     }
 }
 
@@ -75,21 +81,9 @@ public struct Fold: Sendable {
 public struct FoldStep: Sendable {
     public var operation: OperationID
     public var entries: [LedgerEntry]
-    public var rejection: Rejection?
+    /// Conflicts this operation raised.
+    public var conflicts: [Conflict]
     public var touched: Touched
-}
-
-/// A merged operation the domain could not apply; kept so the outcome is visible, never silent.
-public struct Rejection: Sendable, Hashable, Codable {
-    public var operation: OperationID
-    public var code: String
-    public var message: String
-
-    public init(operation: OperationID, code: String, message: String) {
-        self.operation = operation
-        self.code = code
-        self.message = message
-    }
 }
 
 /// The projection rows an operation may have changed.
@@ -99,21 +93,54 @@ public struct Touched: Sendable {
     public var boms: [String] = []
     public var orders: [String] = []
     public var stock: Set<StockKey> = []
+    public var acknowledgements: [String] = []
+    /// Field-write keys to persist.
+    public var fields: [String] = []
+    /// Order numbers or receipt ids as the command named them (resolved after applying).
+    var requestedOrders: [String] = []
+    var requestedReceipts: [String] = []
 
     public init() {}
 
+    /// What a refusal names as its subject.
+    var subject: String? { requestedOrders.first ?? requestedReceipts.first ?? items.first ?? boms.first }
+
     init(command: Command, shop: Shop) {
         switch command {
-        case .addItem(let item): items = [item.sku]
+        case .addItem(let item):
+            items = [item.sku]
+            fields = ["item:\(item.sku)"]
         case .addLocation(let location): locations = [location.code]
-        case .setBOM(let bom): boms = [bom.parent]
+        case .setBOM(let bom):
+            boms = [bom.parent]
+            fields = ["bom:\(bom.parent)"]
         case .adjustStock, .transferStock: break
-        case .createOrder(let create): orders = [create.number]
-        case .setCost(let value): orders = [value.order]
-        case .editOrder(let value): orders = [value.order]
-        case .transition(let value): orders = [value.order]
-        case .addReceipt(let value): orders = [value.order]
-        case .voidReceipt(let value): orders = shop.receiptOrders[value.receipt].map { [$0] } ?? []
+        case .createOrder(let create): requestedOrders = [create.number]
+        case .setCost(let value): requestedOrders = [value.order]
+        case .editOrder(let value): requestedOrders = [value.order]
+        case .transition(let value): requestedOrders = [value.order]
+        case .addReceipt(let value): requestedOrders = [value.order]
+        case .voidReceipt(let value): requestedReceipts = [value.receipt]
+        case .acknowledgeConflict(let value): acknowledgements = [value.conflict]
+        }
+    }
+
+    /// Turns requested numbers into every order they may now name (renamed duplicates included).
+    mutating func resolve(in shop: Shop) {
+        var numbers = Set<String>()
+        for number in requestedOrders {
+            numbers.insert(number)
+            numbers.formUnion(shop.orderAliases[number] ?? [])
+        }
+        for id in requestedReceipts {
+            for candidate in [id] + (shop.receiptAliases[id] ?? []) {
+                if let order = shop.receiptOrders[candidate] { numbers.insert(order) }
+            }
+        }
+        orders = numbers.filter { shop.orders[$0] != nil }.sorted()
+        for number in orders {
+            let prefix = "order:\(number):"
+            fields += shop.fieldWrites.keys.filter { $0.hasPrefix(prefix) }
         }
     }
 }

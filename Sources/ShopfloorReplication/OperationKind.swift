@@ -14,6 +14,7 @@ public enum OperationKind: String, Sendable, Codable, CaseIterable {
     case transition = "order.transition"
     case addReceipt = "receipt.add"
     case voidReceipt = "receipt.void"
+    case acknowledgeConflict = "conflict.ack"
 
     static func encoder() -> JSONEncoder {
         let encoder = JSONEncoder()
@@ -40,6 +41,7 @@ public enum OperationKind: String, Sendable, Codable, CaseIterable {
         case .transition(let value): (.transition, json(value))
         case .addReceipt(let value): (.addReceipt, json(value))
         case .voidReceipt(let value): (.voidReceipt, json(value))
+        case .acknowledgeConflict(let value): (.acknowledgeConflict, json(value))
         }
     }
 
@@ -63,6 +65,7 @@ public enum OperationKind: String, Sendable, Codable, CaseIterable {
         case .transition: return .transition(try read(OrderTransition.self))
         case .addReceipt: return .addReceipt(try read(AddReceipt.self))
         case .voidReceipt: return .voidReceipt(try read(VoidReceipt.self))
+        case .acknowledgeConflict: return .acknowledgeConflict(try read(AcknowledgeConflict.self))
         }
     }
 }

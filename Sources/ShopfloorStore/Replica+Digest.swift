@@ -31,7 +31,15 @@ extension Replica {
                 "position",
                 "SELECT sku, location, on_hand, on_order, demand, allocated, value FROM positions ORDER BY sku, location"
             ),
-            ("rejection", "SELECT replica, counter, code, message FROM rejections ORDER BY replica, counter"),
+            (
+                "conflict",
+                """
+                SELECT id, kind, subject, operations, outcome, explanation FROM conflicts
+                ORDER BY lamport, replica, counter, idx
+                """
+            ),
+            ("acknowledgement", "SELECT conflict, operation, note, date FROM acknowledgements ORDER BY conflict"),
+            ("field", "SELECT key, operation, value FROM field_writes ORDER BY key"),
         ]
         for (tag, sql) in queries {
             let cursor = try Row.fetchCursor(db, sql: sql)

@@ -163,6 +163,12 @@ extension Replica {
         for parent in Set(touched.boms) { try writeBOM(parent, lines: shop.catalog.boms[parent] ?? [], db) }
         for number in Set(touched.orders) { if let order = shop.orders[number] { try writeOrder(order, db) } }
         for key in touched.stock { try writeStock(key, shop: shop, db) }
+        for conflict in Set(touched.acknowledgements) {
+            if let ack = shop.acknowledgements[conflict] { try writeAcknowledgement(ack, db) }
+        }
+        for field in Set(touched.fields) {
+            if let write = shop.fieldWrites[field] { try writeField(field, write, db) }
+        }
     }
 
     /// Operations authored by `author` with a counter above `counter`, in counter order.
@@ -220,5 +226,7 @@ extension Touched {
         boms += other.boms
         orders += other.orders
         stock.formUnion(other.stock)
+        acknowledgements += other.acknowledgements
+        fields += other.fields
     }
 }

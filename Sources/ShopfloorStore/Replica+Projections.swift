@@ -42,9 +42,16 @@ extension Replica {
     /// Writes what one folded operation changed. With `stateRows` false only the append-only rows (ledger,
     /// rejections) are written; the caller writes the state rows once at the end (rebuild).
     static func write(_ step: FoldStep, key: CanonicalKey, fold: Fold, stateRows: Bool, _ db: Database) throws {
-        if let rejection = step.rejection {
-            try db.cachedStatement(sql: "INSERT INTO rejections (replica, counter, code, message) VALUES (?, ?, ?, ?)")
-                .execute(arguments: [rejection.operation.replica, Int64(rejection.operation.counter), rejection.code, rejection.message])
+        for (index, conflict) in step.conflicts.enumerated() {
+            try db.cachedStatement(
+                sql: """
+                    INSERT INTO conflicts (id, lamport, replica, counter, idx, kind, subject, operations, outcome,
+                        explanation) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                    """
+            ).execute(arguments: [
+                conflict.id, Int64(key.lamport), key.replica, Int64(key.counter), index, conflict.kind.rawValue,
+                conflict.subject, try json(conflict.operations), conflict.outcome, conflict.explanation,
+            ])
         }
         let insertEntry = try db.cachedStatement(
             sql: """
@@ -67,6 +74,23 @@ extension Replica {
         for parent in step.touched.boms { try writeBOM(parent, lines: shop.catalog.boms[parent] ?? [], db) }
         for number in step.touched.orders { if let order = shop.orders[number] { try writeOrder(order, db) } }
         for key in step.touched.stock { try writeStock(key, shop: shop, db) }
+        for conflict in step.touched.acknowledgements {
+            if let ack = shop.acknowledgements[conflict] { try writeAcknowledgement(ack, db) }
+        }
+        for field in step.touched.fields {
+            if let write = shop.fieldWrites[field] { try writeField(field, write, db) }
+        }
+    }
+
+    static func writeAcknowledgement(_ ack: Acknowledgement, _ db: Database) throws {
+        try db.cachedStatement(
+            sql: "INSERT OR REPLACE INTO acknowledgements (conflict, operation, note, date) VALUES (?, ?, ?, ?)"
+        ).execute(arguments: [ack.conflict, ack.operation, ack.note, ack.date])
+    }
+
+    static func writeField(_ key: String, _ write: FieldWrite, _ db: Database) throws {
+        try db.cachedStatement(sql: "INSERT OR REPLACE INTO field_writes (key, operation, value) VALUES (?, ?, ?)")
+            .execute(arguments: [key, write.operation, write.value])
     }
 
     static func writeItem(_ item: Item, _ db: Database) throws {
@@ -126,6 +150,10 @@ extension Replica {
         for (parent, lines) in shop.catalog.boms.sorted(by: { $0.key < $1.key }) { try writeBOM(parent, lines: lines, db) }
         for order in shop.orders.values.sorted(by: { $0.number < $1.number }) { try writeOrder(order, db) }
         for key in Set(shop.valuations.keys).union(shop.positions.keys).sorted() { try writeStock(key, shop: shop, db) }
+        for ack in shop.acknowledgements.values.sorted(by: { $0.conflict < $1.conflict }) {
+            try writeAcknowledgement(ack, db)
+        }
+        for (key, write) in shop.fieldWrites.sorted(by: { $0.key < $1.key }) { try writeField(key, write, db) }
     }
 
     // MARK: Loading
@@ -163,10 +191,21 @@ extension Replica {
             position.value = try decodeAmount(row["value"])
             positions[StockKey(sku: position.sku, location: position.location)] = position
         }
-        var rejections: [OperationID: Rejection] = [:]
-        for row in try Row.fetchAll(db, sql: "SELECT * FROM rejections") {
-            let id = OperationID(replica: row["replica"], counter: UInt64(row["counter"] as Int64))
-            rejections[id] = Rejection(operation: id, code: row["code"], message: row["message"])
+        let conflicts = try Row.fetchAll(db, sql: "SELECT * FROM conflicts ORDER BY lamport, replica, counter, idx").map {
+            row in
+            var conflict = Conflict(
+                kind: Conflict.Kind(rawValue: row["kind"]) ?? .refusedOperation, subject: row["subject"], trigger: "",
+                operations: try decoder.decode([String].self, from: Data((row["operations"] as String).utf8)),
+                outcome: row["outcome"], explanation: row["explanation"])
+            conflict.id = row["id"]
+            return conflict
+        }
+        let acknowledgements = try Row.fetchAll(db, sql: "SELECT * FROM acknowledgements").map { row in
+            Acknowledgement(conflict: row["conflict"], operation: row["operation"], note: row["note"], date: row["date"])
+        }
+        var fieldWrites: [String: FieldWrite] = [:]
+        for row in try Row.fetchAll(db, sql: "SELECT * FROM field_writes") {
+            fieldWrites[row["key"]] = FieldWrite(operation: row["operation"], value: row["value"])
         }
         let meta = Dictionary(
             try Row.fetchAll(db, sql: "SELECT key, value FROM meta").map { ($0["key"] as String, $0["value"] as String) },
@@ -175,8 +214,9 @@ extension Replica {
         let fold = Fold(
             shop: Shop(
                 catalog: Catalog(items: items, locations: locations, boms: boms), orders: orders,
-                valuations: valuations, positions: positions),
-            last: last, rejections: rejections, count: Int(meta["folded_count"] ?? "0") ?? 0)
+                valuations: valuations, positions: positions, conflicts: conflicts, acknowledgements: acknowledgements,
+                fieldWrites: fieldWrites),
+            last: last, count: Int(meta["folded_count"] ?? "0") ?? 0)
         var vector = VersionVector()
         for row in try Row.fetchAll(db, sql: "SELECT replica, counter FROM version_vector") {
             vector[row["replica"]] = UInt64(row["counter"] as Int64)

@@ -33,3 +33,19 @@ extension Replica {
         return fold
     }
 }
+
+extension Replica {
+    /// Clocks from the log, with an empty fold (used before a refold).
+    static func emptyState(_ db: Database) throws -> ReplicaState {
+        var vector = VersionVector()
+        for row in try Row.fetchAll(db, sql: "SELECT replica, counter FROM version_vector") {
+            vector[row["replica"]] = UInt64(row["counter"] as Int64)
+        }
+        let lamport = try Int64.fetchOne(db, sql: "SELECT MAX(lamport) FROM ops") ?? 0
+        let arrival = try Int64.fetchOne(db, sql: "SELECT MAX(arrival) FROM ops") ?? 0
+        let sequence = try String.fetchOne(db, sql: "SELECT value FROM meta WHERE key = 'order_sequence'")
+        return ReplicaState(
+            fold: Fold(), vector: vector, lamport: UInt64(lamport), arrival: arrival,
+            orderSequence: Int(sequence ?? "0") ?? 0)
+    }
+}

@@ -78,7 +78,10 @@ public final class Replica: Sendable {
             if try String.fetchOne(db, sql: "SELECT value FROM meta WHERE key = 'replica_id'") != nil {
                 throw ReplicaError.alreadyInitialized(path: path)
             }
-            for (key, value) in [("replica_id", replicaID), ("name", name), ("lamport", "0"), ("order_sequence", "0")] {
+            for (key, value) in [
+                ("replica_id", replicaID), ("name", name), ("lamport", "0"), ("order_sequence", "0"),
+                ("fold_version", "\(Fold.version)"),
+            ] {
                 try db.execute(sql: "INSERT INTO meta (key, value) VALUES (?, ?)", arguments: [key, value])
             }
         }
@@ -90,6 +93,20 @@ public final class Replica: Sendable {
     public static func open(at path: String, configuration: ReplicaConfiguration = ReplicaConfiguration()) throws -> Replica {
         guard FileManager.default.fileExists(atPath: path) else { throw ReplicaError.notInitialized(path: path) }
         let database = try connect(path, configuration: configuration)
+        try database.write { db in
+            let version = try String.fetchOne(db, sql: "SELECT value FROM meta WHERE key = 'fold_version'")
+            guard version != "\(Fold.version)" else { return }
+            // Folded by another version: projections are derived data, so derive them again from the log.
+            if try String.fetchOne(db, sql: "SELECT value FROM meta WHERE key = 'replica_id'") != nil {
+                var state = try Self.emptyState(db)
+                state.fold = try Self.refold(db)
+                try Self.saveClocks(state, db)
+                configuration.logger.notice(
+                    "projections rebuilt for this version", metadata: ["from": "\(version ?? "1")", "to": "\(Fold.version)"])
+            }
+            try db.execute(
+                sql: "INSERT OR REPLACE INTO meta (key, value) VALUES ('fold_version', ?)", arguments: ["\(Fold.version)"])
+        }
         let (id, name, state) = try database.read { db -> (String, String, ReplicaState) in
             guard let id = try String.fetchOne(db, sql: "SELECT value FROM meta WHERE key = 'replica_id'"),
                 let name = try String.fetchOne(db, sql: "SELECT value FROM meta WHERE key = 'name'")
@@ -207,8 +224,11 @@ public final class Replica: Sendable {
     public var shop: Shop { state.withLock { $0.fold.shop } }
     public var versionVector: VersionVector { state.withLock { $0.vector } }
     public var operationCount: Int { state.withLock { Int($0.vector.total) } }
-    public var rejections: [Rejection] {
-        state.withLock { $0.fold.rejections.values.sorted { $0.operation < $1.operation } }
+    /// Conflicts in fold order, with their acknowledgement if any.
+    public var conflicts: [(conflict: Conflict, acknowledgement: Acknowledgement?)] {
+        state.withLock { state in
+            state.fold.shop.conflicts.map { ($0, state.fold.shop.acknowledgements[$0.id]) }
+        }
     }
 
     /// Runs a read-only query.

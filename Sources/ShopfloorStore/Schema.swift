@@ -110,11 +110,43 @@ enum Schema {
                     ) WITHOUT ROWID;
                     """)
         }
+        migrator.registerMigration("v2-conflicts") { db in
+            try db.execute(
+                sql: """
+                    DROP TABLE rejections;
+                    -- Conflicts are data: append-only, in fold order.
+                    CREATE TABLE conflicts (
+                        id TEXT PRIMARY KEY NOT NULL,
+                        lamport INTEGER NOT NULL,
+                        replica TEXT NOT NULL,
+                        counter INTEGER NOT NULL,
+                        idx INTEGER NOT NULL,
+                        kind TEXT NOT NULL,
+                        subject TEXT NOT NULL,
+                        operations TEXT NOT NULL,
+                        outcome TEXT NOT NULL,
+                        explanation TEXT NOT NULL
+                    ) WITHOUT ROWID;
+                    CREATE UNIQUE INDEX conflicts_fold_order ON conflicts (lamport, replica, counter, idx);
+                    CREATE INDEX conflicts_subject ON conflicts (subject);
+                    CREATE TABLE acknowledgements (
+                        conflict TEXT PRIMARY KEY NOT NULL,
+                        operation TEXT NOT NULL,
+                        note TEXT NOT NULL,
+                        date TEXT NOT NULL
+                    ) WITHOUT ROWID;
+                    -- The last writer of each editable field (rule 5 of the conflict rules).
+                    CREATE TABLE field_writes (
+                        key TEXT PRIMARY KEY NOT NULL, operation TEXT NOT NULL, value TEXT NOT NULL
+                    ) WITHOUT ROWID;
+                    """)
+        }
         return migrator
     }
 
     /// The projection tables, in an order that respects foreign keys when deleting.
     static let projectionTables = [
-        "ledger", "receipts", "orders", "bom_lines", "items", "locations", "valuations", "positions", "rejections",
+        "ledger", "receipts", "orders", "bom_lines", "items", "locations", "valuations", "positions", "conflicts",
+        "acknowledgements", "field_writes",
     ]
 }

@@ -15,6 +15,11 @@ struct ShopSnapshot: Equatable {
     var receiptOrders: [String: String]
     var valuations: [StockKey: Valuation]
     var positions: [StockKey: Position]
+    var conflicts: [Conflict]
+    var acknowledgements: [String: Acknowledgement]
+    var fieldWrites: [String: FieldWrite]
+    var orderAliases: [String: [String]]
+    var receiptAliases: [String: [String]]
 
     init(_ shop: Shop) {
         catalog = shop.catalog
@@ -22,6 +27,11 @@ struct ShopSnapshot: Equatable {
         receiptOrders = shop.receiptOrders
         valuations = shop.valuations
         positions = shop.positions
+        conflicts = shop.conflicts
+        acknowledgements = shop.acknowledgements
+        fieldWrites = shop.fieldWrites
+        orderAliases = shop.orderAliases
+        receiptAliases = shop.receiptAliases
     }
 }
 

@@ -1,0 +1,67 @@
+/// A conflict is data: what happened, to whom, which operations, the outcome chosen and why.
+///
+/// Conflicts come out of the fold deterministically, so every replica with the same operations lists the same
+/// conflicts with the same ids.
+public struct Conflict: Sendable, Hashable, Codable {
+    public enum Kind: String, Sendable, Codable, CaseIterable {
+        /// Rule 2: a cancel that did not see a receipt; the order closes short keeping it.
+        case cancelVersusReceipt = "cancel-vs-receipt"
+        /// Rule 3: receipts past the ordered quantity beyond tolerance; all kept.
+        case overReceipt = "over-receipt"
+        /// Rule 4: a receipt (or a void) concurrent with a close; kept.
+        case receiptAfterClose = "receipt-after-close"
+        /// Rule 5: concurrent edits of one field; a deterministic winner.
+        case concurrentEdit = "concurrent-edit"
+        /// Rule 6: stock taken below zero; kept and flagged.
+        case negativeStock = "negative-stock"
+        /// Rule 7: two devices chose the same order number (or receipt id); both kept, one renamed.
+        case duplicateNumber = "duplicate-number"
+        /// A merged operation the domain cannot apply at its place in the canonical order; it changes nothing.
+        case refusedOperation = "refused-operation"
+    }
+
+    /// Deterministic: kind, triggering operation and subject.
+    public var id: String
+    public var kind: Kind
+    /// The order number, receipt id, "SKU@LOCATION" or catalog key concerned.
+    public var subject: String
+    /// Operation ids ("replica:counter") involved; the author is the part before the colon.
+    public var operations: [String]
+    public var outcome: String
+    public var explanation: String
+
+    public init(kind: Kind, subject: String, trigger: String, operations: [String], outcome: String, explanation: String) {
+        self.id = "\(kind.rawValue)/\(trigger)/\(subject)"
+        self.kind = kind
+        self.subject = subject
+        self.operations = operations
+        self.outcome = outcome
+        self.explanation = explanation
+    }
+}
+
+/// A user's acknowledgement of a conflict (itself an operation, so it syncs).
+public struct Acknowledgement: Sendable, Hashable, Codable {
+    public var conflict: String
+    public var operation: String
+    public var note: String
+    public var date: String
+
+    public init(conflict: String, operation: String, note: String, date: String) {
+        self.conflict = conflict
+        self.operation = operation
+        self.note = note
+        self.date = date
+    }
+}
+
+/// The last operation that wrote a field, for rule 5.
+public struct FieldWrite: Sendable, Hashable, Codable {
+    public var operation: String
+    public var value: String
+
+    public init(operation: String, value: String) {
+        self.operation = operation
+        self.value = value
+    }
+}
