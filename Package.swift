@@ -71,6 +71,16 @@ let package = Package(
             ]
         ),
         .executableTarget(name: "shopfloor", dependencies: ["ShopfloorCLI"]),
+        // The deterministic simulator: HQ and N replicas in one process, real fold, real SQLite, hostile network.
+        .target(name: "ShopfloorSimulator", dependencies: ["ShopfloorStore"]),
+        .executableTarget(
+            name: "shopfloor-sim",
+            dependencies: [
+                "ShopfloorSimulator",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
         .executableTarget(
             name: "shopfloor-hq",
             dependencies: [
@@ -80,7 +90,7 @@ let package = Package(
             ]
         ),
         .testTarget(name: "ShopfloorDomainTests", dependencies: ["ShopfloorDomain"]),
-        .testTarget(name: "ShopfloorReplicationTests", dependencies: ["ShopfloorReplication"]),
+        .testTarget(name: "ShopfloorReplicationTests", dependencies: ["ShopfloorReplication", "ShopfloorStore", "ShopfloorSimulator"]),
         .testTarget(
             name: "ShopfloorStoreTests",
             dependencies: ["ShopfloorStore", .product(name: "GRDB", package: "GRDB.swift")]

@@ -20,7 +20,7 @@ public struct Conflict: Sendable, Hashable, Codable {
         case refusedOperation = "refused-operation"
     }
 
-    /// Deterministic: kind, triggering operation and subject.
+    /// Deterministic and URL-safe: "c-" and a 64-bit FNV-1a hash of kind, triggering operation and subject.
     public var id: String
     public var kind: Kind
     /// The order number, receipt id, "SKU@LOCATION" or catalog key concerned.
@@ -31,12 +31,24 @@ public struct Conflict: Sendable, Hashable, Codable {
     public var explanation: String
 
     public init(kind: Kind, subject: String, trigger: String, operations: [String], outcome: String, explanation: String) {
-        self.id = "\(kind.rawValue)/\(trigger)/\(subject)"
+        self.id = Self.makeID("\(kind.rawValue)|\(trigger)|\(subject)")
         self.kind = kind
         self.subject = subject
         self.operations = operations
         self.outcome = outcome
         self.explanation = explanation
+    }
+}
+
+extension Conflict {
+    static func makeID(_ key: String) -> String {
+        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+        for byte in key.utf8 {
+            hash ^= UInt64(byte)
+            hash &*= 0x0000_0100_0000_01b3
+        }
+        let hex = String(hash, radix: 16)
+        return "c-" + String(repeating: "0", count: 16 - hex.count) + hex
     }
 }
 

@@ -22,6 +22,7 @@ extension HQServer {
                 PushResult(id: op.id.description, status: .refused, code: code.rawValue, message: message)
             }
         }
+        recordBoundaryRefusals(results, operations: push.operations, device: device.id)
         let pushed = push.operations.map(\.id.counter).max() ?? 0
         try registry.recordContact(device.id, pushed: report.stored ? pushed : nil)
         if !report.stored, let first = results.first(where: { $0.status == .refused }) {

@@ -34,6 +34,11 @@ public struct HQServer: Sendable {
         router.get("/v1/digest") { request, context in await server.handle(request) { try server.digest($0) } }
         router.get("/v1/devices") { request, context in await server.handle(request) { try server.listDevices($0) } }
         router.post("/v1/devices") { request, context in await server.handle(request) { try await server.addDevice($0) } }
+        router.get("/v1/conflicts") { request, context in await server.handle(request) { try server.listConflicts($0) } }
+        router.post("/v1/conflicts/:id/ack") { request, context in
+            let id = context.parameters.get("id") ?? ""
+            return await server.handle(request) { try await server.acknowledgeConflict($0, id: id) }
+        }
         router.delete("/v1/devices/:id") { request, context in
             let id = context.parameters.get("id") ?? ""
             return await server.handle(request) { try server.revokeDevice($0, id: id) }

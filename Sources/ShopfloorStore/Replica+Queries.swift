@@ -115,9 +115,15 @@ public struct OrderDetail: Sendable, Hashable, Codable {
     public var receipts: [ReceiptInfo]
     /// Ledger entries whose ref is this order.
     public var ledgerEntries: Int
+    /// Ids of conflicts about this order that nobody has acknowledged yet.
+    public var openConflicts: [String] = []
+    /// The number the author chose, when the order had to be renamed (duplicate number).
+    public var requestedNumber: String?
 
     enum CodingKeys: String, CodingKey {
         case number, kind, location, status, due, notes, lines, inputs, receipts
+        case openConflicts = "open_conflicts"
+        case requestedNumber = "requested_number"
         case tolerancePercent = "tolerance_percent"
         case allowedEvents = "allowed_events"
         case ledgerEntries = "ledger_entries"
@@ -239,7 +245,14 @@ extension Replica {
                         id: receipt.id, date: receipt.date, voided: receipt.voided,
                         lines: receipt.lines.map { QuantityRow(sku: $0.sku, quantity: $0.quantity) })
                 },
-                ledgerEntries: entries)
+                ledgerEntries: entries,
+                openConflicts: try String.fetchAll(
+                    db,
+                    sql: """
+                        SELECT id FROM conflicts WHERE id NOT IN (SELECT conflict FROM acknowledgements)
+                        AND (subject = ? OR subject = ?) ORDER BY lamport, replica, counter, idx
+                        """, arguments: [order.number, order.requestedNumber ?? order.number]),
+                requestedNumber: order.requestedNumber)
         }
     }
 

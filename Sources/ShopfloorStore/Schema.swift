@@ -141,6 +141,22 @@ enum Schema {
                     ) WITHOUT ROWID;
                     """)
         }
+        migrator.registerMigration("v3-boundary-refusals") { db in
+            try db.execute(
+                sql: """
+                    -- Rule 8: the same operation id with different content, refused at HQ's boundary and kept here
+                    -- so an operator sees it (sync bookkeeping, not a projection).
+                    CREATE TABLE boundary_refusals (
+                        operation TEXT NOT NULL,
+                        device TEXT NOT NULL,
+                        code TEXT NOT NULL,
+                        message TEXT NOT NULL,
+                        payload TEXT NOT NULL,
+                        at TEXT NOT NULL,
+                        PRIMARY KEY (operation, device, payload)
+                    ) WITHOUT ROWID;
+                    """)
+        }
         return migrator
     }
 

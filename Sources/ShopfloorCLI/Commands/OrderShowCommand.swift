@@ -23,6 +23,12 @@ struct OrderShowCommand: ReplicaCommand {
         var header = Table([.left(""), .left("")])
         header.append(["order", "\(order.number) (\(order.kind), \(order.location))"])
         header.append(["status", "\(order.status); allowed: \(allowed)"])
+        if !order.openConflicts.isEmpty {
+            header.append(["CONFLICTS", "\(order.openConflicts.count) open (`conflicts --subject \(order.number)`)"])
+        }
+        if let requested = order.requestedNumber {
+            header.append(["renamed", "from \(requested) (another device chose the same number)"])
+        }
         header.append(["due", Format.optional(order.due)])
         header.append(["notes", Format.optional(order.notes)])
         header.append(["tolerance", "\(order.tolerancePercent)%"])

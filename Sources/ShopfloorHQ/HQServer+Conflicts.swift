@@ -1,0 +1,84 @@
+import Foundation
+import GRDB
+import Hummingbird
+import ShopfloorDomain
+import ShopfloorReplication
+import ShopfloorStore
+
+extension HQServer {
+    struct ConflictList: Codable {
+        var conflicts: [ConflictRow]
+        /// Rule 8: operations refused at the boundary because their id was already used with other content.
+        var boundary: [BoundaryRefusal]
+    }
+
+    struct BoundaryRefusal: Codable {
+        var operation: String
+        var device: String
+        var code: String
+        var message: String
+        var at: String
+    }
+
+    struct AckRequest: Codable {
+        var note: String?
+    }
+
+    struct AckResponse: Codable {
+        var conflict: String
+        var operation: String
+    }
+
+    /// GET /v1/conflicts[?all=true]: device or admin.
+    func listConflicts(_ request: Request) throws -> Response {
+        if (try? requireAdmin(request)) == nil { _ = try requireDevice(request) }
+        let all = request.uri.queryParameters.get("all") == "true"
+        let boundary = try replica.read { db in
+            try Row.fetchAll(db, sql: "SELECT * FROM boundary_refusals ORDER BY at, operation").map { row in
+                BoundaryRefusal(
+                    operation: row["operation"], device: row["device"], code: row["code"], message: row["message"],
+                    at: row["at"])
+            }
+        }
+        return try json(ConflictList(conflicts: try replica.conflictRows(all: all), boundary: boundary))
+    }
+
+    /// POST /v1/conflicts/{id}/ack: admin; HQ records the acknowledgement as its own operation, which syncs.
+    func acknowledgeConflict(_ request: Request, id: String) async throws -> Response {
+        try requireAdmin(request)
+        let body = try await decode(AckRequest.self, from: request)
+        do {
+            let recorded = try replica.record(.acknowledgeConflict(AcknowledgeConflict(conflict: id, note: body.note ?? "")))
+            return try json(AckResponse(conflict: id, operation: recorded.operation.id.description), status: .created)
+        } catch ReplicaError.refused(let error) {
+            switch error {
+            case .unknownConflict: throw HQError.notFound(error.description)
+            default: throw HQError(.conflict, "already_acknowledged", error.description)
+            }
+        }
+    }
+
+    /// Keeps a rule-8 refusal where an operator can see it.
+    func recordBoundaryRefusals(_ results: [PushResult], operations: [ShopOperation], device: String) {
+        let refused = zip(results, operations).filter { $0.0.code == RefusalCode.contentMismatch.rawValue }
+        guard !refused.isEmpty else { return }
+        let now = ISO8601DateFormatter().string(from: Date())
+        do {
+            try replica.writeBookkeeping { db in
+                for (result, op) in refused {
+                    try db.execute(
+                        sql: """
+                            INSERT OR IGNORE INTO boundary_refusals (operation, device, code, message, payload, at)
+                            VALUES (?, ?, ?, ?, ?, ?)
+                            """,
+                        arguments: [result.id, device, result.code ?? "", result.message ?? "", op.payload, now])
+                }
+            }
+        } catch {
+            logger.error("could not record a boundary refusal", metadata: ["error": "\(error)"])
+        }
+        logger.warning(
+            "operation id reused with different content (device restored from an old backup?)",
+            metadata: ["device": "\(device)", "operations": "\(refused.map(\.0.id))"])
+    }
+}
