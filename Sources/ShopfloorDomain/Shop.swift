@@ -385,7 +385,9 @@ public struct Shop: Sendable {
             var required: [String: Amount] = [:]
             for index in order.lines.indices {
                 let line = order.lines[index]
+                // An input that rounds to nothing for this quantity is not demanded.
                 let inputs = try catalog.explode(line.sku, quantity: line.quantity, levels: order.kind.explosion)
+                    .filter { $0.quantity.isPositive }
                 order.lines[index].inputs = inputs
                 order.lines[index].onOrder = line.quantity
                 for input in inputs { required[input.sku, default: .zero] += input.quantity }
