@@ -52,6 +52,8 @@ public struct Receipt: Sendable, Hashable, Codable {
     public var date: String
     public var lines: [BOMLine]
     public var voided: Bool = false
+    /// The operation that voided it.
+    public var voidedBy: String? = nil
     /// The operation that recorded the receipt (for causality checks); nil in pure domain use.
     public var operation: String? = nil
     /// The number the author typed, when it had to be renamed (rule 7).
@@ -89,6 +91,8 @@ public struct Order: Sendable, Hashable, Codable {
     public var requestedNumber: String? = nil
     /// The operation that closed or cancelled the order.
     public var closedBy: String? = nil
+    /// Position among all orders created, in fold order (resolves duplicate numbers deterministically).
+    public var creationIndex: Int? = nil
 
     public init(
         number: String, kind: OrderKind, location: String, due: String? = nil, notes: String = "",

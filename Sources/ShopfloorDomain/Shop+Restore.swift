@@ -24,9 +24,11 @@ extension Shop {
                 if let requested = receipt.requestedID { receiptAliases[requested, default: []].append(receipt.id) }
             }
         }
-        // Aliases in the order they were created (renamed numbers carry their author, so sort is stable enough
-        // for resolution, which filters by causality first).
-        orderAliases = orderAliases.mapValues { $0.sorted() }
+        // Aliases in the order the orders were created, as the fold appended them.
+        orderAliases = orderAliases.mapValues { numbers in
+            numbers.sorted { (self.orders[$0]?.creationIndex ?? 0) < (self.orders[$1]?.creationIndex ?? 0) }
+        }
+        ordersCreated = (orders.compactMap(\.creationIndex).max() ?? -1) + 1
         receiptAliases = receiptAliases.mapValues { $0.sorted() }
         self.valuations = valuations
         self.positions = positions

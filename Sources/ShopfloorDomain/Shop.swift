@@ -24,6 +24,8 @@ public struct Shop: Sendable {
     public internal(set) var receiptAliases: [String: [String]] = [:]
     /// Conflicts raised by the command being applied; committed only if it succeeds.
     var pending: [Conflict] = []
+    /// Orders created so far (the next order's creation index).
+    var ordersCreated = 0
 
     public init() {}
 
@@ -114,7 +116,8 @@ public struct Shop: Sendable {
         let seen = candidates.filter { orders[$0]!.createdBy.map(context.saw) ?? true }
         if seen.count == 1 { return seen[0] }
         if seen.contains(number) { return number }
-        return seen.first ?? number
+        // The author saw several but not the plain one: it meant the one it had under that number, the earliest.
+        return seen.min { (orders[$0]!.creationIndex ?? 0) < (orders[$1]!.creationIndex ?? 0) } ?? number
     }
 
     /// The receipt an operation means by `id` (see ``resolveOrder(_:_:)``).
@@ -295,6 +298,8 @@ public struct Shop: Sendable {
             notes: create.notes, tolerancePercent: create.tolerancePercent,
             lines: create.outputs.map { OrderLine(sku: $0.sku, quantity: $0.quantity, unitCost: $0.unitCost) })
         if !context.operation.isEmpty { order.createdBy = context.operation }
+        order.creationIndex = ordersCreated
+        ordersCreated += 1
         if number != create.number {
             order.requestedNumber = create.number
             orderAliases[create.number, default: []].append(number)
@@ -374,6 +379,20 @@ public struct Shop: Sendable {
         }
         var lifecycle = OrderLifecycle(status: order.status)
         try lifecycle.handle(action.event, order: order.number)
+        if transition.action == .complete, context.mode == .merge {
+            // Rule 4 the other way round: receipts (or voids) the close did not see are kept as they are.
+            let unseen = order.receipts.filter { receipt in
+                !(receipt.operation.map(context.saw) ?? true) || !(receipt.voidedBy.map(context.saw) ?? true)
+            }
+            if !unseen.isEmpty {
+                flag(
+                    .receiptAfterClose, subject: order.number, context: context,
+                    operations: unseen.compactMap { $0.voidedBy ?? $0.operation } + [context.operation],
+                    outcome: "closed short; receipts \(unseen.map(\.id).joined(separator: ", ")) kept as recorded",
+                    explanation: "\(order.number) was closed by a device that had not seen "
+                        + unseen.map(\.id).joined(separator: ", "))
+            }
+        }
         func entry(_ sku: String, _ event: LedgerEvent, _ quantity: Amount) -> LedgerEntry {
             LedgerEntry(
                 sku: sku, location: order.location, event: event, quantity: quantity, ref: order.number,
@@ -450,8 +469,11 @@ public struct Shop: Sendable {
                 receiptID = "\(add.receipt)~\(context.author)-\(suffix)"
                 suffix += 1
             }
+            let existingOrder = orders[receiptOrders[add.receipt]!]!
+            let existing = existingOrder.receipts.first { $0.id == add.receipt }?.operation
             flag(
-                .duplicateNumber, subject: add.receipt, context: context, operations: [context.operation],
+                .duplicateNumber, subject: add.receipt, context: context,
+                operations: [existing, context.operation].compactMap { $0 },
                 outcome: "both receipts kept; the later one is now \(receiptID)",
                 explanation: "two devices chose receipt id \(add.receipt) offline")
         }
@@ -662,6 +684,7 @@ public struct Shop: Sendable {
             scratch[key] = valuation
         }
         order.receipts[receiptIndex].voided = true
+        if !context.operation.isEmpty { order.receipts[receiptIndex].voidedBy = context.operation }
         if !closedConcurrently {
             order.status = try OrderLifecycle(status: order.status).next(
                 .voidReceipt, order: order.number, fullyReceived: order.isFullyReceived)

@@ -46,17 +46,16 @@ public struct DeviceRegistry: Sendable {
     }
 
     public func list() throws -> [DeviceStatus] {
-        let total = replica.versionVector.total
+        let hqVector = replica.versionVector
         return try replica.read { db in
             try Row.fetchAll(db, sql: "SELECT * FROM devices ORDER BY created, id").map { row in
                 let acknowledged =
                     (try? JSONDecoder().decode(VersionVector.self, from: Data((row["acknowledged"] as String).utf8)))
                     ?? VersionVector()
-                let held = acknowledged.total
                 return DeviceStatus(
                     deviceID: row["id"], name: row["name"], replica: row["replica"], created: row["created"],
                     revoked: row["revoked"], lastContact: row["last_contact"], acknowledged: acknowledged,
-                    lag: total > held ? total - held : 0, pushed: UInt64(row["pushed"] as Int64))
+                    lag: acknowledged.lag(behind: hqVector), pushed: UInt64(row["pushed"] as Int64))
             }
         }
     }
@@ -75,22 +74,34 @@ public struct DeviceRegistry: Sendable {
         return Record(id: row["id"], replica: row["replica"], revoked: false)
     }
 
-    /// Binds a device to the replica it authors operations as (on its first push), or checks the binding.
-    func bind(_ device: Record, to replicaID: String) throws {
+    /// Checks a device may push as `replicaID`: its bound replica, or (before its first push) a replica no other
+    /// device and not HQ itself owns. Changes nothing.
+    func checkBinding(_ device: Record, to replicaID: String) throws {
+        guard VersionVector.isValidReplicaID(replicaID) else {
+            throw HQError.malformed("replica id must be 1–64 of [A-Za-z0-9._-], got '\(replicaID.prefix(80))'")
+        }
         if let bound = device.replica {
             guard bound == replicaID else {
-                throw HQError(
-                    .forbidden, "foreign_author",
-                    "device '\(device.id)' pushes as replica '\(bound)', not '\(replicaID)'")
+                throw HQError(.forbidden, "foreign_author", "device '\(device.id)' pushes as replica '\(bound)', not '\(replicaID)'")
             }
             return
         }
+        guard replicaID != replica.id else {
+            throw HQError(.forbidden, "foreign_author", "replica '\(replicaID)' is HQ's own")
+        }
+        let owner = try replica.read { db in
+            try String.fetchOne(db, sql: "SELECT id FROM devices WHERE replica = ?", arguments: [replicaID])
+        }
+        if let owner, owner != device.id {
+            throw HQError(.forbidden, "foreign_author", "replica '\(replicaID)' belongs to another device")
+        }
+    }
+
+    /// Binds a device to its replica after its first stored push.
+    func bind(_ device: Record, to replicaID: String) throws {
+        guard device.replica == nil else { return }
         try replica.writeBookkeeping { db in
-            let owner = try String.fetchOne(db, sql: "SELECT id FROM devices WHERE replica = ?", arguments: [replicaID])
-            if let owner, owner != device.id {
-                throw HQError(.forbidden, "foreign_author", "replica '\(replicaID)' belongs to another device")
-            }
-            try db.execute(sql: "UPDATE devices SET replica = ? WHERE id = ?", arguments: [replicaID, device.id])
+            try db.execute(sql: "UPDATE devices SET replica = ? WHERE id = ? AND replica IS NULL", arguments: [replicaID, device.id])
         }
     }
 

@@ -12,8 +12,9 @@ extension HQServer {
             throw HQError.tooLarge(
                 "\(push.operations.count) operations in one push; at most \(configuration.pushOperationsMax)")
         }
-        try registry.bind(device, to: push.replica)
+        try registry.checkBinding(device, to: push.replica)
         let report = try replica.integrate(push.operations, author: push.replica, allOrNothing: true)
+        if report.stored { try registry.bind(device, to: push.replica) }
         let results = zip(push.operations, report.outcomes).map { op, outcome in
             switch outcome {
             case .accepted: PushResult(id: op.id.description, status: report.stored ? .accepted : .aborted)
@@ -45,17 +46,17 @@ extension HQServer {
         return try json(PushResponse(results: results, vector: replica.versionVector))
     }
 
-    /// POST /v1/pull: what the device lacks, in canonical order, one page at a time.
+    /// POST /v1/pull: what the device lacks, in HQ's sequence, one page at a time.
     func pull(_ request: Request) async throws -> Response {
         let device = try requireDevice(request)
         let pull = try await decode(PullRequest.self, from: request)
         let limit = min(max(pull.limit ?? configuration.pullOperationsMax, 1), configuration.pullOperationsMax)
-        let operations = try replica.operations(missingFrom: pull.vector, limit: limit)
-        let vector = replica.versionVector
-        var after = pull.vector
-        for op in operations { after.record(op.id) }
+        let page = try replica.page(after: pull.after ?? 0, holding: pull.vector, limit: limit)
         try registry.recordContact(device.id, acknowledged: pull.vector)
-        return try json(PullResponse(operations: operations, more: !vector.isCovered(by: after), vector: vector))
+        return try json(
+            PullResponse(
+                operations: page.operations, sequenced: page.sequenced, last: page.last, more: page.more,
+                vector: replica.versionVector))
     }
 
     /// GET /v1/digest

@@ -20,10 +20,13 @@ public struct ShopOperation: Sendable, Hashable, Codable {
     /// Canonical JSON of the command (sorted keys).
     public var payload: String
     public var schema: Int
+    /// HQ's sequence number, once HQ has it: the canonical order. Metadata, not content: it is assigned by HQ
+    /// (the sequencer) on arrival and learnt by devices when they pull.
+    public var seq: UInt64?
 
     public init(
         id: OperationID, lamport: UInt64, context: VersionVector, timestamp: String, date: String, kind: String,
-        payload: String, schema: Int = ShopOperation.currentSchema
+        payload: String, schema: Int = ShopOperation.currentSchema, seq: UInt64? = nil
     ) {
         self.id = id
         self.lamport = lamport
@@ -33,10 +36,20 @@ public struct ShopOperation: Sendable, Hashable, Codable {
         self.kind = kind
         self.payload = payload
         self.schema = schema
+        self.seq = seq
+    }
+
+    /// Equal as facts (everything but the sequence number).
+    public func sameContent(as other: ShopOperation) -> Bool {
+        var a = self
+        var b = other
+        a.seq = nil
+        b.seq = nil
+        return a == b
     }
 
     /// The position in the canonical order.
-    public var key: CanonicalKey { CanonicalKey(lamport: lamport, replica: id.replica, counter: id.counter) }
+    public var key: CanonicalKey { CanonicalKey(seq: seq, lamport: lamport, replica: id.replica, counter: id.counter) }
 
     /// Builds an operation carrying `command`.
     public init(
@@ -54,20 +67,31 @@ public struct ShopOperation: Sendable, Hashable, Codable {
     }
 }
 
-/// A deterministic total order that extends happens-before: (lamport, replica, counter).
+/// A deterministic total order that extends happens-before.
+///
+/// Operations HQ has sequenced come first, in HQ's sequence (HQ admits an operation only after everything it
+/// depends on, so its arrival order respects causality). Operations not sequenced yet follow, by
+/// (lamport, replica, counter); a Lamport clock is greater than every clock in its causal past.
 public struct CanonicalKey: Sendable, Hashable, Codable, Comparable {
+    public var seq: UInt64?
     public var lamport: UInt64
     public var replica: String
     public var counter: UInt64
 
-    public init(lamport: UInt64, replica: String, counter: UInt64) {
+    public init(seq: UInt64? = nil, lamport: UInt64, replica: String, counter: UInt64) {
+        self.seq = seq
         self.lamport = lamport
         self.replica = replica
         self.counter = counter
     }
 
     public static func < (lhs: CanonicalKey, rhs: CanonicalKey) -> Bool {
-        (lhs.lamport, lhs.replica, lhs.counter) < (rhs.lamport, rhs.replica, rhs.counter)
+        switch (lhs.seq, rhs.seq) {
+        case (let a?, let b?) where a != b: return a < b
+        case (.some, .none): return true
+        case (.none, .some): return false
+        default: return (lhs.lamport, lhs.replica, lhs.counter) < (rhs.lamport, rhs.replica, rhs.counter)
+        }
     }
 }
 

@@ -42,7 +42,28 @@ public struct VersionVector: Sendable, Hashable, CustomStringConvertible {
     }
 
     /// Sum of all counters: the number of operations summarised.
-    public var total: UInt64 { counters.values.reduce(0, +) }
+    /// Saturates instead of overflowing (a vector from outside may hold anything).
+    public var total: UInt64 {
+        counters.values.reduce(0) { sum, counter in
+            let (result, overflow) = sum.addingReportingOverflow(counter)
+            return overflow ? .max : result
+        }
+    }
+
+    /// Operations in `other` that `self` lacks, counted per replica (saturating).
+    public func lag(behind other: VersionVector) -> UInt64 {
+        other.counters.reduce(0) { sum, entry in
+            let behind = entry.value > self[entry.key] ? entry.value - self[entry.key] : 0
+            let (result, overflow) = sum.addingReportingOverflow(behind)
+            return overflow ? .max : result
+        }
+    }
+
+    /// A replica id: 1–64 ASCII letters, digits, '.', '_' or '-'.
+    public static func isValidReplicaID(_ id: String) -> Bool {
+        !id.isEmpty && id.utf8.count <= 64
+            && id.unicodeScalars.allSatisfy { $0.isASCII && ($0.properties.isAlphabetic || ("0"..."9").contains($0) || "._-".unicodeScalars.contains($0)) }
+    }
 
     public var description: String {
         "{" + counters.sorted { $0.key < $1.key }.map { "\($0.key):\($0.value)" }.joined(separator: ",") + "}"

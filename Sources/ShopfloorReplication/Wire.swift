@@ -60,23 +60,43 @@ public struct PullRequest: Sendable, Codable {
     /// What the device already holds.
     public var vector: VersionVector
     public var limit: Int?
+    /// The highest HQ sequence number the device holds; the page starts after it (absent: 0).
+    public var after: UInt64?
 
-    public init(vector: VersionVector, limit: Int? = nil) {
+    public init(vector: VersionVector, limit: Int? = nil, after: UInt64? = nil) {
         self.vector = vector
         self.limit = limit
+        self.after = after
+    }
+}
+
+/// HQ's sequence number for an operation the device already holds.
+public struct Assignment: Sendable, Codable, Hashable {
+    public var id: OperationID
+    public var seq: UInt64
+
+    public init(id: OperationID, seq: UInt64) {
+        self.id = id
+        self.seq = seq
     }
 }
 
 public struct PullResponse: Sendable, Codable {
-    /// Operations the device lacks, in canonical (hence causal) order.
+    /// Operations the device lacks, each with its HQ sequence number, in sequence (hence causal) order.
     public var operations: [ShopOperation]
-    /// True when more operations remain: pull again with the updated vector.
+    /// Sequence numbers for operations in this page that the device already holds (typically its own).
+    public var sequenced: [Assignment]
+    /// The last sequence number this page covers: the next request's `after`.
+    public var last: UInt64
+    /// True when more operations remain: pull again with `after = last`.
     public var more: Bool
     /// HQ's version vector.
     public var vector: VersionVector
 
-    public init(operations: [ShopOperation], more: Bool, vector: VersionVector) {
+    public init(operations: [ShopOperation], sequenced: [Assignment], last: UInt64, more: Bool, vector: VersionVector) {
         self.operations = operations
+        self.sequenced = sequenced
+        self.last = last
         self.more = more
         self.vector = vector
     }

@@ -38,6 +38,14 @@ public struct IntegrationReport: Sendable, Hashable {
     public var stored: Bool
 }
 
+/// One page of a pull.
+public struct PullPage: Sendable {
+    public var operations: [ShopOperation]
+    public var sequenced: [Assignment]
+    public var last: UInt64
+    public var more: Bool
+}
+
 /// Thrown inside the transaction to roll back an all-or-nothing batch.
 struct BatchAborted: Error {
     var outcomes: [IntegrationOutcome]
@@ -52,18 +60,25 @@ extension Replica {
     ///   - author: when set, only operations authored by this replica are accepted (a device's push).
     ///   - allOrNothing: when true, one refusal stores nothing of the batch.
     public func integrate(
-        _ ops: [ShopOperation], author: String? = nil, allOrNothing: Bool = false
+        _ ops: [ShopOperation], author: String? = nil, allOrNothing: Bool = false,
+        assignments: [OperationID: UInt64] = [:]
     ) throws -> IntegrationReport {
         try state.withLock { state in
             do {
                 return try database.write { db in
+                    try Self.catchUp(&state, db)
                     var outcomes: [IntegrationOutcome] = []
                     var accepted: [ShopOperation] = []
-                    var (vector, lamport, arrival) = (state.vector, state.lamport, state.arrival)
-                    for op in ops {
+                    var (vector, lamport, arrival, nextSeq) = (state.vector, state.lamport, state.arrival, state.nextSeq)
+                    for var op in ops {
                         let outcome = try Self.admit(op, author: author, vector: vector, db)
                         if outcome == .accepted {
                             arrival += 1
+                            if state.sequencer {
+                                // HQ numbers operations on arrival: its arrival order is the canonical order.
+                                op.seq = nextSeq
+                                nextSeq += 1
+                            }
                             try Self.insert(op, arrival: arrival, db)
                             vector.record(op.id)
                             lamport = max(lamport, op.lamport)
@@ -74,23 +89,43 @@ extension Replica {
                     if allOrNothing, outcomes.contains(where: { if case .refused = $0 { true } else { false } }) {
                         throw BatchAborted(outcomes: outcomes)
                     }
-                    guard !accepted.isEmpty else { return IntegrationReport(outcomes: outcomes, stored: true) }
-                    accepted.sort { $0.key < $1.key }
+                    // HQ's order for operations this replica already holds.
+                    var assigned: [CanonicalKey] = []
+                    for (id, seq) in assignments.sorted(by: { $0.value < $1.value }) {
+                        guard
+                            let row = try Row.fetchOne(
+                                db, sql: "SELECT * FROM ops WHERE replica = ? AND counter = ?",
+                                arguments: [id.replica, Int64(id.counter)])
+                        else { continue }
+                        var op = try Self.decodeOperation(row)
+                        guard op.seq == nil else { continue }
+                        try db.execute(
+                            sql: "UPDATE ops SET seq = ? WHERE replica = ? AND counter = ?",
+                            arguments: [Int64(seq), id.replica, Int64(id.counter)])
+                        op.seq = seq
+                        assigned.append(op.key)
+                    }
+                    guard !accepted.isEmpty || !assigned.isEmpty else {
+                        return IntegrationReport(outcomes: outcomes, stored: true)
+                    }
                     // From here the state moves in place; a failure below reloads it from the rolled-back database.
-                    (state.vector, state.lamport, state.arrival) = (vector, lamport, arrival)
-                    if state.fold.canAppend(accepted[0]) {
-                        var touched = Touched()
-                        for op in accepted {
-                            let step = state.fold.apply(op)
-                            try Self.write(step, key: op.key, fold: state.fold, stateRows: false, db)
-                            touched.formUnion(step.touched)
-                        }
-                        try Self.writeState(touched, fold: state.fold, db)
+                    (state.vector, state.lamport, state.arrival, state.nextSeq) = (vector, lamport, arrival, nextSeq)
+                    accepted.sort { $0.key < $1.key }
+                    let earliest = ([accepted.first?.key].compactMap { $0 } + assigned).min()!
+                    let touchesSuffix =
+                        state.boundary != nil && (!assigned.isEmpty || accepted.contains { $0.seq != nil })
+                    if !touchesSuffix, state.fold.last.map({ $0 < earliest }) ?? true {
+                        try Self.foldForward(accepted, &state, db)
+                    } else if let boundary = state.boundary, boundary.last.map({ $0 < earliest }) ?? true {
+                        // HQ's order arrived for (or before) operations folded unsequenced: rewind the suffix only.
+                        try Self.rewind(&state, db)
+                        try Self.foldRemaining(&state, db)
                     } else {
-                        // A concurrent operation sorts before some already folded: refold in canonical order.
-                        state.fold = try Self.refold(db)
+                        // Something sorts before the sequenced prefix (peers merging directly): refold everything.
+                        try Self.refold(&state, db)
                     }
                     try Self.saveClocks(state, db)
+                    state.dataVersion = try Self.dataVersion(db)
                     return IntegrationReport(outcomes: outcomes, stored: true)
                 }
             } catch let aborted as BatchAborted {
@@ -109,12 +144,19 @@ extension Replica {
             return .refused(
                 code: .foreignAuthor, message: "operation \(op.id) was authored by '\(op.id.replica)', not by '\(author)'")
         }
+        guard VersionVector.isValidReplicaID(op.id.replica), op.id.counter >= 1, op.lamport >= 1,
+            op.lamport <= UInt64(Int64.max), op.id.counter <= UInt64(Int64.max)
+        else {
+            return .refused(
+                code: .invalidOperation,
+                message: "operation \(op.id): replica id must be 1–64 of [A-Za-z0-9._-]; counter and lamport ≥ 1")
+        }
         if vector.contains(op.id) {
             let stored = try Row.fetchOne(
                 db, sql: "SELECT * FROM ops WHERE replica = ? AND counter = ?",
                 arguments: [op.id.replica, Int64(op.id.counter)]
             ).map(decodeOperation)
-            if stored == op { return .duplicate }
+            if let stored, stored.sameContent(as: op) { return .duplicate }
             return .refused(
                 code: .contentMismatch,
                 message: "operation \(op.id) is already here with different content; it was not overwritten")
@@ -211,10 +253,32 @@ extension Replica {
         }
     }
 
+    /// One pull page from the sequencer: operations numbered after `after`, in sequence order; those the device
+    /// already holds (per `vector`) come back as bare sequence assignments.
+    public func page(after: UInt64, holding vector: VersionVector, limit: Int) throws -> PullPage {
+        try database.read { db in
+            let rows = try Row.fetchAll(
+                db, sql: "SELECT * FROM ops WHERE seq > ? ORDER BY seq LIMIT ?", arguments: [Int64(after), limit])
+            var page = PullPage(operations: [], sequenced: [], last: after, more: false)
+            for row in rows {
+                let op = try Self.decodeOperation(row)
+                if vector.contains(op.id) {
+                    page.sequenced.append(Assignment(id: op.id, seq: op.seq!))
+                } else {
+                    page.operations.append(op)
+                }
+                page.last = op.seq!
+            }
+            let highest = try Int64.fetchOne(db, sql: "SELECT MAX(seq) FROM ops") ?? 0
+            page.more = UInt64(highest) > page.last
+            return page
+        }
+    }
+
     /// Every operation in canonical order.
     public func allOperations() throws -> [ShopOperation] {
         try database.read { db in
-            try Row.fetchAll(db, sql: "SELECT * FROM ops ORDER BY lamport, replica, counter").map(Self.decodeOperation)
+            try Row.fetchAll(db, sql: "SELECT * FROM ops ORDER BY \(Schema.canonicalOrder)").map(Self.decodeOperation)
         }
     }
 }

@@ -17,12 +17,12 @@ extension Replica {
     static func insert(_ op: ShopOperation, arrival: Int64, _ db: Database) throws {
         try db.cachedStatement(
             sql: """
-                INSERT INTO ops (replica, counter, lamport, context, timestamp, date, kind, payload, schema, arrival)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                INSERT INTO ops (replica, counter, lamport, context, timestamp, date, kind, payload, schema, arrival, seq)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                 """
         ).execute(arguments: [
             op.id.replica, Int64(op.id.counter), Int64(op.lamport), try json(op.context), op.timestamp, op.date,
-            op.kind, op.payload, op.schema, arrival,
+            op.kind, op.payload, op.schema, arrival, op.seq.map { Int64($0) },
         ])
     }
 
@@ -32,6 +32,11 @@ extension Replica {
         try upsertMeta.execute(arguments: ["folded_count", "\(state.fold.count)"])
         if let last = state.fold.last {
             try upsertMeta.execute(arguments: ["folded_key", try json(last)])
+        }
+        if let boundary = state.boundary {
+            try upsertMeta.execute(arguments: ["boundary", try json(boundary)])
+        } else {
+            try db.execute(sql: "DELETE FROM meta WHERE key = 'boundary'")
         }
         let upsertVector = try db.cachedStatement(sql: "INSERT OR REPLACE INTO version_vector (replica, counter) VALUES (?, ?)")
         for (replica, counter) in state.vector.counters {
@@ -222,9 +227,13 @@ extension Replica {
             vector[row["replica"]] = UInt64(row["counter"] as Int64)
         }
         let arrival = try Int64.fetchOne(db, sql: "SELECT MAX(arrival) FROM ops") ?? 0
+        let maxSeq = try Int64.fetchOne(db, sql: "SELECT MAX(seq) FROM ops") ?? 0
         return ReplicaState(
             fold: fold, vector: vector, lamport: UInt64(meta["lamport"] ?? "0") ?? 0, arrival: arrival,
-            orderSequence: Int(meta["order_sequence"] ?? "0") ?? 0)
+            orderSequence: Int(meta["order_sequence"] ?? "0") ?? 0, sequencer: meta["sequencer"] == "1",
+            nextSeq: UInt64(maxSeq) + 1,
+            boundary: try meta["boundary"].map { try decoder.decode(Boundary.self, from: Data($0.utf8)) },
+            dataVersion: try dataVersion(db))
     }
 
     static func decodeOperation(_ row: Row) throws -> ShopOperation {
@@ -233,6 +242,6 @@ extension Replica {
             lamport: UInt64(row["lamport"] as Int64),
             context: try JSONDecoder().decode(VersionVector.self, from: Data((row["context"] as String).utf8)),
             timestamp: row["timestamp"], date: row["date"], kind: row["kind"], payload: row["payload"],
-            schema: row["schema"])
+            schema: row["schema"], seq: (row["seq"] as Int64?).map { UInt64($0) })
     }
 }

@@ -8,8 +8,10 @@ extension Replica {
         try state.withLock { state in
             do {
                 try database.write { db in
-                    state.fold = try Self.refold(db)
+                    try Self.catchUp(&state, db)
+                    try Self.refold(&state, db)
                     try Self.saveClocks(state, db)
+                    state.dataVersion = try Self.dataVersion(db)
                 }
             } catch {
                 state = try database.read { try Self.loadState($0) }
@@ -20,17 +22,11 @@ extension Replica {
     }
 
     /// Clears the projections and folds the whole log in canonical order.
-    static func refold(_ db: Database) throws -> Fold {
+    static func refold(_ state: inout ReplicaState, _ db: Database) throws {
         for table in Schema.projectionTables { try db.execute(sql: "DELETE FROM \(table)") }
-        var fold = Fold()
-        let cursor = try Row.fetchCursor(db, sql: "SELECT * FROM ops ORDER BY lamport, replica, counter")
-        while let row = try cursor.next() {
-            let op = try decodeOperation(row)
-            let step = fold.apply(op)
-            try write(step, key: op.key, fold: fold, stateRows: false, db)
-        }
-        try writeAllState(fold, db)
-        return fold
+        state.fold = Fold()
+        state.boundary = nil
+        try foldRemaining(&state, db)
     }
 }
 
@@ -44,8 +40,24 @@ extension Replica {
         let lamport = try Int64.fetchOne(db, sql: "SELECT MAX(lamport) FROM ops") ?? 0
         let arrival = try Int64.fetchOne(db, sql: "SELECT MAX(arrival) FROM ops") ?? 0
         let sequence = try String.fetchOne(db, sql: "SELECT value FROM meta WHERE key = 'order_sequence'")
+        let sequencer = try String.fetchOne(db, sql: "SELECT value FROM meta WHERE key = 'sequencer'") == "1"
+        let maxSeq = try Int64.fetchOne(db, sql: "SELECT MAX(seq) FROM ops") ?? 0
         return ReplicaState(
             fold: Fold(), vector: vector, lamport: UInt64(lamport), arrival: arrival,
-            orderSequence: Int(sequence ?? "0") ?? 0)
+            orderSequence: Int(sequence ?? "0") ?? 0, sequencer: sequencer, nextSeq: UInt64(maxSeq) + 1)
+    }
+}
+
+extension Replica {
+    static func dataVersion(_ db: Database) throws -> Int64 {
+        try Int64.fetchOne(db, sql: "PRAGMA data_version") ?? 0
+    }
+
+    /// Reloads the in-memory state when another process wrote the file since this one last did.
+    static func catchUp(_ state: inout ReplicaState, _ db: Database) throws {
+        let version = try dataVersion(db)
+        guard version != state.dataVersion else { return }
+        state = try loadState(db)
+        state.dataVersion = version
     }
 }

@@ -11,14 +11,17 @@ public struct ReplicaConfiguration: Sendable {
     public var now: @Sendable () -> Date
     /// `synchronous=FULL` (every commit survives power loss) when true; `NORMAL` (survives a crash) when false.
     public var durable: Bool
+    /// True for HQ: it assigns the sequence numbers that define the canonical order (kept once set).
+    public var sequencer: Bool
     public var logger: Logger
 
     public init(
-        now: @escaping @Sendable () -> Date = { Date() }, durable: Bool = true,
+        now: @escaping @Sendable () -> Date = { Date() }, durable: Bool = true, sequencer: Bool = false,
         logger: Logger = Logger(label: "shopfloor.replica")
     ) {
         self.now = now
         self.durable = durable
+        self.sequencer = sequencer
         self.logger = logger
     }
 }
@@ -30,6 +33,21 @@ struct ReplicaState: Sendable {
     var lamport: UInt64
     var arrival: Int64
     var orderSequence: Int
+    /// HQ assigns sequence numbers; devices learn them.
+    var sequencer = false
+    /// The next sequence number to assign (sequencer only).
+    var nextSeq: UInt64 = 1
+    /// Where the unsequenced suffix of the fold begins, when there is one.
+    var boundary: Boundary?
+    /// SQLite's `PRAGMA data_version` when this state was last in step with the file: another process's commit
+    /// changes it, and the state is then reloaded before writing.
+    var dataVersion: Int64 = 0
+}
+
+/// The fold position just before the first operation folded without a sequence number.
+struct Boundary: Sendable, Codable, Equatable {
+    var last: CanonicalKey?
+    var count: Int
 }
 
 /// A replica on one SQLite file: the operation log is the source of truth, and every projection is written in the
@@ -93,13 +111,14 @@ public final class Replica: Sendable {
     public static func open(at path: String, configuration: ReplicaConfiguration = ReplicaConfiguration()) throws -> Replica {
         guard FileManager.default.fileExists(atPath: path) else { throw ReplicaError.notInitialized(path: path) }
         let database = try connect(path, configuration: configuration)
+        if configuration.sequencer { try becomeSequencer(database) }
         try database.write { db in
             let version = try String.fetchOne(db, sql: "SELECT value FROM meta WHERE key = 'fold_version'")
             guard version != "\(Fold.version)" else { return }
             // Folded by another version: projections are derived data, so derive them again from the log.
             if try String.fetchOne(db, sql: "SELECT value FROM meta WHERE key = 'replica_id'") != nil {
                 var state = try Self.emptyState(db)
-                state.fold = try Self.refold(db)
+                try Self.refold(&state, db)
                 try Self.saveClocks(state, db)
                 configuration.logger.notice(
                     "projections rebuilt for this version", metadata: ["from": "\(version ?? "1")", "to": "\(Fold.version)"])
@@ -155,12 +174,15 @@ public final class Replica: Sendable {
             let before = (state.vector, state.lamport, state.arrival)
             do {
                 return try database.write { db in
+                    try Self.catchUp(&state, db)
                     var results: [Recorded] = []
                     for command in commands {
                         let id = OperationID(replica: self.id, counter: state.vector[self.id] + 1)
-                        let op = ShopOperation(
+                        var op = ShopOperation(
                             id: id, lamport: state.lamport + 1, context: state.vector, timestamp: stamp,
                             date: businessDate, command: command)
+                        if state.sequencer { op.seq = state.nextSeq }
+                        let boundary = state.boundary ?? Boundary(last: state.fold.last, count: state.fold.count)
                         let step: FoldStep
                         do { step = try state.fold.applyLocal(op, command: command) } catch let error as DomainError {
                             throw ReplicaError.refused(error)
@@ -168,11 +190,18 @@ public final class Replica: Sendable {
                         state.lamport = op.lamport
                         state.vector.record(id)
                         state.arrival += 1
+                        if state.sequencer { state.nextSeq += 1 }
                         try Self.insert(op, arrival: state.arrival, db)
+                        if op.seq == nil {
+                            // Folded before HQ ordered it: remember how to rewind it.
+                            state.boundary = boundary
+                            try Self.enterSuffix(op, touched: step.touched, db)
+                        }
                         try Self.write(step, key: op.key, fold: state.fold, stateRows: true, db)
                         results.append(Recorded(operation: op, entries: step.entries))
                     }
                     try Self.saveClocks(state, db)
+                    state.dataVersion = try Self.dataVersion(db)
                     return results
                 }
             } catch {
@@ -206,6 +235,7 @@ public final class Replica: Sendable {
             state.orderSequence = sequence
             let saved = sequence
             try database.write { db in
+                try Self.catchUp(&state, db)
                 try db.execute(
                     sql: "INSERT OR REPLACE INTO meta (key, value) VALUES ('order_sequence', ?)", arguments: ["\(saved)"])
             }

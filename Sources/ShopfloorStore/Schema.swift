@@ -157,12 +157,37 @@ enum Schema {
                     ) WITHOUT ROWID;
                     """)
         }
+        migrator.registerMigration("v4-sequence") { db in
+            try db.execute(
+                sql: """
+                    -- HQ's sequence: the canonical order of operations HQ has. Assigned once, never changed.
+                    ALTER TABLE ops ADD COLUMN seq INTEGER;
+                    CREATE UNIQUE INDEX ops_seq ON ops (seq) WHERE seq IS NOT NULL;
+                    DROP TRIGGER ops_immutable;
+                    CREATE TRIGGER ops_immutable
+                        BEFORE UPDATE OF replica, counter, lamport, context, timestamp, date, kind, payload, schema,
+                            arrival ON ops
+                        BEGIN SELECT RAISE(ABORT, 'operations are immutable'); END;
+                    CREATE TRIGGER ops_sequenced_once BEFORE UPDATE OF seq ON ops
+                        WHEN OLD.seq IS NOT NULL AND NEW.seq IS NOT OLD.seq
+                        BEGIN SELECT RAISE(ABORT, 'a sequence number is assigned once'); END;
+                    -- Operations folded before HQ sequenced them (a device's unsynced suffix) and the projection rows
+                    -- as they were before that suffix, so the suffix can be rewound when HQ's order arrives.
+                    CREATE TABLE suffix (replica TEXT NOT NULL, counter INTEGER NOT NULL, PRIMARY KEY (replica, counter))
+                        WITHOUT ROWID;
+                    CREATE TABLE undo (kind TEXT NOT NULL, key TEXT NOT NULL, image TEXT, PRIMARY KEY (kind, key))
+                        WITHOUT ROWID;
+                    """)
+        }
         return migrator
     }
+
+    /// The canonical order in SQL: HQ-sequenced operations by sequence, then the rest by (lamport, replica, counter).
+    static let canonicalOrder = "seq IS NULL, seq, lamport, replica, counter"
 
     /// The projection tables, in an order that respects foreign keys when deleting.
     static let projectionTables = [
         "ledger", "receipts", "orders", "bom_lines", "items", "locations", "valuations", "positions", "conflicts",
-        "acknowledgements", "field_writes",
+        "acknowledgements", "field_writes", "suffix", "undo",
     ]
 }

@@ -128,14 +128,17 @@ public struct SyncClient: Sendable {
         var pulled = 0
         var total = 0
         while true {
+            let after = replica.sequencedThrough
             let response: PullResponse = try await send(
-                "/v1/pull", body: PullRequest(vector: replica.versionVector, limit: configuration.batchOperationsMax * 4))
+                "/v1/pull",
+                body: PullRequest(vector: replica.versionVector, limit: configuration.batchOperationsMax * 4, after: after))
             if total == 0 {
                 let held = replica.versionVector.total
                 total = Int(response.vector.total > held ? response.vector.total - held : 0)
             }
-            if !response.operations.isEmpty {
-                let report = try replica.integrate(response.operations)
+            if !response.operations.isEmpty || !response.sequenced.isEmpty {
+                let assignments = Dictionary(response.sequenced.map { ($0.id, $0.seq) }, uniquingKeysWith: { $1 })
+                let report = try replica.integrate(response.operations, assignments: assignments)
                 for (op, outcome) in zip(response.operations, report.outcomes) {
                     if case .refused(let code, let message) = outcome {
                         throw SyncError.protocolViolation("HQ sent \(op.id) which was refused (\(code.rawValue)): \(message)")
@@ -145,7 +148,7 @@ public struct SyncClient: Sendable {
                 progress(SyncProgress(phase: .pull, done: pulled, total: max(total, pulled)))
             }
             // Stop on an empty page: that last request also tells HQ what this device now holds (its lag).
-            if response.operations.isEmpty {
+            if response.operations.isEmpty && response.sequenced.isEmpty {
                 guard !response.more else {
                     throw SyncError.protocolViolation("HQ said more operations remain but sent none")
                 }

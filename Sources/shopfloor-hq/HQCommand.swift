@@ -21,7 +21,7 @@ struct HQCommand: AsyncParsableCommand {
 
         /// Opens HQ's replica, creating it on first use.
         func openReplica(logger: Logger) throws -> Replica {
-            let configuration = ReplicaConfiguration(durable: true, logger: logger)
+            let configuration = ReplicaConfiguration(durable: true, sequencer: true, logger: logger)
             if FileManager.default.fileExists(atPath: path) {
                 return try Replica.open(at: path, configuration: configuration)
             }

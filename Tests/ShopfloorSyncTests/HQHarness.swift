@@ -38,8 +38,9 @@ struct HQHarness {
         logger.logLevel = .warning
         let replica =
             FileManager.default.fileExists(atPath: path)
-            ? try Replica.open(at: path, configuration: ReplicaConfiguration(durable: false))
-            : try Replica.create(at: path, name: "hq", id: "hq", configuration: ReplicaConfiguration(durable: false))
+            ? try Replica.open(at: path, configuration: ReplicaConfiguration(durable: false, sequencer: true))
+            : try Replica.create(
+                at: path, name: "hq", id: "hq", configuration: ReplicaConfiguration(durable: false, sequencer: true))
         let server = HQServer(replica: replica, configuration: configuration, logger: logger)
         let (ports, continuation) = AsyncStream<Int>.makeStream()
         let app = server.application { port in continuation.yield(port) }
