@@ -54,6 +54,8 @@ public struct Receipt: Sendable, Hashable, Codable {
     public var voided: Bool = false
     /// The operation that voided it.
     public var voidedBy: String? = nil
+    /// Position among all receipts recorded, in fold order (resolves duplicate ids deterministically).
+    public var creationIndex: Int? = nil
     /// The operation that recorded the receipt (for causality checks); nil in pure domain use.
     public var operation: String? = nil
     /// The number the author typed, when it had to be renamed (rule 7).

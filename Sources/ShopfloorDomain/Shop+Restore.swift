@@ -29,7 +29,10 @@ extension Shop {
             numbers.sorted { (self.orders[$0]?.creationIndex ?? 0) < (self.orders[$1]?.creationIndex ?? 0) }
         }
         ordersCreated = (orders.compactMap(\.creationIndex).max() ?? -1) + 1
-        receiptAliases = receiptAliases.mapValues { $0.sorted() }
+        var receiptIndex: [String: Int] = [:]
+        for order in orders { for receipt in order.receipts { receiptIndex[receipt.id] = receipt.creationIndex ?? 0 } }
+        receiptAliases = receiptAliases.mapValues { ids in ids.sorted { receiptIndex[$0] ?? 0 < receiptIndex[$1] ?? 0 } }
+        receiptsCreated = (receiptIndex.values.max() ?? -1) + 1
         self.valuations = valuations
         self.positions = positions
         self.conflicts = conflicts

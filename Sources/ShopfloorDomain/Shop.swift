@@ -26,6 +26,8 @@ public struct Shop: Sendable {
     var pending: [Conflict] = []
     /// Orders created so far (the next order's creation index).
     var ordersCreated = 0
+    /// Receipts recorded so far (the next receipt's creation index).
+    var receiptsCreated = 0
 
     public init() {}
 
@@ -130,7 +132,10 @@ public struct Shop: Sendable {
         }
         if seen.count == 1 { return seen[0] }
         if seen.contains(id) { return id }
-        return seen.first ?? id
+        func index(_ candidate: String) -> Int {
+            orders[receiptOrders[candidate]!]!.receipts.first { $0.id == candidate }?.creationIndex ?? 0
+        }
+        return seen.min { index($0) < index($1) } ?? id
     }
 
     /// Rule 5: records a field write, flagging a concurrent earlier write with a different value.
@@ -276,15 +281,32 @@ public struct Shop: Sendable {
                 outcome: "both orders kept; the later one is now \(number)",
                 explanation: "two devices chose order number \(create.number) offline")
         }
-        try catalog.requireLocation(create.location)
         if let due = create.due { try validateDate(due) }
         try Self.validateTolerance(create.tolerancePercent)
         guard !create.outputs.isEmpty else { throw .emptyOrder(create.number) }
+        if context.mode == .local {
+            try catalog.requireLocation(create.location)
+        } else if catalog.locations[create.location] == nil {
+            flag(
+                .catalogMismatch, subject: number, context: context, operations: [context.operation],
+                outcome: "order kept at location \(create.location)",
+                explanation: "location \(create.location) is not in the catalog here (a concurrent catalog change)")
+        }
         var seen = Set<String>()
         for output in create.outputs {
-            let item = try catalog.item(output.sku)
-            guard item.kind != .material else { throw .notProducible(sku: output.sku, kind: item.kind) }
-            guard catalog.boms[output.sku] != nil else { throw .noBOM(output.sku) }
+            // A merged order is kept whatever the merged catalog says now: its author checked it against the catalog
+            // it saw, and receipts against it are physical facts. Differences are flagged; Enter copes.
+            if context.mode == .local {
+                let item = try catalog.item(output.sku)
+                guard item.kind != .material else { throw .notProducible(sku: output.sku, kind: item.kind) }
+                guard catalog.boms[output.sku] != nil else { throw .noBOM(output.sku) }
+            } else if catalog.boms[output.sku] == nil {
+                flag(
+                    .catalogMismatch, subject: number, context: context, operations: [context.operation],
+                    outcome: "order kept; \(output.sku) has no BOM here, so it will have no inputs",
+                    explanation: "\(output.sku) had a BOM where the order was created, not after merging (a concurrent "
+                        + "catalog change, e.g. a BOM refused for a cycle)")
+            }
             guard output.quantity.isPositive else {
                 throw .nonPositiveQuantity(context: "order \(create.number), output \(output.sku)", quantity: output.quantity)
             }
@@ -405,8 +427,18 @@ public struct Shop: Sendable {
             for index in order.lines.indices {
                 let line = order.lines[index]
                 // An input that rounds to nothing for this quantity is not demanded.
-                let inputs = try catalog.explode(line.sku, quantity: line.quantity, levels: order.kind.explosion)
-                    .filter { $0.quantity.isPositive }
+                let inputs: [BOMLine]
+                do {
+                    inputs = try catalog.explode(line.sku, quantity: line.quantity, levels: order.kind.explosion)
+                        .filter { $0.quantity.isPositive }
+                } catch {
+                    guard context.mode == .merge else { throw error }
+                    inputs = []
+                    flag(
+                        .catalogMismatch, subject: order.number, context: context, operations: [context.operation],
+                        outcome: "entered with no inputs for \(line.sku)",
+                        explanation: "\(line.sku) cannot be exploded here (\(error.description)); a concurrent catalog change")
+                }
                 order.lines[index].inputs = inputs
                 order.lines[index].onOrder = line.quantity
                 for input in inputs { required[input.sku, default: .zero] += input.quantity }
@@ -456,7 +488,14 @@ public struct Shop: Sendable {
         var order = try order(resolveOrder(add.order, context))
         // Rules 2 and 4: a merged receipt on a closed order is a physical fact and is kept.
         let closedConcurrently = context.mode == .merge && order.status.isClosed
-        if !closedConcurrently {
+        // Rule 1: a merged receipt on an order not in production here (its start was refused) is kept too.
+        let notStarted = context.mode == .merge && (order.status == .draft || order.status == .entered)
+        if notStarted {
+            flag(
+                .receiptAfterClose, subject: order.number, context: context, operations: [context.operation],
+                outcome: "receipt kept on the \(order.status.rawValue) order",
+                explanation: "the receipt's author saw \(order.number) in production; here it is \(order.status.rawValue)")
+        } else if !closedConcurrently {
             _ = try OrderLifecycle(status: order.status).next(.receive, order: order.number)
         }
         try Catalog.validateCode(add.receipt, what: "receipt id")
@@ -585,6 +624,8 @@ public struct Shop: Sendable {
         receipt.entries = entries
         receipt.entryLines = entryLines
         if !context.operation.isEmpty { receipt.operation = context.operation }
+        receipt.creationIndex = receiptsCreated
+        receiptsCreated += 1
         if receiptID != add.receipt {
             receipt.requestedID = add.receipt
             receiptAliases[add.receipt, default: []].append(receiptID)
@@ -592,6 +633,8 @@ public struct Shop: Sendable {
         order.receipts.append(receipt)
         if closedConcurrently {
             order.status = .completed
+        } else if notStarted {
+            order.status = order.isFullyReceived ? .received : .production
         } else {
             order.status = try OrderLifecycle(status: order.status).next(
                 .receive, order: order.number, fullyReceived: order.isFullyReceived)

@@ -7,7 +7,7 @@ import ShopfloorDomain
 /// and is recorded as a `refused-operation` conflict, so every replica with the same op set reaches the same state.
 public struct Fold: Sendable {
     /// Bumped whenever the fold's semantics change: a replica folded by another version is rebuilt on open.
-    public static let version = 3
+    public static let version = 4
 
     public private(set) var shop: Shop
     /// The canonical key of the last operation folded.
@@ -24,6 +24,11 @@ public struct Fold: Sendable {
         self.shop = shop
         self.last = last
         self.count = count
+    }
+
+    /// Relabels the last folded operation's key (HQ's sequence number arrived for it; the order is unchanged).
+    public mutating func relabelLast(_ key: CanonicalKey) {
+        last = key
     }
 
     /// True when `op` comes after everything folded, so it can be applied incrementally.

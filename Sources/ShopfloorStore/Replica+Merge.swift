@@ -70,7 +70,22 @@ extension Replica {
                     var outcomes: [IntegrationOutcome] = []
                     var accepted: [ShopOperation] = []
                     var (vector, lamport, arrival, nextSeq) = (state.vector, state.lamport, state.arrival, state.nextSeq)
+                    // A device keeps HQ's numbers only as an unbroken run after the ones it has (a pull page); a
+                    // number out of that run (an operation handed over by a peer) is dropped, and HQ's pull supplies
+                    // it later in order.
+                    var run = UInt64(try Int64.fetchOne(db, sql: "SELECT MAX(seq) FROM ops") ?? 0)
+                    var keep: [OperationID: UInt64] = [:]
+                    if !state.sequencer {
+                        let numbered =
+                            ops.compactMap { op in op.seq.map { (op.id, $0) } } + assignments.map { ($0.key, $0.value) }
+                        for (id, seq) in numbered.sorted(by: { $0.1 < $1.1 }) where seq == run + 1 {
+                            keep[id] = seq
+                            run = seq
+                        }
+                    }
+                    let assignments = state.sequencer ? assignments : assignments.filter { keep[$0.key] == $0.value }
                     for var op in ops {
+                        if !state.sequencer, let seq = op.seq, keep[op.id] != seq { op.seq = nil }
                         let outcome = try Self.admit(op, author: author, vector: vector, db)
                         if outcome == .accepted {
                             arrival += 1
@@ -90,6 +105,15 @@ extension Replica {
                         throw BatchAborted(outcomes: outcomes)
                     }
                     // HQ's order for operations this replica already holds.
+                    if accepted.isEmpty, !state.sequencer,
+                        try Self.promoteInOrder(assignments, &state, db)
+                    {
+                        // HQ kept the order they were folded in: only the labels changed.
+                        (state.vector, state.lamport, state.arrival, state.nextSeq) = (vector, lamport, arrival, nextSeq)
+                        try Self.saveClocks(state, db)
+                        state.dataVersion = try Self.dataVersion(db)
+                        return IntegrationReport(outcomes: outcomes, stored: true)
+                    }
                     var assigned: [CanonicalKey] = []
                     for (id, seq) in assignments.sorted(by: { $0.value < $1.value }) {
                         guard

@@ -180,6 +180,45 @@ extension Replica {
         try foldForward(unsequenced, &state, db)
     }
 
+    /// The common case of a sync: HQ numbered this device's own unsynced operations in the order the device folded
+    /// them, with nothing of anyone else's in between. Then the fold needs no rewind: record the numbers, and when
+    /// the whole suffix is numbered, forget its undo images. Returns false (changing nothing) otherwise.
+    static func promoteInOrder(
+        _ assignments: [OperationID: UInt64], _ state: inout ReplicaState, _ db: Database
+    ) throws -> Bool {
+        guard !assignments.isEmpty, state.boundary != nil else { return false }
+        let sorted = assignments.sorted { $0.value < $1.value }
+        let highest = try Int64.fetchOne(db, sql: "SELECT MAX(seq) FROM ops") ?? 0
+        guard Int64(sorted[0].value) > highest else { return false }
+        let unpromoted = try Row.fetchAll(
+            db,
+            sql: """
+                SELECT o.replica, o.counter, o.lamport FROM ops o JOIN suffix s
+                    ON s.replica = o.replica AND s.counter = o.counter
+                WHERE o.seq IS NULL ORDER BY o.lamport, o.replica, o.counter
+                """
+        ).map { (OperationID(replica: $0["replica"], counter: UInt64($0["counter"] as Int64)), UInt64($0["lamport"] as Int64)) }
+        let unsequencedTotal = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM ops WHERE seq IS NULL") ?? 0
+        guard unpromoted.count == unsequencedTotal, sorted.count <= unpromoted.count,
+            zip(sorted, unpromoted).allSatisfy({ $0.0.key == $0.1.0 })
+        else { return false }
+        for (id, seq) in sorted {
+            try db.execute(
+                sql: "UPDATE ops SET seq = ? WHERE replica = ? AND counter = ?",
+                arguments: [Int64(seq), id.replica, Int64(id.counter)])
+        }
+        if sorted.count == unpromoted.count {
+            // The whole suffix is in HQ's order now: nothing left to rewind.
+            let last = unpromoted[unpromoted.count - 1]
+            state.fold.relabelLast(
+                CanonicalKey(seq: sorted[sorted.count - 1].value, lamport: last.1, replica: last.0.replica, counter: last.0.counter))
+            try db.execute(sql: "DELETE FROM suffix")
+            try db.execute(sql: "DELETE FROM undo")
+            state.boundary = nil
+        }
+        return true
+    }
+
     /// Turns a replica into the sequencer (HQ): numbers any unsequenced operations in canonical order and refolds.
     static func becomeSequencer(_ database: DatabaseQueue) throws {
         try database.write { db in

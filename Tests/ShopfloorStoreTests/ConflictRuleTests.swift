@@ -10,7 +10,10 @@ import Testing
 // validated locally by `record`). The union is then delivered to fresh observers in every permutation of the
 // per-device groups, in several delivery styles (one batch per group, one batch, op by op with every op offered
 // twice, random causal interleavings), and all observers and the fully synced devices must agree: same digest,
-// same conflict list, and the rule's own outcome.
+// same conflict list, and the rule's own outcome. Peers merging directly order operations by Lamport clock, so each
+// rule is also built both ways round. Then the same operations go through HQ (a sequencer: arrival order is the
+// canonical order) in every arrival order, and copies of the devices pull from it: the rule's outcome must hold
+// for every arrival order, and every copy must agree with HQ.
 
 // MARK: - Lab
 
@@ -230,6 +233,73 @@ private func converge(_ lab: ConflictLab, base: Replica, devices: [Replica], see
     return Converged(digest: digest, conflicts: conflicts, replicas: all.map(\.1) + [reopened])
 }
 
+// MARK: - Through HQ
+
+/// HQ numbers operations on arrival, and that sequence is the canonical order. For every order in which the devices
+/// push (after the base), a fresh HQ receives the groups; then a copy of each device (same id, same operations,
+/// no sequence numbers yet) pulls from HQ in small pages, as does a new device. All must agree with HQ, and
+/// `check` runs on HQ and on each of them with the device ids in arrival order.
+private func throughHQ(
+    _ lab: ConflictLab, base: Replica, devices: [Replica], check: (Replica, [String]) throws -> Void
+) throws {
+    let baseOps = try base.operations(authoredBy: base.id, after: 0, limit: 1_000_000)
+    var groups: [String: [ShopOperation]] = [:]
+    for device in devices {
+        groups[device.id] = try device.operations(authoredBy: device.id, after: 0, limit: 1_000_000)
+    }
+    for arrival in permutations(devices.map(\.id)) {
+        let label = "arrival \(arrival.joined(separator: ","))"
+        var config = lab.config
+        config.sequencer = true
+        let hq = try Replica.create(
+            at: lab.dir.path("hq-\(UUID().uuidString).sqlite"), name: "hq", id: "hq", configuration: config)
+        #expect(try hq.integrate(baseOps, author: base.id).outcomes.allSatisfy { $0 == .accepted }, "\(label)")
+        // Push in arrival order; an operation whose causal past is not at HQ yet waits for the next round.
+        var waiting = arrival.map { ($0, groups[$0]!) }
+        for _ in 0..<10 where waiting.contains(where: { !$0.1.isEmpty }) {
+            waiting = try waiting.map { author, ops in
+                guard !ops.isEmpty else { return (author, ops) }
+                let report = try hq.integrate(ops, author: author)
+                for (op, outcome) in zip(ops, report.outcomes) {
+                    if case .refused(let code, let message) = outcome, code != .missingDependency {
+                        Issue.record("\(label): \(op.id) refused \(code.rawValue): \(message)")
+                    }
+                }
+                return (author, zip(ops, report.outcomes).filter { !($0.1 == .accepted) }.map(\.0))
+            }
+        }
+        #expect(waiting.allSatisfy { $0.1.isEmpty }, "\(label): never pushed \(waiting.flatMap { $0.1.map(\.id) })")
+        let digest = try hq.digest()
+        let conflicts = try hq.conflictRows(all: true)
+        try check(hq, arrival)
+
+        var copies: [Replica] = []
+        for device in devices + [try lab.replica("newcomer")] {
+            let copy = try lab.replica(device.id)
+            let held = try device.allOperations()
+            #expect(held.allSatisfy { $0.seq == nil })
+            #expect(try copy.integrate(held).outcomes.allSatisfy { $0 == .accepted }, "\(label)")
+            // Pull in pages of 3, as `SyncClient` does.
+            for _ in 0..<1000 {
+                let page = try hq.page(after: copy.sequencedThrough, holding: copy.versionVector, limit: 3)
+                if page.operations.isEmpty && page.sequenced.isEmpty { break }
+                let assignments = Dictionary(page.sequenced.map { ($0.id, $0.seq) }, uniquingKeysWith: { $1 })
+                let report = try copy.integrate(page.operations, assignments: assignments)
+                #expect(report.outcomes.allSatisfy { $0 == .accepted }, "\(label) pull of \(copy.id)")
+            }
+            copies.append(copy)
+        }
+        for copy in copies {
+            #expect(copy.versionVector == hq.versionVector, "\(label): \(copy.id)")
+            #expect(try copy.digest() == digest, "\(label): digest of \(copy.id)")
+            #expect(try copy.conflictRows(all: true) == conflicts, "\(label): conflicts of \(copy.id)")
+            try check(copy, arrival)
+        }
+        try copies[0].rebuild()
+        #expect(try copies[0].digest() == digest, "\(label): rebuilt copy")
+    }
+}
+
 private func operations(_ row: ConflictRow) -> Set<String> { Set(row.operations.map(\.operation)) }
 
 private func entries(_ replica: Replica, ref: String, operation: ShopOperation) throws -> [LedgerRow] {
@@ -247,6 +317,7 @@ private func onHand(_ replica: Replica, _ sku: String, _ location: String = "PLA
 
     /// A cancels PO-1 in Production while B, offline, receives 4 CHAIR: the order ends Completed (closed short),
     /// the receipt is kept with its entries exactly once, and a cancel-vs-receipt conflict lists both operations.
+    /// Peers merging directly (the Lamport order decides) and through HQ (arrival decides), either way round.
     @Test(arguments: [true, false])
     func cancelConcurrentWithReceiptClosesShortKeepingTheReceipt(cancelFirst: Bool) throws {
         let lab = ConflictLab()
@@ -261,8 +332,7 @@ private func onHand(_ replica: Replica, _ sku: String, _ location: String = "PLA
         #expect(a.shop.orders["PO-1"]?.status == .cancelled)
         #expect(b.shop.orders["PO-1"]?.status == .production)
 
-        let result = try converge(lab, base: base, devices: [a, b])
-        for replica in result.replicas {
+        func verify(_ replica: Replica) throws {
             let order = try #require(try replica.orderDetail("PO-1"))
             #expect(order.status == "Completed")
             #expect(order.receipts.map(\.id) == ["R-B"])
@@ -281,12 +351,16 @@ private func onHand(_ replica: Replica, _ sku: String, _ location: String = "PLA
             for position in try replica.positions(location: "PLANT") {
                 #expect(position.onOrder.isZero && position.demand.isZero && position.allocated.isZero, "\(position)")
             }
+            let conflicts = try replica.conflictRows(all: true)
+            #expect(conflicts.map(\.kind) == ["cancel-vs-receipt"])
+            let conflict = try #require(conflicts.first)
+            #expect(conflict.subject == "PO-1")
+            #expect(operations(conflict) == [cancel.id.description, received.id.description])
+            #expect(Set(conflict.operations.map(\.author)) == ["aaaa", "bbbb"])
         }
-        #expect(result.conflicts.map(\.kind) == ["cancel-vs-receipt"])
-        let conflict = try #require(result.conflicts.first)
-        #expect(conflict.subject == "PO-1")
-        #expect(operations(conflict) == [cancel.id.description, received.id.description])
-        #expect(Set(conflict.operations.map(\.author)) == ["aaaa", "bbbb"])
+        let result = try converge(lab, base: base, devices: [a, b])
+        for replica in result.replicas { try verify(replica) }
+        try throughHQ(lab, base: base, devices: [a, b]) { replica, _ in try verify(replica) }
     }
 
     /// Three devices: A cancels while B and C each receive. Every receipt is kept, the order ends Completed, and
@@ -298,26 +372,34 @@ private func onHand(_ replica: Replica, _ sku: String, _ location: String = "PLA
         let a = try lab.device("aaaa", from: base)
         let b = try lab.device("bbbb", from: base)
         let c = try lab.device("cccc", from: base)
-        if cancelFirst { try pad(b, 1); try pad(c, 1) } else { try pad(a, 2) }
+        if cancelFirst {
+            try pad(b, 1)
+            try pad(c, 1)
+        } else {
+            try pad(a, 2)
+        }
         let cancel = try op(a, transition("PO-1", .cancel))
         let fromB = try op(b, receipt("PO-1", "R-B", chairs: 3))
         let fromC = try op(c, receipt("PO-1", "R-C", chairs: 2))
 
-        let result = try converge(lab, base: base, devices: [a, b, c])
-        for replica in result.replicas {
+        func verify(_ replica: Replica) throws {
             let order = try #require(try replica.orderDetail("PO-1"))
             #expect(order.status == "Completed")
             #expect(Set(order.receipts.map(\.id)) == ["R-B", "R-C"])
             #expect(order.lines.map(\.produced) == [5])
             #expect(try onHand(replica, "CHAIR") == 5)
+            let conflicts = try replica.conflictRows(all: true)
+            #expect(!conflicts.isEmpty)
+            #expect(conflicts.allSatisfy { $0.kind == "cancel-vs-receipt" || $0.kind == "receipt-after-close" })
+            for receiptOp in [fromB, fromC] {
+                #expect(
+                    conflicts.contains { operations($0).isSuperset(of: [cancel.id.description, receiptOp.id.description]) },
+                    "no conflict names the cancel and \(receiptOp.id)")
+            }
         }
-        #expect(!result.conflicts.isEmpty)
-        #expect(result.conflicts.allSatisfy { $0.kind == "cancel-vs-receipt" || $0.kind == "receipt-after-close" })
-        for receiptOp in [fromB, fromC] {
-            #expect(
-                result.conflicts.contains { operations($0).isSuperset(of: [cancel.id.description, receiptOp.id.description]) },
-                "no conflict names the cancel and \(receiptOp.id)")
-        }
+        let result = try converge(lab, base: base, devices: [a, b, c])
+        for replica in result.replicas { try verify(replica) }
+        try throughHQ(lab, base: base, devices: [a, b, c]) { replica, _ in try verify(replica) }
     }
 
     // MARK: Rule 3
@@ -331,8 +413,7 @@ private func onHand(_ replica: Replica, _ sku: String, _ location: String = "PLA
         let fromA = try op(a, receipt("PO-1", "R-A", chairs: 8))
         let fromB = try op(b, receipt("PO-1", "R-B", chairs: 8))
 
-        let result = try converge(lab, base: base, devices: [a, b])
-        for replica in result.replicas {
+        func verify(_ replica: Replica) throws {
             let order = try #require(try replica.orderDetail("PO-1"))
             #expect(order.lines.map(\.produced) == [16])
             #expect(Set(order.receipts.map(\.id)) == ["R-A", "R-B"])
@@ -341,11 +422,15 @@ private func onHand(_ replica: Replica, _ sku: String, _ location: String = "PLA
             #expect(try onHand(replica, "CHAIR") == 16)
             // Consumption follows the quantity actually received: 16 × 2.5 STEEL.
             #expect(try onHand(replica, "STEEL") == 60)
+            let conflicts = try replica.conflictRows(all: true)
+            #expect(conflicts.map(\.kind) == ["over-receipt"])
+            let conflict = try #require(conflicts.first)
+            #expect(conflict.subject == "PO-1")
+            #expect(operations(conflict) == [fromA.id.description, fromB.id.description])
         }
-        #expect(result.conflicts.map(\.kind) == ["over-receipt"])
-        let conflict = try #require(result.conflicts.first)
-        #expect(conflict.subject == "PO-1")
-        #expect(operations(conflict) == [fromA.id.description, fromB.id.description])
+        let result = try converge(lab, base: base, devices: [a, b])
+        for replica in result.replicas { try verify(replica) }
+        try throughHQ(lab, base: base, devices: [a, b]) { replica, _ in try verify(replica) }
     }
 
     /// Tolerance decides: 8 + 8 of 10 is past 50% tolerance (15) but within 60% (16).
@@ -373,14 +458,16 @@ private func onHand(_ replica: Replica, _ sku: String, _ location: String = "PLA
         let ops = try devices.enumerated().map { index, device in
             try op(device, receipt("PO-1", "R-\(index)", chairs: 6))
         }
-        let result = try converge(lab, base: base, devices: devices)
-        for replica in result.replicas {
+        func verify(_ replica: Replica) throws {
             #expect(try replica.orderDetail("PO-1")?.lines.map(\.produced) == [18])
+            let flagged = try replica.conflictRows(all: true).filter { $0.kind == "over-receipt" }
+            #expect(flagged.count == 2)
+            #expect(flagged.allSatisfy { $0.subject == "PO-1" })
+            #expect(flagged.reduce(into: Set<String>()) { $0.formUnion(operations($1)) } == Set(ops.map(\.id.description)))
         }
-        let flagged = result.conflicts(.overReceipt)
-        #expect(flagged.count == 2)
-        #expect(flagged.allSatisfy { $0.subject == "PO-1" })
-        #expect(flagged.reduce(into: Set<String>()) { $0.formUnion(operations($1)) } == Set(ops.map(\.id.description)))
+        let result = try converge(lab, base: base, devices: devices)
+        for replica in result.replicas { try verify(replica) }
+        try throughHQ(lab, base: base, devices: devices) { replica, _ in try verify(replica) }
     }
 
     // MARK: Rule 4
@@ -398,8 +485,7 @@ private func onHand(_ replica: Replica, _ sku: String, _ location: String = "PLA
         let received = try op(b, receipt("PO-1", "R-B", chairs: 4))
         #expect((close.key < received.key) == closeFirst)
 
-        let result = try converge(lab, base: base, devices: [a, b])
-        for replica in result.replicas {
+        func verify(_ replica: Replica, _ label: String) throws {
             let order = try #require(try replica.orderDetail("PO-1"))
             #expect(order.status == "Completed")
             #expect(order.receipts.map(\.id) == ["R-B"])
@@ -409,13 +495,17 @@ private func onHand(_ replica: Replica, _ sku: String, _ location: String = "PLA
             for position in try replica.positions(location: "PLANT") {
                 #expect(position.onOrder.isZero && position.demand.isZero && position.allocated.isZero, "\(position)")
             }
+            // Rule 4 holds for a receipt concurrent with a close, not only for one that sorts after it.
+            let conflicts = try replica.conflictRows(all: true)
+            #expect(conflicts.map(\.kind) == ["receipt-after-close"], "\(label)")
+            if let conflict = conflicts.first {
+                #expect(conflict.subject == "PO-1")
+                #expect(operations(conflict) == [close.id.description, received.id.description])
+            }
         }
-        // Rule 4 holds for a receipt concurrent with a close, not only for one that sorts after it.
-        #expect(result.conflicts.map(\.kind) == ["receipt-after-close"], "close first: \(closeFirst)")
-        if let conflict = result.conflicts.first {
-            #expect(conflict.subject == "PO-1")
-            #expect(operations(conflict) == [close.id.description, received.id.description])
-        }
+        let result = try converge(lab, base: base, devices: [a, b])
+        for replica in result.replicas { try verify(replica, "close first: \(closeFirst)") }
+        try throughHQ(lab, base: base, devices: [a, b]) { replica, arrival in try verify(replica, "arrival \(arrival)") }
     }
 
     /// A voids receipt R-1 while B closes the order: the void applies, the order ends Completed with nothing
@@ -432,8 +522,7 @@ private func onHand(_ replica: Replica, _ sku: String, _ location: String = "PLA
         let close = try op(b, transition("PO-1", .complete))
         #expect((close.key < void.key) == closeFirst)
 
-        let result = try converge(lab, base: base, devices: [a, b])
-        for replica in result.replicas {
+        func verify(_ replica: Replica, _ label: String) throws {
             let order = try #require(try replica.orderDetail("PO-1"))
             #expect(order.status == "Completed")
             #expect(order.receipts.map(\.voided) == [true])
@@ -446,17 +535,21 @@ private func onHand(_ replica: Replica, _ sku: String, _ location: String = "PLA
             for position in try replica.positions(location: "PLANT") {
                 #expect(position.onOrder.isZero && position.demand.isZero && position.allocated.isZero, "\(position)")
             }
+            let conflicts = try replica.conflictRows(all: true)
+            #expect(conflicts.map(\.kind) == ["receipt-after-close"], "\(label)")
+            if let conflict = conflicts.first {
+                #expect(operations(conflict) == [close.id.description, void.id.description])
+            }
         }
-        #expect(result.conflicts.map(\.kind) == ["receipt-after-close"], "close first: \(closeFirst)")
-        if let conflict = result.conflicts.first {
-            #expect(operations(conflict) == [close.id.description, void.id.description])
-        }
+        let result = try converge(lab, base: base, devices: [a, b])
+        for replica in result.replicas { try verify(replica, "close first: \(closeFirst)") }
+        try throughHQ(lab, base: base, devices: [a, b]) { replica, arrival in try verify(replica, "arrival \(arrival)") }
     }
 
     // MARK: Rule 5
 
     /// Concurrent `order.set-cost` with different values: the later in canonical order wins everywhere and a
-    /// concurrent-edit conflict lists both operations and both values.
+    /// concurrent-edit conflict lists both operations and both values. Through HQ, the later to arrive wins.
     @Test(arguments: [true, false])
     func concurrentSetCost(aLater: Bool) throws {
         let lab = ConflictLab()
@@ -467,19 +560,24 @@ private func onHand(_ replica: Replica, _ sku: String, _ location: String = "PLA
         let fromA = try op(a, .setCost(SetCost(order: "PO-1", sku: "CHAIR", unitCost: amount("6.25"))))
         let fromB = try op(b, .setCost(SetCost(order: "PO-1", sku: "CHAIR", unitCost: 7)))
         #expect((fromB.key < fromA.key) == aLater)
-        let winner = aLater ? amount("6.25") : Amount(7)
 
-        let result = try converge(lab, base: base, devices: [a, b])
-        for replica in result.replicas {
+        func verify(_ replica: Replica, aWins: Bool) throws {
+            let winner = aWins ? amount("6.25") : Amount(7)
             #expect(try replica.orderDetail("PO-1")?.lines.map(\.unitCost) == [winner])
             #expect(replica.shop.orders["PO-1"]?.lines.first?.unitCost == winner)
+            let conflicts = try replica.conflictRows(all: true)
+            #expect(conflicts.map(\.kind) == ["concurrent-edit"])
+            let conflict = try #require(conflicts.first)
+            #expect(conflict.subject == "PO-1")
+            #expect(operations(conflict) == [fromA.id.description, fromB.id.description])
+            #expect(conflict.explanation.contains("6.25") && conflict.explanation.contains(" 7 "))
+            #expect(conflict.outcome.contains("= \(winner.description) "))
         }
-        #expect(result.conflicts.map(\.kind) == ["concurrent-edit"])
-        let conflict = try #require(result.conflicts.first)
-        #expect(conflict.subject == "PO-1")
-        #expect(operations(conflict) == [fromA.id.description, fromB.id.description])
-        #expect(conflict.explanation.contains("6.25") && conflict.explanation.contains("7"))
-        #expect(conflict.outcome.contains(winner.description))
+        let result = try converge(lab, base: base, devices: [a, b])
+        for replica in result.replicas { try verify(replica, aWins: aLater) }
+        try throughHQ(lab, base: base, devices: [a, b]) { replica, arrival in
+            try verify(replica, aWins: arrival.last == "aaaa")
+        }
     }
 
     /// Concurrent `order.edit --notes`: same rule.
@@ -490,17 +588,21 @@ private func onHand(_ replica: Replica, _ sku: String, _ location: String = "PLA
         let b = try lab.device("bbbb", from: base)
         let fromA = try op(a, .editOrder(EditOrder(order: "PO-1", notes: "rush: customer waiting")))
         let fromB = try op(b, .editOrder(EditOrder(order: "PO-1", notes: "hold for paint")))
-        let winner = fromA.key < fromB.key ? "hold for paint" : "rush: customer waiting"
 
-        let result = try converge(lab, base: base, devices: [a, b])
-        for replica in result.replicas {
-            #expect(try replica.orderDetail("PO-1")?.notes == winner)
+        func verify(_ replica: Replica, aWins: Bool) throws {
+            #expect(try replica.orderDetail("PO-1")?.notes == (aWins ? "rush: customer waiting" : "hold for paint"))
+            let conflicts = try replica.conflictRows(all: true)
+            #expect(conflicts.map(\.kind) == ["concurrent-edit"])
+            let conflict = try #require(conflicts.first)
+            #expect(conflict.subject == "PO-1")
+            #expect(operations(conflict) == [fromA.id.description, fromB.id.description])
+            #expect(conflict.explanation.contains("rush: customer waiting") && conflict.explanation.contains("hold for paint"))
         }
-        #expect(result.conflicts.map(\.kind) == ["concurrent-edit"])
-        let conflict = try #require(result.conflicts.first)
-        #expect(conflict.subject == "PO-1")
-        #expect(operations(conflict) == [fromA.id.description, fromB.id.description])
-        #expect(conflict.explanation.contains("rush: customer waiting") && conflict.explanation.contains("hold for paint"))
+        let result = try converge(lab, base: base, devices: [a, b])
+        for replica in result.replicas { try verify(replica, aWins: fromB.key < fromA.key) }
+        try throughHQ(lab, base: base, devices: [a, b]) { replica, arrival in
+            try verify(replica, aWins: arrival.last == "aaaa")
+        }
     }
 
     /// Concurrent `bom.set` of one parent: the later definition wins everywhere; a concurrent-edit conflict.
@@ -517,14 +619,19 @@ private func onHand(_ replica: Replica, _ sku: String, _ location: String = "PLA
         let fromB = try op(b, .setBOM(SetBOM(parent: "FRAME", lines: linesB)))
         #expect((fromB.key < fromA.key) == aLater)
 
-        let result = try converge(lab, base: base, devices: [a, b])
-        for replica in result.replicas {
-            #expect(replica.shop.catalog.boms["FRAME"] == (aLater ? linesA : linesB))
+        func verify(_ replica: Replica, aWins: Bool) throws {
+            #expect(replica.shop.catalog.boms["FRAME"] == (aWins ? linesA : linesB))
+            let conflicts = try replica.conflictRows(all: true)
+            #expect(conflicts.map(\.kind) == ["concurrent-edit"])
+            let conflict = try #require(conflicts.first)
+            #expect(conflict.subject == "FRAME")
+            #expect(operations(conflict) == [fromA.id.description, fromB.id.description])
         }
-        #expect(result.conflicts.map(\.kind) == ["concurrent-edit"])
-        let conflict = try #require(result.conflicts.first)
-        #expect(conflict.subject == "FRAME")
-        #expect(operations(conflict) == [fromA.id.description, fromB.id.description])
+        let result = try converge(lab, base: base, devices: [a, b])
+        for replica in result.replicas { try verify(replica, aWins: aLater) }
+        try throughHQ(lab, base: base, devices: [a, b]) { replica, arrival in
+            try verify(replica, aWins: arrival.last == "aaaa")
+        }
     }
 
     /// Three devices set the cost concurrently: one winner (the last in canonical order), and together the
@@ -586,19 +693,21 @@ private func onHand(_ replica: Replica, _ sku: String, _ location: String = "PLA
         #expect(try onHand(b, "BOLT") == -500)
         #expect(try b.conflictRows().map(\.subject) == ["BOLT@PLANT"])
 
-        let result = try converge(lab, base: base, devices: [a, b])
-        for replica in result.replicas {
+        func verify(_ replica: Replica) throws {
             #expect(try onHand(replica, "STEEL") == -10)
             // 500 − 8 × 6 consumed − 1000 adjusted.
             #expect(try onHand(replica, "BOLT") == -548)
             #expect(try replica.orderDetail("PO-1")?.lines.map(\.produced) == [8])
+            let conflicts = try replica.conflictRows(all: true)
+            #expect(conflicts.count == 2)
+            #expect(conflicts.allSatisfy { $0.kind == "negative-stock" })
+            #expect(Set(conflicts.map(\.subject)) == ["STEEL@PLANT", "BOLT@PLANT"])
+            #expect(conflicts.first { $0.subject == "STEEL@PLANT" }.map(operations) == [received.id.description])
+            #expect(conflicts.first { $0.subject == "BOLT@PLANT" }.map(operations) == [adjust.id.description])
         }
-        let flagged = result.conflicts(.negativeStock)
-        #expect(flagged.count == 2)
-        #expect(Set(flagged.map(\.subject)) == ["STEEL@PLANT", "BOLT@PLANT"])
-        #expect(flagged.first { $0.subject == "STEEL@PLANT" }.map(operations) == [received.id.description])
-        #expect(flagged.first { $0.subject == "BOLT@PLANT" }.map(operations) == [adjust.id.description])
-        #expect(result.conflicts.count == 2)
+        let result = try converge(lab, base: base, devices: [a, b])
+        for replica in result.replicas { try verify(replica) }
+        try throughHQ(lab, base: base, devices: [a, b]) { replica, _ in try verify(replica) }
     }
 
     /// Each device takes 6 of 10 STEEL, fine locally; merged, the later one takes stock below zero and is flagged.
@@ -611,16 +720,20 @@ private func onHand(_ replica: Replica, _ sku: String, _ location: String = "PLA
         let fromB = try op(b, .transferStock(TransferStock(sku: "STEEL", quantity: 6, from: "PLANT", to: "WIP")))
         #expect(try a.conflictRows().isEmpty)
         #expect(try b.conflictRows().isEmpty)
-        let later = fromA.key < fromB.key ? fromB : fromA
 
-        let result = try converge(lab, base: base, devices: [a, b])
-        for replica in result.replicas {
+        func verify(_ replica: Replica, later: ShopOperation) throws {
             #expect(try onHand(replica, "STEEL") == -2)
             #expect(try onHand(replica, "STEEL", "WIP") == 6)
+            let conflicts = try replica.conflictRows(all: true)
+            #expect(conflicts.map(\.kind) == ["negative-stock"])
+            #expect(conflicts.first?.subject == "STEEL@PLANT")
+            #expect(conflicts.first.map(operations) == [later.id.description])
         }
-        #expect(result.conflicts.map(\.kind) == ["negative-stock"])
-        #expect(result.conflicts.first?.subject == "STEEL@PLANT")
-        #expect(result.conflicts.first.map(operations) == [later.id.description])
+        let result = try converge(lab, base: base, devices: [a, b])
+        for replica in result.replicas { try verify(replica, later: fromA.key < fromB.key ? fromB : fromA) }
+        try throughHQ(lab, base: base, devices: [a, b]) { replica, arrival in
+            try verify(replica, later: arrival.last == "aaaa" ? fromA : fromB)
+        }
     }
 
     // MARK: Rule 7
@@ -734,6 +847,45 @@ private func onHand(_ replica: Replica, _ sku: String, _ location: String = "PLA
         #expect(result.conflicts(.duplicateNumber).count == 2)
     }
 
+    /// The receipt-id version of the above: A, C and B (in canonical order) each record receipt R-1 on PO-1; D saw
+    /// only B's and C's and voids "R-1", meaning C's (its plain R-1). A replica reopened just before D's void arrives
+    /// must void the same receipt as a live one: C's, now R-1~cccc.
+    @Test func duplicateReceiptResolutionSurvivesAReopen() throws {
+        let lab = ConflictLab()
+        let base = try lab.base()
+        let a = try lab.device("aaaa", from: base)
+        let b = try lab.device("bbbb", from: base)
+        let c = try lab.device("cccc", from: base)
+        try pad(c, 1)
+        try pad(b, 2)
+        let fromA = try op(a, receipt("PO-1", "R-1", chairs: 1))
+        let fromB = try op(b, receipt("PO-1", "R-1", chairs: 2))
+        let fromC = try op(c, receipt("PO-1", "R-1", chairs: 3))
+        #expect(fromA.key < fromC.key && fromC.key < fromB.key)
+        let d = try lab.device("dddd", from: base, b, c)
+        let void = try op(d, .voidReceipt(VoidReceipt(receipt: "R-1")))
+        // On D, C's receipt is the plain R-1: 2 (B's) are left.
+        #expect(d.shop.orders["PO-1"]?.lines.first?.produced == 2)
+
+        let live = try lab.device("live", from: base, a, b, c)
+        let restarted = try lab.device("restarted", from: base, a, b, c)
+        let reopened = try Replica.open(at: restarted.path, configuration: lab.config)
+        #expect(try reopened.digest() == live.digest())
+        for (label, observer) in [("live", live), ("reopened", reopened)] {
+            #expect(try observer.integrate([void]).outcomes == [.accepted])
+            let receipts = try #require(try observer.orderDetail("PO-1")).receipts
+            #expect(receipts.first { $0.id == "R-1~cccc" }?.voided == true, "C's receipt on the \(label) replica")
+            #expect(receipts.filter(\.voided).count == 1, "\(label)")
+            #expect(try observer.orderDetail("PO-1")?.lines.map(\.produced) == [3], "\(label)")
+        }
+        #expect(try reopened.digest() == live.digest())
+
+        let result = try converge(lab, base: base, devices: [a, b, c, d])
+        for replica in result.replicas {
+            #expect(try replica.orderDetail("PO-1")?.receipts.first { $0.id == "R-1~cccc" }?.voided == true)
+        }
+    }
+
     /// Two devices void the same receipt concurrently: it is reversed exactly once, the same way everywhere.
     @Test func concurrentVoidsReverseOnce() throws {
         let lab = ConflictLab()
@@ -743,16 +895,18 @@ private func onHand(_ replica: Replica, _ sku: String, _ location: String = "PLA
         let b = try lab.device("bbbb", from: base)
         try op(a, .voidReceipt(VoidReceipt(receipt: "R-1")))
         try op(b, .voidReceipt(VoidReceipt(receipt: "R-1")))
-        let result = try converge(lab, base: base, devices: [a, b])
-        for replica in result.replicas {
+        func verify(_ replica: Replica) throws {
             let ledger = try replica.ledger(ref: "PO-1")
             #expect(ledger.filter { $0.event == "REVERSE_PRODUCE" }.count == 1)
             #expect(try replica.orderDetail("PO-1")?.lines.map(\.produced) == [0])
             #expect(try replica.orderDetail("PO-1")?.status == "Production")
             #expect(try onHand(replica, "CHAIR") == 0)
+            // The second void changes nothing, and says so.
+            #expect(try replica.conflictRows(all: true).map(\.kind) == ["refused-operation"])
         }
-        // The second void changes nothing, and says so.
-        #expect(result.conflicts.map(\.kind) == ["refused-operation"])
+        let result = try converge(lab, base: base, devices: [a, b])
+        for replica in result.replicas { try verify(replica) }
+        try throughHQ(lab, base: base, devices: [a, b]) { replica, _ in try verify(replica) }
     }
 
     /// A cancels PO-1 while it is Entered; B, concurrently, starts it and receives 3. Whatever the canonical order,
@@ -767,8 +921,7 @@ private func onHand(_ replica: Replica, _ sku: String, _ location: String = "PLA
         let cancel = try op(a, transition("PO-1", .cancel))
         try op(b, transition("PO-1", .start))
         let received = try op(b, receipt("PO-1", "R-B", chairs: 3))
-        let result = try converge(lab, base: base, devices: [a, b])
-        for replica in result.replicas {
+        func verify(_ replica: Replica) throws {
             let order = try #require(try replica.orderDetail("PO-1"))
             #expect(order.status == "Completed")
             #expect(order.lines.map(\.produced) == [3])
@@ -776,11 +929,87 @@ private func onHand(_ replica: Replica, _ sku: String, _ location: String = "PLA
             for position in try replica.positions(location: "PLANT") {
                 #expect(position.onOrder.isZero && position.demand.isZero && position.allocated.isZero, "\(position)")
             }
+            #expect(
+                try replica.conflictRows(all: true).contains {
+                    $0.kind == "cancel-vs-receipt"
+                        && operations($0).isSuperset(of: [cancel.id.description, received.id.description])
+                })
         }
-        #expect(
-            result.conflicts.contains {
-                $0.kind == "cancel-vs-receipt" && operations($0).isSuperset(of: [cancel.id.description, received.id.description])
-            })
+        let result = try converge(lab, base: base, devices: [a, b])
+        for replica in result.replicas { try verify(replica) }
+        try throughHQ(lab, base: base, devices: [a, b]) { replica, _ in try verify(replica) }
+    }
+
+    /// Through HQ: A and B create PO-7 offline and work on it; whoever pushes first keeps PO-7, the other's becomes
+    /// PO-7~<id> on HQ and, once it pulls, on the device too. Afterwards each device reaches its own order by the name
+    /// it now sees, and the plain number means the first one, on every replica.
+    @Test(arguments: [true, false])
+    func duplicateOrderNumbersThroughHQ(aPushesFirst: Bool) throws {
+        let lab = ConflictLab()
+        let base = try lab.base(order: nil)
+        var config = lab.config
+        config.sequencer = true
+        let hq = try Replica.create(at: lab.dir.path("hq.sqlite"), name: "hq", id: "hq", configuration: config)
+        func push(_ device: Replica) throws {
+            let ops = try device.operations(authoredBy: device.id, after: hq.versionVector[device.id], limit: 100_000)
+            let report = try hq.integrate(ops, author: device.id, allOrNothing: true)
+            #expect(report.stored && report.outcomes.allSatisfy { $0 == .accepted }, "push of \(device.id)")
+        }
+        func pull(_ device: Replica) throws {
+            while true {
+                let page = try hq.page(after: device.sequencedThrough, holding: device.versionVector, limit: 4)
+                if page.operations.isEmpty && page.sequenced.isEmpty { return }
+                let assignments = Dictionary(page.sequenced.map { ($0.id, $0.seq) }, uniquingKeysWith: { $1 })
+                #expect(try device.integrate(page.operations, assignments: assignments).outcomes.allSatisfy { $0 == .accepted })
+            }
+        }
+        try push(base)
+        let a = try lab.replica("aaaa")
+        let b = try lab.replica("bbbb")
+        try pull(a)
+        try pull(b)
+        for (device, quantity, chairs) in [(a, Amount(10), Amount(3)), (b, Amount(20), Amount(5))] {
+            try op(device, .createOrder(defaultOrder(number: "PO-7", quantity: quantity)))
+            try op(device, transition("PO-7", .enter))
+            try op(device, transition("PO-7", .start))
+            try op(device, receipt("PO-7", "R-\(device.id)", chairs: chairs))
+        }
+        let (first, second) = aPushesFirst ? (a, b) : (b, a)
+        try push(first)
+        try push(second)
+        try pull(first)
+        try pull(second)
+        let renamed = "PO-7~\(second.id)"
+        for replica in [hq, a, b] {
+            #expect(try replica.orders().map(\.number) == ["PO-7", renamed])
+            #expect(try replica.orderDetail("PO-7")?.receipts.map(\.id) == ["R-\(first.id)"])
+            #expect(try replica.orderDetail(renamed)?.receipts.map(\.id) == ["R-\(second.id)"])
+        }
+        #expect(try a.digest() == hq.digest())
+        #expect(try b.digest() == hq.digest())
+
+        // Each reaches its own order by the name it sees; the plain number means the first.
+        try op(second, receipt(renamed, "R-\(second.id)-2", chairs: 2))
+        try op(second, receipt("PO-7", "R-\(second.id)-3", chairs: 1))
+        try op(first, receipt("PO-7", "R-\(first.id)-2", chairs: 1))
+        try push(second)
+        try push(first)
+        try pull(first)
+        try pull(second)
+        let newcomer = try lab.replica("newcomer")
+        try pull(newcomer)
+        let firstInitial: Amount = aPushesFirst ? 3 : 5
+        let secondInitial: Amount = aPushesFirst ? 5 : 3
+        for replica in [hq, a, b, newcomer] {
+            #expect(try replica.digest() == hq.digest(), "\(replica.id)")
+            #expect(try replica.orderDetail("PO-7")?.lines.map(\.produced) == [firstInitial + 2], "\(replica.id)")
+            #expect(try replica.orderDetail(renamed)?.lines.map(\.produced) == [secondInitial + 2], "\(replica.id)")
+            #expect(try replica.orderDetail(renamed)?.requestedNumber == "PO-7")
+            let conflicts = try replica.conflictRows(all: true)
+            #expect(conflicts.map(\.kind) == ["duplicate-number"])
+            #expect(conflicts.first?.subject == "PO-7")
+            #expect(conflicts.first.map(operations) == ["\(first.id):1", "\(second.id):1"])
+        }
     }
 
     /// Two devices choose the same receipt id offline on one order: both receipts are kept, one is renamed, and

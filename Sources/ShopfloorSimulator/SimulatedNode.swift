@@ -1,0 +1,60 @@
+import Foundation
+import GRDB
+import ShopfloorReplication
+import ShopfloorStore
+
+/// One device (or HQ): its replica file, its clock and what its sync client remembers.
+final class SimulatedNode {
+    let id: String
+    let path: String
+    let clock: SimulatedClock
+    let configuration: ReplicaConfiguration
+    private var handle: Replica?
+    /// SyncClient's `pushed`: the highest own counter HQ confirmed. Saved in the replica's `sync_state` after every
+    /// confirmed batch, and read back after a crash.
+    var sent: UInt64 = 0
+    /// Sync attempts fail until this step (a partition).
+    var partitionedUntil = -1
+    /// The last push batch HQ stored and the last pull page integrated: a stale copy may arrive late.
+    var lastBatch: [ShopOperation] = []
+    var lastPage: PullPage?
+
+    var replica: Replica {
+        guard let handle else { preconditionFailure("replica \(id) used while closed") }
+        return handle
+    }
+
+    init(id: String, path: String, clock: SimulatedClock, configuration: ReplicaConfiguration) throws {
+        self.id = id
+        self.path = path
+        self.clock = clock
+        self.configuration = configuration
+        handle = try Replica.create(at: path, name: id, id: id, configuration: configuration)
+    }
+
+    /// A crash between operations: the process forgets everything but the file.
+    func crashAndReopen() throws {
+        handle = nil
+        handle = try Replica.open(at: path, configuration: configuration)
+        sent = try loadSent()
+    }
+
+    func saveSent() throws {
+        let value = "\(sent)"
+        try replica.writeBookkeeping { db in
+            try db.execute(
+                sql: "INSERT OR REPLACE INTO sync_state (key, value) VALUES ('pushed', ?)", arguments: [value])
+        }
+    }
+
+    func loadSent() throws -> UInt64 {
+        let text = try replica.read { db in
+            try String.fetchOne(db, sql: "SELECT value FROM sync_state WHERE key = 'pushed'")
+        }
+        return text.flatMap { UInt64($0) } ?? 0
+    }
+
+    func close() {
+        handle = nil
+    }
+}
