@@ -72,7 +72,14 @@ let package = Package(
         ),
         .executableTarget(name: "shopfloor", dependencies: ["ShopfloorCLI"]),
         // The deterministic simulator: HQ and N replicas in one process, real fold, real SQLite, hostile network.
-        .target(name: "ShopfloorSimulator", dependencies: ["ShopfloorStore"]),
+        .target(
+            name: "ShopfloorSimulator",
+            dependencies: [
+                "ShopfloorStore",
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
         .executableTarget(
             name: "shopfloor-sim",
             dependencies: [
@@ -103,7 +110,13 @@ let package = Package(
             ]
         ),
         .testTarget(name: "ShopfloorDomainTests", dependencies: ["ShopfloorDomain"]),
-        .testTarget(name: "ShopfloorReplicationTests", dependencies: ["ShopfloorReplication", "ShopfloorStore", "ShopfloorSimulator"]),
+        .testTarget(
+            name: "ShopfloorReplicationTests",
+            dependencies: [
+                "ShopfloorReplication", "ShopfloorStore", "ShopfloorSimulator",
+                .product(name: "GRDB", package: "GRDB.swift"),
+            ]
+        ),
         .testTarget(
             name: "ShopfloorStoreTests",
             dependencies: ["ShopfloorStore", .product(name: "GRDB", package: "GRDB.swift")]

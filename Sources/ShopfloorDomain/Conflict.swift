@@ -32,7 +32,9 @@ public struct Conflict: Sendable, Hashable, Codable {
     public var outcome: String
     public var explanation: String
 
-    public init(kind: Kind, subject: String, trigger: String, operations: [String], outcome: String, explanation: String) {
+    public init(
+        kind: Kind, subject: String, trigger: String, operations: [String], outcome: String, explanation: String
+    ) {
         self.id = Self.makeID("\(kind.rawValue)|\(trigger)|\(subject)")
         self.kind = kind
         self.subject = subject

@@ -27,7 +27,8 @@ public enum DomainError: Error, Sendable, Equatable, CustomStringConvertible {
     case notAnOutput(order: String, sku: String, outputs: [String])
     case forbiddenTransition(order: String, status: OrderStatus, event: OrderEvent, allowed: [OrderEvent])
     case costNotSet(order: String, sku: String)
-    case overReceipt(order: String, sku: String, ordered: Amount, received: Amount, receiving: Amount, tolerancePercent: Amount)
+    case overReceipt(
+        order: String, sku: String, ordered: Amount, received: Amount, receiving: Amount, tolerancePercent: Amount)
     case cancelWithReceipts(order: String, receipts: [String])
     case unknownReceipt(String)
     case duplicateReceipt(String)
@@ -45,10 +46,12 @@ public enum DomainError: Error, Sendable, Equatable, CustomStringConvertible {
         case .unknownLocation(let code): "unknown location '\(code)': add it first with `location add \(code)`"
         case .duplicateItem(let sku): "SKU '\(sku)' already exists"
         case .duplicateLocation(let code): "location '\(code)' already exists"
-        case .materialCannotHaveBOM(let sku): "'\(sku)' is a material and cannot have a BOM; make it a component or product"
+        case .materialCannotHaveBOM(let sku):
+            "'\(sku)' is a material and cannot have a BOM; make it a component or product"
         case .emptyBOM(let sku): "the BOM of '\(sku)' has no lines: give at least one CHILD=QTY"
         case .bomListsItself(let sku): "the BOM of '\(sku)' lists '\(sku)' itself"
-        case .duplicateBOMLine(let parent, let sku): "the BOM of '\(parent)' lists '\(sku)' twice: give one line with the total"
+        case .duplicateBOMLine(let parent, let sku):
+            "the BOM of '\(parent)' lists '\(sku)' twice: give one line with the total"
         case .bomCycle(let loop): "BOM cycle: \(loop.joined(separator: " → ")); remove one of these links"
         case .noBOM(let sku): "'\(sku)' has no BOM: set one with `bom set \(sku) CHILD=QTY …`"
         case .nonPositiveQuantity(let context, let quantity): "\(context): quantity must be positive, got \(quantity)"

@@ -58,7 +58,8 @@ public struct OrderLifecycle: Sendable, Hashable {
     }
 
     /// The state after `event`, or the error naming the order, its state and what is allowed.
-    public func next(_ event: OrderEvent, order: String, fullyReceived: Bool = false) throws(DomainError) -> OrderStatus {
+    public func next(_ event: OrderEvent, order: String, fullyReceived: Bool = false) throws(DomainError) -> OrderStatus
+    {
         guard Self.allowedFrom(event).contains(status) else {
             throw .forbiddenTransition(
                 order: order, status: status, event: event, allowed: Self.allowedEvents(in: status))

@@ -31,7 +31,8 @@ extension Shop {
         ordersCreated = (orders.compactMap(\.creationIndex).max() ?? -1) + 1
         var receiptIndex: [String: Int] = [:]
         for order in orders { for receipt in order.receipts { receiptIndex[receipt.id] = receipt.creationIndex ?? 0 } }
-        receiptAliases = receiptAliases.mapValues { ids in ids.sorted { receiptIndex[$0] ?? 0 < receiptIndex[$1] ?? 0 } }
+        receiptAliases = receiptAliases.mapValues { ids in ids.sorted { receiptIndex[$0] ?? 0 < receiptIndex[$1] ?? 0 }
+        }
         receiptsCreated = (receiptIndex.values.max() ?? -1) + 1
         self.valuations = valuations
         self.positions = positions

@@ -308,12 +308,15 @@ public struct Shop: Sendable {
                         + "catalog change, e.g. a BOM refused for a cycle)")
             }
             guard output.quantity.isPositive else {
-                throw .nonPositiveQuantity(context: "order \(create.number), output \(output.sku)", quantity: output.quantity)
+                throw .nonPositiveQuantity(
+                    context: "order \(create.number), output \(output.sku)", quantity: output.quantity)
             }
             if let cost = output.unitCost, cost.isNegative {
                 throw .negativeCost(context: "order \(create.number), output \(output.sku)", cost: cost)
             }
-            guard seen.insert(output.sku).inserted else { throw .duplicateOutput(order: create.number, sku: output.sku) }
+            guard seen.insert(output.sku).inserted else {
+                throw .duplicateOutput(order: create.number, sku: output.sku)
+            }
         }
         var order = Order(
             number: number, kind: create.kind, location: create.location, due: create.due,
@@ -329,7 +332,8 @@ public struct Shop: Sendable {
         orders[number] = order
         for line in order.lines {
             if let cost = line.unitCost {
-                fieldWrites["order:\(number):cost:\(line.sku)"] = FieldWrite(operation: context.operation, value: cost.description)
+                fieldWrites["order:\(number):cost:\(line.sku)"] = FieldWrite(
+                    operation: context.operation, value: cost.description)
             }
         }
     }
@@ -354,7 +358,8 @@ public struct Shop: Sendable {
         order.lines[index].unitCost = setCost.unitCost
         orders[order.number] = order
         write(
-            field: "order:\(order.number):cost:\(setCost.sku)", value: setCost.unitCost.description, subject: order.number,
+            field: "order:\(order.number):cost:\(setCost.sku)", value: setCost.unitCost.description,
+            subject: order.number,
             context: context)
     }
 
@@ -380,7 +385,8 @@ public struct Shop: Sendable {
         orders[order.number] = order
     }
 
-    mutating func transition(_ transition: OrderTransition, context: ApplyContext) throws(DomainError) -> [LedgerEntry] {
+    mutating func transition(_ transition: OrderTransition, context: ApplyContext) throws(DomainError) -> [LedgerEntry]
+    {
         var order = try order(resolveOrder(transition.order, context))
         var action = transition.action
         if action == .cancel, !order.visibleReceipts.isEmpty, order.status == .production || order.status == .received {
@@ -395,7 +401,8 @@ public struct Shop: Sendable {
             flag(
                 .cancelVersusReceipt, subject: order.number, context: context,
                 operations: [context.operation] + unseen.compactMap(\.operation),
-                outcome: "closed short (Completed); receipts \(order.visibleReceipts.map(\.id).joined(separator: ", ")) kept",
+                outcome:
+                    "closed short (Completed); receipts \(order.visibleReceipts.map(\.id).joined(separator: ", ")) kept",
                 explanation: "a cancel of \(order.number) did not see receipts recorded concurrently; receipts are "
                     + "physical facts, so the order was closed short instead")
         }
@@ -437,7 +444,8 @@ public struct Shop: Sendable {
                     flag(
                         .catalogMismatch, subject: order.number, context: context, operations: [context.operation],
                         outcome: "entered with no inputs for \(line.sku)",
-                        explanation: "\(line.sku) cannot be exploded here (\(error.description)); a concurrent catalog change")
+                        explanation:
+                            "\(line.sku) cannot be exploded here (\(error.description)); a concurrent catalog change")
                 }
                 order.lines[index].inputs = inputs
                 order.lines[index].onOrder = line.quantity
@@ -494,7 +502,8 @@ public struct Shop: Sendable {
             flag(
                 .receiptAfterClose, subject: order.number, context: context, operations: [context.operation],
                 outcome: "receipt kept on the \(order.status.rawValue) order",
-                explanation: "the receipt's author saw \(order.number) in production; here it is \(order.status.rawValue)")
+                explanation:
+                    "the receipt's author saw \(order.number) in production; here it is \(order.status.rawValue)")
         } else if !closedConcurrently {
             _ = try OrderLifecycle(status: order.status).next(.receive, order: order.number)
         }
@@ -523,9 +532,12 @@ public struct Shop: Sendable {
         var lineIndices: [Int] = []
         for line in add.lines {
             let index = try order.lineIndex(line.sku)
-            guard seen.insert(line.sku).inserted else { throw .duplicateReceiptLine(order: order.number, sku: line.sku) }
+            guard seen.insert(line.sku).inserted else {
+                throw .duplicateReceiptLine(order: order.number, sku: line.sku)
+            }
             guard line.quantity.isPositive else {
-                throw .nonPositiveQuantity(context: "receipt on \(order.number), line \(line.sku)", quantity: line.quantity)
+                throw .nonPositiveQuantity(
+                    context: "receipt on \(order.number), line \(line.sku)", quantity: line.quantity)
             }
             let orderLine = order.lines[index]
             guard orderLine.unitCost != nil else { throw .costNotSet(order: order.number, sku: line.sku) }
@@ -544,7 +556,8 @@ public struct Shop: Sendable {
                 flag(
                     .overReceipt, subject: order.number, context: context,
                     operations: others.compactMap(\.operation) + [context.operation],
-                    outcome: "kept: \(line.sku) received \(orderLine.produced + line.quantity) of \(orderLine.quantity)",
+                    outcome:
+                        "kept: \(line.sku) received \(orderLine.produced + line.quantity) of \(orderLine.quantity)",
                     explanation: error.description)
             }
             lineIndices.append(index)
@@ -555,14 +568,17 @@ public struct Shop: Sendable {
                 wasCancelled ? .cancelVersusReceipt : .receiptAfterClose, subject: order.number, context: context,
                 operations: [order.closedBy ?? "", context.operation],
                 outcome: wasCancelled
-                    ? "order closed short (Completed) keeping receipt \(receiptID)" : "receipt \(receiptID) kept on the closed order",
+                    ? "order closed short (Completed) keeping receipt \(receiptID)"
+                    : "receipt \(receiptID) kept on the closed order",
                 explanation: "receipt \(receiptID) was recorded while another device "
                     + (wasCancelled ? "cancelled" : "closed") + " \(order.number); receipts are physical facts")
         }
 
         // Everything below computes on copies; the shop changes only at the end.
         var scratch: [StockKey: Valuation] = [:]
-        func withValuation<T>(_ key: StockKey, _ body: (inout Valuation) throws(AmountError) -> T) throws(DomainError) -> T {
+        func withValuation<T>(
+            _ key: StockKey, _ body: (inout Valuation) throws(AmountError) -> T
+        ) throws(DomainError) -> T {
             var valuation = scratch[key] ?? valuations[key] ?? Valuation()
             do {
                 let result = try body(&valuation)
@@ -712,7 +728,9 @@ public struct Shop: Sendable {
                         unitCost: try arithmetic { try (-value).divided(by: quantity) }, value: value,
                         relieved: relieved, ref: order.number, date: context.date, operation: context.operation))
             case .consume:
-                let value = try arithmetic { try valuation.receive(quantity: quantity, value: -(original.value ?? .zero)) }
+                let value = try arithmetic {
+                    try valuation.receive(quantity: quantity, value: -(original.value ?? .zero))
+                }
                 let relieved = Amount.maximum(.zero, Amount.minimum(quantity, allocationRestore[original.sku] ?? .zero))
                 allocationRestore[original.sku] = (allocationRestore[original.sku] ?? .zero) - relieved
                 order.inputs[order.inputs.firstIndex { $0.sku == original.sku }!].allocated += relieved

@@ -40,7 +40,8 @@ public struct DeviceRegistry: Sendable {
     public func revoke(_ id: String, now: Date = Date()) throws -> Bool {
         try replica.writeBookkeeping { db in
             try db.execute(
-                sql: "UPDATE devices SET revoked = COALESCE(revoked, ?) WHERE id = ?", arguments: [Self.timestamp(now), id])
+                sql: "UPDATE devices SET revoked = COALESCE(revoked, ?) WHERE id = ?",
+                arguments: [Self.timestamp(now), id])
             return db.changesCount > 0
         }
     }
@@ -63,7 +64,8 @@ public struct DeviceRegistry: Sendable {
     /// Checks a device's credentials; throws 401 for unknown or wrong, 403 for revoked.
     func authenticate(id: String, secret: String) throws -> Record {
         let row = try replica.read { db in
-            try Row.fetchOne(db, sql: "SELECT id, secret_hash, salt, replica, revoked FROM devices WHERE id = ?", arguments: [id])
+            try Row.fetchOne(
+                db, sql: "SELECT id, secret_hash, salt, replica, revoked FROM devices WHERE id = ?", arguments: [id])
         }
         // Hash even for an unknown id so timing does not tell which ids exist.
         let salt: String = row?["salt"] ?? "unknown-device"
@@ -82,7 +84,9 @@ public struct DeviceRegistry: Sendable {
         }
         if let bound = device.replica {
             guard bound == replicaID else {
-                throw HQError(.forbidden, "foreign_author", "device '\(device.id)' pushes as replica '\(bound)', not '\(replicaID)'")
+                throw HQError(
+                    .forbidden, "foreign_author",
+                    "device '\(device.id)' pushes as replica '\(bound)', not '\(replicaID)'")
             }
             return
         }
@@ -101,20 +105,26 @@ public struct DeviceRegistry: Sendable {
     func bind(_ device: Record, to replicaID: String) throws {
         guard device.replica == nil else { return }
         try replica.writeBookkeeping { db in
-            try db.execute(sql: "UPDATE devices SET replica = ? WHERE id = ? AND replica IS NULL", arguments: [replicaID, device.id])
+            try db.execute(
+                sql: "UPDATE devices SET replica = ? WHERE id = ? AND replica IS NULL",
+                arguments: [replicaID, device.id])
         }
     }
 
     /// Records a contact: when, what the device holds, what it has pushed.
-    func recordContact(_ id: String, acknowledged: VersionVector? = nil, pushed: UInt64? = nil, now: Date = Date()) throws {
+    func recordContact(
+        _ id: String, acknowledged: VersionVector? = nil, pushed: UInt64? = nil, now: Date = Date()
+    ) throws {
         try replica.writeBookkeeping { db in
-            try db.execute(sql: "UPDATE devices SET last_contact = ? WHERE id = ?", arguments: [Self.timestamp(now), id])
+            try db.execute(
+                sql: "UPDATE devices SET last_contact = ? WHERE id = ?", arguments: [Self.timestamp(now), id])
             if let acknowledged {
                 let json = String(decoding: try JSONEncoder().encode(acknowledged), as: UTF8.self)
                 try db.execute(sql: "UPDATE devices SET acknowledged = ? WHERE id = ?", arguments: [json, id])
             }
             if let pushed {
-                try db.execute(sql: "UPDATE devices SET pushed = MAX(pushed, ?) WHERE id = ?", arguments: [Int64(pushed), id])
+                try db.execute(
+                    sql: "UPDATE devices SET pushed = MAX(pushed, ?) WHERE id = ?", arguments: [Int64(pushed), id])
             }
         }
     }

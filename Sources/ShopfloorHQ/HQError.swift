@@ -16,9 +16,11 @@ public struct HQError: Error, Sendable, CustomStringConvertible {
 
     static func malformed(_ message: String) -> HQError { HQError(.badRequest, "malformed_body", message) }
     static let unauthorized = HQError(
-        .unauthorized, "unauthorized", "missing or wrong credentials: send Authorization: Basic base64(device_id:secret)")
+        .unauthorized, "unauthorized",
+        "missing or wrong credentials: send Authorization: Basic base64(device_id:secret)")
     static let adminRequired = HQError(
-        .unauthorized, "admin_required", "this endpoint needs the admin secret: send Authorization: Bearer ADMIN_SECRET")
+        .unauthorized, "admin_required", "this endpoint needs the admin secret: send Authorization: Bearer ADMIN_SECRET"
+    )
     static func revoked(_ device: String) -> HQError {
         HQError(.forbidden, "device_revoked", "device '\(device)' has been revoked; enrol it again")
     }

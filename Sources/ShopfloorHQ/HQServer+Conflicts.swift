@@ -48,7 +48,8 @@ extension HQServer {
         try requireAdmin(request)
         let body = try await decode(AckRequest.self, from: request)
         do {
-            let recorded = try replica.record(.acknowledgeConflict(AcknowledgeConflict(conflict: id, note: body.note ?? "")))
+            let recorded = try replica.record(
+                .acknowledgeConflict(AcknowledgeConflict(conflict: id, note: body.note ?? "")))
             return try json(AckResponse(conflict: id, operation: recorded.operation.id.description), status: .created)
         } catch ReplicaError.refused(let error) {
             switch error {

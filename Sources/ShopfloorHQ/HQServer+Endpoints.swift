@@ -34,7 +34,9 @@ extension HQServer {
                 default: .unprocessableContent
                 }
             throw HQPushRefusal(
-                error: HQError(status, first.code ?? "refused", "operation \(first.id) refused: \(first.message ?? ""); nothing was stored"),
+                error: HQError(
+                    status, first.code ?? "refused",
+                    "operation \(first.id) refused: \(first.message ?? ""); nothing was stored"),
                 results: results)
         }
         logger.info(

@@ -27,14 +27,17 @@ public struct HQServer: Sendable {
         let router = Router(context: BasicRequestContext.self)
         let server = self
         router.get("/health") { _, _ in
-            try server.json(HealthResponse(status: "ok", replica: server.replica.id, protocolVersion: Wire.protocolVersion))
+            try server.json(
+                HealthResponse(status: "ok", replica: server.replica.id, protocolVersion: Wire.protocolVersion))
         }
         router.post("/v1/push") { request, context in await server.handle(request) { try await server.push($0) } }
         router.post("/v1/pull") { request, context in await server.handle(request) { try await server.pull($0) } }
         router.get("/v1/digest") { request, context in await server.handle(request) { try server.digest($0) } }
         router.get("/v1/devices") { request, context in await server.handle(request) { try server.listDevices($0) } }
-        router.post("/v1/devices") { request, context in await server.handle(request) { try await server.addDevice($0) } }
-        router.get("/v1/conflicts") { request, context in await server.handle(request) { try server.listConflicts($0) } }
+        router.post("/v1/devices") { request, context in await server.handle(request) { try await server.addDevice($0) }
+        }
+        router.get("/v1/conflicts") { request, context in await server.handle(request) { try server.listConflicts($0) }
+        }
         router.post("/v1/conflicts/:id/ack") { request, context in
             let id = context.parameters.get("id") ?? ""
             return await server.handle(request) { try await server.acknowledgeConflict($0, id: id) }
@@ -55,7 +58,9 @@ public struct HQServer: Sendable {
     /// Checks the protocol version, runs `body`, and turns every error into its documented response.
     func handle(_ request: Request, _ body: (Request) async throws -> Response) async -> Response {
         do {
-            guard let version = request.headers[HTTPField.Name(Wire.versionHeader)!] else { throw HQError.missingProtocol }
+            guard let version = request.headers[HTTPField.Name(Wire.versionHeader)!] else {
+                throw HQError.missingProtocol
+            }
             guard version == "\(Wire.protocolVersion)" else { throw HQError.unsupportedProtocol(version) }
             return try await body(request)
         } catch let error as HQError {
@@ -65,12 +70,16 @@ public struct HQServer: Sendable {
             return (try? json(ErrorResponse(code: error.code, message: error.message), status: error.status))
                 ?? Response(status: error.status)
         } catch let error as HQPushRefusal {
-            logger.notice("push refused", metadata: ["status": "\(error.error.status.code)", "code": "\(error.error.code)"])
+            logger.notice(
+                "push refused", metadata: ["status": "\(error.error.status.code)", "code": "\(error.error.code)"])
             let body = ErrorResponse(code: error.error.code, message: error.error.message, results: error.results)
             return (try? json(body, status: error.error.status)) ?? Response(status: error.error.status)
         } catch {
             logger.error("request failed", metadata: ["path": "\(request.uri.path)", "error": "\(error)"])
-            return (try? json(ErrorResponse(code: "internal", message: "internal error; see HQ logs"), status: .internalServerError))
+            return
+                (try? json(
+                    ErrorResponse(code: "internal", message: "internal error; see HQ logs"),
+                    status: .internalServerError))
                 ?? Response(status: .internalServerError)
         }
     }

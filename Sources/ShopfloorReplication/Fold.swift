@@ -144,8 +144,11 @@ public struct Touched: Sendable {
         }
         orders = numbers.filter { shop.orders[$0] != nil }.sorted()
         for number in orders {
-            let prefix = "order:\(number):"
-            fields += shop.fieldWrites.keys.filter { $0.hasPrefix(prefix) }
+            // The editable fields of an order, looked up directly (no scan of every field write).
+            let keys =
+                shop.orders[number]!.lines.map { "order:\(number):cost:\($0.sku)" }
+                + ["due", "notes", "tolerance"].map { "order:\(number):\($0)" }
+            fields += keys.filter { shop.fieldWrites[$0] != nil }
         }
     }
 }

@@ -56,7 +56,9 @@ public struct ShopOperation: Sendable, Hashable, Codable {
         id: OperationID, lamport: UInt64, context: VersionVector, timestamp: String, date: String, command: Command
     ) {
         let (kind, payload) = OperationKind.encode(command)
-        self.init(id: id, lamport: lamport, context: context, timestamp: timestamp, date: date, kind: kind.rawValue, payload: payload)
+        self.init(
+            id: id, lamport: lamport, context: context, timestamp: timestamp, date: date, kind: kind.rawValue,
+            payload: payload)
     }
 
     /// The command this operation carries, or why it cannot be read.

@@ -62,7 +62,10 @@ public struct VersionVector: Sendable, Hashable, CustomStringConvertible {
     /// A replica id: 1–64 ASCII letters, digits, '.', '_' or '-'.
     public static func isValidReplicaID(_ id: String) -> Bool {
         !id.isEmpty && id.utf8.count <= 64
-            && id.unicodeScalars.allSatisfy { $0.isASCII && ($0.properties.isAlphabetic || ("0"..."9").contains($0) || "._-".unicodeScalars.contains($0)) }
+            && id.unicodeScalars.allSatisfy {
+                $0.isASCII
+                    && ($0.properties.isAlphabetic || ("0"..."9").contains($0) || "._-".unicodeScalars.contains($0))
+            }
     }
 
     public var description: String {

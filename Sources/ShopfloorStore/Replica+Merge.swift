@@ -69,7 +69,9 @@ extension Replica {
                     try Self.catchUp(&state, db)
                     var outcomes: [IntegrationOutcome] = []
                     var accepted: [ShopOperation] = []
-                    var (vector, lamport, arrival, nextSeq) = (state.vector, state.lamport, state.arrival, state.nextSeq)
+                    var (vector, lamport, arrival, nextSeq) = (
+                        state.vector, state.lamport, state.arrival, state.nextSeq
+                    )
                     // A device keeps HQ's numbers only as an unbroken run after the ones it has (a pull page); a
                     // number out of that run (an operation handed over by a peer) is dropped, and HQ's pull supplies
                     // it later in order.
@@ -109,7 +111,9 @@ extension Replica {
                         try Self.promoteInOrder(assignments, &state, db)
                     {
                         // HQ kept the order they were folded in: only the labels changed.
-                        (state.vector, state.lamport, state.arrival, state.nextSeq) = (vector, lamport, arrival, nextSeq)
+                        (state.vector, state.lamport, state.arrival, state.nextSeq) = (
+                            vector, lamport, arrival, nextSeq
+                        )
                         try Self.saveClocks(state, db)
                         state.dataVersion = try Self.dataVersion(db)
                         return IntegrationReport(outcomes: outcomes, stored: true)
@@ -166,7 +170,8 @@ extension Replica {
     ) throws -> IntegrationOutcome {
         if let author, op.id.replica != author {
             return .refused(
-                code: .foreignAuthor, message: "operation \(op.id) was authored by '\(op.id.replica)', not by '\(author)'")
+                code: .foreignAuthor,
+                message: "operation \(op.id) was authored by '\(op.id.replica)', not by '\(author)'")
         }
         guard VersionVector.isValidReplicaID(op.id.replica), op.id.counter >= 1, op.lamport >= 1,
             op.lamport <= UInt64(Int64.max), op.id.counter <= UInt64(Int64.max)
@@ -200,10 +205,14 @@ extension Replica {
                 message: "operation \(op.id): its context must include its author's previous operation")
         }
         guard op.context.isCovered(by: vector) else {
-            let missing = vector.missing(from: op.context).map { "\($0.key):\($0.value.lowerBound)…\($0.value.upperBound)" }
+            let missing = vector.missing(from: op.context).map {
+                "\($0.key):\($0.value.lowerBound)…\($0.value.upperBound)"
+            }
             return .refused(
                 code: .missingDependency,
-                message: "operation \(op.id) depends on operations not here yet: \(missing.sorted().joined(separator: ", "))")
+                message:
+                    "operation \(op.id) depends on operations not here yet: \(missing.sorted().joined(separator: ", "))"
+            )
         }
         do { try validateDate(op.date) } catch {
             return .refused(code: .invalidOperation, message: "operation \(op.id): \(error.description)")
@@ -253,7 +262,8 @@ extension Replica {
         let missing = vector.missing(from: mine)
         guard !missing.isEmpty else { return [] }
         return try database.read { db in
-            let conditions = missing.keys.sorted().map { _ in "(replica = ? AND counter > ?)" }.joined(separator: " OR ")
+            let conditions = missing.keys.sorted().map { _ in "(replica = ? AND counter > ?)" }.joined(
+                separator: " OR ")
             var arguments: [any DatabaseValueConvertible] = []
             for replica in missing.keys.sorted() {
                 arguments.append(replica)
@@ -271,7 +281,8 @@ extension Replica {
             arguments.append(limit)
             return try Row.fetchAll(
                 db,
-                sql: "SELECT * FROM ops WHERE (\(conditions)) AND lamport >= ? ORDER BY lamport, replica, counter LIMIT ?",
+                sql:
+                    "SELECT * FROM ops WHERE (\(conditions)) AND lamport >= ? ORDER BY lamport, replica, counter LIMIT ?",
                 arguments: StatementArguments(arguments)
             ).map(Self.decodeOperation)
         }

@@ -38,7 +38,8 @@ extension Replica {
         } else {
             try db.execute(sql: "DELETE FROM meta WHERE key = 'boundary'")
         }
-        let upsertVector = try db.cachedStatement(sql: "INSERT OR REPLACE INTO version_vector (replica, counter) VALUES (?, ?)")
+        let upsertVector = try db.cachedStatement(
+            sql: "INSERT OR REPLACE INTO version_vector (replica, counter) VALUES (?, ?)")
         for (replica, counter) in state.vector.counters {
             try upsertVector.execute(arguments: [replica, Int64(counter)])
         }
@@ -118,8 +119,11 @@ extension Replica {
 
     static func writeOrder(_ order: Order, _ db: Database) throws {
         try db.cachedStatement(
-            sql: "INSERT OR REPLACE INTO orders (number, kind, location, status, due, document) VALUES (?, ?, ?, ?, ?, ?)"
-        ).execute(arguments: [order.number, order.kind.rawValue, order.location, order.status.rawValue, order.due, try json(order)])
+            sql:
+                "INSERT OR REPLACE INTO orders (number, kind, location, status, due, document) VALUES (?, ?, ?, ?, ?, ?)"
+        ).execute(arguments: [
+            order.number, order.kind.rawValue, order.location, order.status.rawValue, order.due, try json(order),
+        ])
         for receipt in order.receipts {
             try db.cachedStatement(
                 sql: "INSERT OR REPLACE INTO receipts (id, order_number, date, voided, lines) VALUES (?, ?, ?, ?, ?)"
@@ -151,8 +155,12 @@ extension Replica {
     static func writeAllState(_ fold: Fold, _ db: Database) throws {
         let shop = fold.shop
         for item in shop.catalog.items.values.sorted(by: { $0.sku < $1.sku }) { try writeItem(item, db) }
-        for location in shop.catalog.locations.values.sorted(by: { $0.code < $1.code }) { try writeLocation(location, db) }
-        for (parent, lines) in shop.catalog.boms.sorted(by: { $0.key < $1.key }) { try writeBOM(parent, lines: lines, db) }
+        for location in shop.catalog.locations.values.sorted(by: { $0.code < $1.code }) {
+            try writeLocation(location, db)
+        }
+        for (parent, lines) in shop.catalog.boms.sorted(by: { $0.key < $1.key }) {
+            try writeBOM(parent, lines: lines, db)
+        }
         for order in shop.orders.values.sorted(by: { $0.number < $1.number }) { try writeOrder(order, db) }
         for key in Set(shop.valuations.keys).union(shop.positions.keys).sorted() { try writeStock(key, shop: shop, db) }
         for ack in shop.acknowledgements.values.sorted(by: { $0.conflict < $1.conflict }) {
@@ -168,14 +176,17 @@ extension Replica {
     static func loadState(_ db: Database) throws -> ReplicaState {
         let decoder = JSONDecoder()
         let items = try Row.fetchAll(db, sql: "SELECT sku, kind, unit, name FROM items").map { row in
-            Item(sku: row["sku"], kind: ItemKind(rawValue: row["kind"]) ?? .material, unit: row["unit"], name: row["name"])
+            Item(
+                sku: row["sku"], kind: ItemKind(rawValue: row["kind"]) ?? .material, unit: row["unit"],
+                name: row["name"])
         }
         let locations = try Row.fetchAll(db, sql: "SELECT code, name FROM locations").map { row in
             Location(code: row["code"], name: row["name"])
         }
         var boms: [String: [BOMLine]] = [:]
         for row in try Row.fetchAll(db, sql: "SELECT parent, child, quantity FROM bom_lines") {
-            boms[row["parent"], default: []].append(BOMLine(sku: row["child"], quantity: try decodeAmount(row["quantity"])))
+            boms[row["parent"], default: []].append(
+                BOMLine(sku: row["child"], quantity: try decodeAmount(row["quantity"])))
         }
         let orders = try String.fetchAll(db, sql: "SELECT document FROM orders").map { document in
             try decoder.decode(Order.self, from: Data(document.utf8))
@@ -196,7 +207,8 @@ extension Replica {
             position.value = try decodeAmount(row["value"])
             positions[StockKey(sku: position.sku, location: position.location)] = position
         }
-        let conflicts = try Row.fetchAll(db, sql: "SELECT * FROM conflicts ORDER BY lamport, replica, counter, idx").map {
+        let conflicts = try Row.fetchAll(db, sql: "SELECT * FROM conflicts ORDER BY lamport, replica, counter, idx").map
+        {
             row in
             var conflict = Conflict(
                 kind: Conflict.Kind(rawValue: row["kind"]) ?? .refusedOperation, subject: row["subject"], trigger: "",
@@ -206,14 +218,17 @@ extension Replica {
             return conflict
         }
         let acknowledgements = try Row.fetchAll(db, sql: "SELECT * FROM acknowledgements").map { row in
-            Acknowledgement(conflict: row["conflict"], operation: row["operation"], note: row["note"], date: row["date"])
+            Acknowledgement(
+                conflict: row["conflict"], operation: row["operation"], note: row["note"], date: row["date"])
         }
         var fieldWrites: [String: FieldWrite] = [:]
         for row in try Row.fetchAll(db, sql: "SELECT * FROM field_writes") {
             fieldWrites[row["key"]] = FieldWrite(operation: row["operation"], value: row["value"])
         }
         let meta = Dictionary(
-            try Row.fetchAll(db, sql: "SELECT key, value FROM meta").map { ($0["key"] as String, $0["value"] as String) },
+            try Row.fetchAll(db, sql: "SELECT key, value FROM meta").map {
+                ($0["key"] as String, $0["value"] as String)
+            },
             uniquingKeysWith: { $1 })
         let last = try meta["folded_key"].map { try decoder.decode(CanonicalKey.self, from: Data($0.utf8)) }
         let fold = Fold(

@@ -37,36 +37,55 @@ extension Replica {
     static func enterSuffix(_ op: ShopOperation, touched: Touched, _ db: Database) throws {
         try db.cachedStatement(sql: "INSERT OR IGNORE INTO suffix (replica, counter) VALUES (?, ?)")
             .execute(arguments: [op.id.replica, Int64(op.id.counter)])
-        let keep = try db.cachedStatement(sql: "INSERT OR IGNORE INTO undo (kind, key, image) VALUES (?, ?, ?)")
+        let insert = try db.cachedStatement(sql: "INSERT OR IGNORE INTO undo (kind, key, image) VALUES (?, ?, ?)")
+        let known = try db.cachedStatement(sql: "SELECT 1 FROM undo WHERE kind = ? AND key = ?")
+        // Only the first image of a row counts (the row as it was before the suffix): skip reading it again.
+        struct Keeper {
+            let insert: Statement
+            let known: Statement
+            func execute(_ kind: String, _ key: String, image: () throws -> String?) throws {
+                guard try Bool.fetchOne(known, arguments: [kind, key]) == nil else { return }
+                try insert.execute(arguments: [kind, key, try image()])
+            }
+        }
+        let keep = Keeper(insert: insert, known: known)
         for sku in Set(touched.items) {
-            try keep.execute(arguments: ["item", sku, try image(db, "SELECT sku, kind, unit, name FROM items WHERE sku = ?", [sku])])
+            try keep.execute("item", sku) { try image(db, "SELECT sku, kind, unit, name FROM items WHERE sku = ?", [sku]) }
         }
         for code in Set(touched.locations) {
-            try keep.execute(arguments: ["location", code, try image(db, "SELECT code, name FROM locations WHERE code = ?", [code])])
+            try keep.execute("location", code) {
+                try image(db, "SELECT code, name FROM locations WHERE code = ?", [code])
+            }
         }
         for parent in Set(touched.boms) {
-            let lines = try Row.fetchAll(db, sql: "SELECT child, quantity FROM bom_lines WHERE parent = ?", arguments: [parent])
-                .map { [$0["child"] as String, $0["quantity"] as String] }
-            try keep.execute(arguments: ["bom", parent, lines.isEmpty ? nil : try json(lines)])
+            try keep.execute("bom", parent) {
+                let lines = try Row.fetchAll(
+                    db, sql: "SELECT child, quantity FROM bom_lines WHERE parent = ?", arguments: [parent]
+                ).map { [$0["child"] as String, $0["quantity"] as String] }
+                return lines.isEmpty ? nil : try json(lines)
+            }
         }
         for number in Set(touched.orders) {
-            try keep.execute(arguments: [
-                "order", number, try String.fetchOne(db, sql: "SELECT document FROM orders WHERE number = ?", arguments: [number]),
-            ])
+            try keep.execute("order", number) {
+                try String.fetchOne(db, sql: "SELECT document FROM orders WHERE number = ?", arguments: [number])
+            }
         }
         for key in touched.stock {
-            let valuation = try image(db, "SELECT * FROM valuations WHERE sku = ? AND location = ?", [key.sku, key.location])
-            let position = try image(db, "SELECT * FROM positions WHERE sku = ? AND location = ?", [key.sku, key.location])
-            let both = valuation == nil && position == nil ? nil : try json([valuation ?? "", position ?? ""])
-            try keep.execute(arguments: ["stock", try json([key.sku, key.location]), both])
+            try keep.execute("stock", try json([key.sku, key.location])) {
+                let valuation = try image(
+                    db, "SELECT * FROM valuations WHERE sku = ? AND location = ?", [key.sku, key.location])
+                let position = try image(
+                    db, "SELECT * FROM positions WHERE sku = ? AND location = ?", [key.sku, key.location])
+                return valuation == nil && position == nil ? nil : try json([valuation ?? "", position ?? ""])
+            }
         }
         for conflict in Set(touched.acknowledgements) {
-            try keep.execute(arguments: [
-                "ack", conflict, try image(db, "SELECT * FROM acknowledgements WHERE conflict = ?", [conflict]),
-            ])
+            try keep.execute("ack", conflict) {
+                try image(db, "SELECT * FROM acknowledgements WHERE conflict = ?", [conflict])
+            }
         }
         for field in Set(touched.fields) {
-            try keep.execute(arguments: ["field", field, try image(db, "SELECT * FROM field_writes WHERE key = ?", [field])])
+            try keep.execute("field", field) { try image(db, "SELECT * FROM field_writes WHERE key = ?", [field]) }
         }
     }
 
@@ -84,7 +103,8 @@ extension Replica {
     static func restoreRow(_ db: Database, table: String, image: String) throws {
         let object = try JSONDecoder().decode([String: String?].self, from: Data(image.utf8))
         let columns = object.keys.sorted()
-        let sql = "INSERT OR REPLACE INTO \(table) (\(columns.joined(separator: ", "))) VALUES ("
+        let sql =
+            "INSERT OR REPLACE INTO \(table) (\(columns.joined(separator: ", "))) VALUES ("
             + columns.map { _ in "?" }.joined(separator: ", ") + ")"
         try db.execute(sql: sql, arguments: StatementArguments(columns.map { object[$0]! }))
     }
@@ -110,7 +130,8 @@ extension Replica {
                 try db.execute(sql: "DELETE FROM bom_lines WHERE parent = ?", arguments: [key])
                 for line in try image.map({ try decoder.decode([[String]].self, from: Data($0.utf8)) }) ?? [] {
                     try db.execute(
-                        sql: "INSERT INTO bom_lines (parent, child, quantity) VALUES (?, ?, ?)", arguments: [key, line[0], line[1]])
+                        sql: "INSERT INTO bom_lines (parent, child, quantity) VALUES (?, ?, ?)",
+                        arguments: [key, line[0], line[1]])
                 }
             case "order":
                 try db.execute(sql: "DELETE FROM receipts WHERE order_number = ?", arguments: [key])
@@ -118,8 +139,10 @@ extension Replica {
                 if let image { try writeOrder(try decoder.decode(Order.self, from: Data(image.utf8)), db) }
             case "stock":
                 let parts = try decoder.decode([String].self, from: Data(key.utf8))
-                try db.execute(sql: "DELETE FROM valuations WHERE sku = ? AND location = ?", arguments: [parts[0], parts[1]])
-                try db.execute(sql: "DELETE FROM positions WHERE sku = ? AND location = ?", arguments: [parts[0], parts[1]])
+                try db.execute(
+                    sql: "DELETE FROM valuations WHERE sku = ? AND location = ?", arguments: [parts[0], parts[1]])
+                try db.execute(
+                    sql: "DELETE FROM positions WHERE sku = ? AND location = ?", arguments: [parts[0], parts[1]])
                 if let image {
                     let pair = try decoder.decode([String].self, from: Data(image.utf8))
                     if !pair[0].isEmpty { try restoreRow(db, table: "valuations", image: pair[0]) }
@@ -145,12 +168,14 @@ extension Replica {
         try db.execute(sql: "DELETE FROM suffix")
         try db.execute(sql: "DELETE FROM undo")
         if let last = boundary.last {
-            try db.execute(sql: "INSERT OR REPLACE INTO meta (key, value) VALUES ('folded_key', ?)", arguments: [try json(last)])
+            try db.execute(
+                sql: "INSERT OR REPLACE INTO meta (key, value) VALUES ('folded_key', ?)", arguments: [try json(last)])
         } else {
             try db.execute(sql: "DELETE FROM meta WHERE key = 'folded_key'")
         }
         try db.execute(
-            sql: "INSERT OR REPLACE INTO meta (key, value) VALUES ('folded_count', ?)", arguments: ["\(boundary.count)"])
+            sql: "INSERT OR REPLACE INTO meta (key, value) VALUES ('folded_count', ?)", arguments: ["\(boundary.count)"]
+        )
         try db.execute(sql: "DELETE FROM meta WHERE key = 'boundary'")
         let kept = state
         state = try loadState(db)
@@ -197,7 +222,12 @@ extension Replica {
                     ON s.replica = o.replica AND s.counter = o.counter
                 WHERE o.seq IS NULL ORDER BY o.lamport, o.replica, o.counter
                 """
-        ).map { (OperationID(replica: $0["replica"], counter: UInt64($0["counter"] as Int64)), UInt64($0["lamport"] as Int64)) }
+        ).map {
+            (
+                OperationID(replica: $0["replica"], counter: UInt64($0["counter"] as Int64)),
+                UInt64($0["lamport"] as Int64)
+            )
+        }
         let unsequencedTotal = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM ops WHERE seq IS NULL") ?? 0
         guard unpromoted.count == unsequencedTotal, sorted.count <= unpromoted.count,
             zip(sorted, unpromoted).allSatisfy({ $0.0.key == $0.1.0 })
@@ -211,7 +241,9 @@ extension Replica {
             // The whole suffix is in HQ's order now: nothing left to rewind.
             let last = unpromoted[unpromoted.count - 1]
             state.fold.relabelLast(
-                CanonicalKey(seq: sorted[sorted.count - 1].value, lamport: last.1, replica: last.0.replica, counter: last.0.counter))
+                CanonicalKey(
+                    seq: sorted[sorted.count - 1].value, lamport: last.1, replica: last.0.replica,
+                    counter: last.0.counter))
             try db.execute(sql: "DELETE FROM suffix")
             try db.execute(sql: "DELETE FROM undo")
             state.boundary = nil

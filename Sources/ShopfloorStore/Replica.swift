@@ -60,7 +60,10 @@ public final class Replica: Sendable {
     let state: Mutex<ReplicaState>
     let configuration: ReplicaConfiguration
 
-    init(path: String, id: String, name: String, database: DatabaseQueue, state: ReplicaState, configuration: ReplicaConfiguration) {
+    init(
+        path: String, id: String, name: String, database: DatabaseQueue, state: ReplicaState,
+        configuration: ReplicaConfiguration
+    ) {
         self.path = path
         self.id = id
         self.name = name
@@ -108,7 +111,9 @@ public final class Replica: Sendable {
     }
 
     /// Opens an existing replica.
-    public static func open(at path: String, configuration: ReplicaConfiguration = ReplicaConfiguration()) throws -> Replica {
+    public static func open(
+        at path: String, configuration: ReplicaConfiguration = ReplicaConfiguration()
+    ) throws -> Replica {
         guard FileManager.default.fileExists(atPath: path) else { throw ReplicaError.notInitialized(path: path) }
         let database = try connect(path, configuration: configuration)
         if configuration.sequencer { try becomeSequencer(database) }
@@ -121,10 +126,12 @@ public final class Replica: Sendable {
                 try Self.refold(&state, db)
                 try Self.saveClocks(state, db)
                 configuration.logger.notice(
-                    "projections rebuilt for this version", metadata: ["from": "\(version ?? "1")", "to": "\(Fold.version)"])
+                    "projections rebuilt for this version",
+                    metadata: ["from": "\(version ?? "1")", "to": "\(Fold.version)"])
             }
             try db.execute(
-                sql: "INSERT OR REPLACE INTO meta (key, value) VALUES ('fold_version', ?)", arguments: ["\(Fold.version)"])
+                sql: "INSERT OR REPLACE INTO meta (key, value) VALUES ('fold_version', ?)",
+                arguments: ["\(Fold.version)"])
         }
         let (id, name, state) = try database.read { db -> (String, String, ReplicaState) in
             guard let id = try String.fetchOne(db, sql: "SELECT value FROM meta WHERE key = 'replica_id'"),
@@ -147,11 +154,13 @@ public final class Replica: Sendable {
         return String(format: "%04d-%02d-%02d", components.year!, components.month!, components.day!)
     }
 
+    /// ISO 8601 with milliseconds, UTC; formatted by hand because a formatter per call is a measurable cost.
     static func timestamp(_ date: Date) -> String {
-        let formatter = ISO8601DateFormatter()
-        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
-        formatter.timeZone = TimeZone(identifier: "UTC")
-        return formatter.string(from: date)
+        let components = Calendar(identifier: .gregorian).dateComponents(in: TimeZone(identifier: "UTC")!, from: date)
+        let millis = Int((date.timeIntervalSince1970 * 1000).rounded(.down)) % 1000
+        return String(
+            format: "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", components.year!, components.month!, components.day!,
+            components.hour!, components.minute!, components.second!, (millis + 1000) % 1000)
     }
 
     // MARK: Recording local operations
@@ -237,7 +246,8 @@ public final class Replica: Sendable {
             try database.write { db in
                 try Self.catchUp(&state, db)
                 try db.execute(
-                    sql: "INSERT OR REPLACE INTO meta (key, value) VALUES ('order_sequence', ?)", arguments: ["\(saved)"])
+                    sql: "INSERT OR REPLACE INTO meta (key, value) VALUES ('order_sequence', ?)",
+                    arguments: ["\(saved)"])
             }
             return number
         }

@@ -2,8 +2,8 @@ import AsyncHTTPClient
 import Foundation
 import Logging
 import NIOCore
-import NIOHTTP1
 import NIOFoundationCompat
+import NIOHTTP1
 import ShopfloorReplication
 import ShopfloorStore
 
@@ -131,7 +131,8 @@ public struct SyncClient: Sendable {
             let after = replica.sequencedThrough
             let response: PullResponse = try await send(
                 "/v1/pull",
-                body: PullRequest(vector: replica.versionVector, limit: configuration.batchOperationsMax * 4, after: after))
+                body: PullRequest(
+                    vector: replica.versionVector, limit: configuration.batchOperationsMax * 4, after: after))
             if total == 0 {
                 let held = replica.versionVector.total
                 total = Int(response.vector.total > held ? response.vector.total - held : 0)
@@ -141,7 +142,8 @@ public struct SyncClient: Sendable {
                 let report = try replica.integrate(response.operations, assignments: assignments)
                 for (op, outcome) in zip(response.operations, report.outcomes) {
                     if case .refused(let code, let message) = outcome {
-                        throw SyncError.protocolViolation("HQ sent \(op.id) which was refused (\(code.rawValue)): \(message)")
+                        throw SyncError.protocolViolation(
+                            "HQ sent \(op.id) which was refused (\(code.rawValue)): \(message)")
                     }
                 }
                 pulled += report.outcomes.filter(\.isAccepted).count
@@ -169,7 +171,10 @@ public struct SyncClient: Sendable {
         let credentials = Data("\(deviceID):\(secret)".utf8).base64EncodedString()
         request.headers.add(name: "Authorization", value: "Basic \(credentials)")
         if let body {
-            request.body = .bytes(ByteBuffer(data: try JSONEncoder().encode(body)))
+            // Sorted keys: every context lists replicas in the same order, which gzip exploits on the wire.
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+            request.body = .bytes(ByteBuffer(data: try encoder.encode(body)))
         }
         var delay = configuration.backoffInitialSeconds
         var lastError = ""

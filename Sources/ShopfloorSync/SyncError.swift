@@ -12,7 +12,8 @@ public enum SyncError: Error, Sendable, CustomStringConvertible {
 
     public var description: String {
         switch self {
-        case .notEnrolled: "this device is not enrolled: run `shopfloor enroll --hq URL --device-id ID --secret S` (or --token T)"
+        case .notEnrolled:
+            "this device is not enrolled: run `shopfloor enroll --hq URL --device-id ID --secret S` (or --token T)"
         case .noHQ: "no HQ address: pass --hq URL or enrol with one"
         case .invalidToken: "the enrolment token is not valid: copy it again from `shopfloor-hq device add`"
         case .invalidURL(let url): "'\(url)' is not an http URL (e.g. http://127.0.0.1:8080)"

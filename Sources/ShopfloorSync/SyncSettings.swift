@@ -24,7 +24,9 @@ public struct SyncSettings: Sendable, Equatable {
     public static func load(from replica: Replica) throws -> SyncSettings {
         let values = try replica.read { db in
             Dictionary(
-                try Row.fetchAll(db, sql: "SELECT key, value FROM sync_state").map { ($0["key"] as String, $0["value"] as String) },
+                try Row.fetchAll(db, sql: "SELECT key, value FROM sync_state").map {
+                    ($0["key"] as String, $0["value"] as String)
+                },
                 uniquingKeysWith: { $1 })
         }
         var settings = SyncSettings(hq: values["hq"], deviceID: values["device_id"], secret: values["secret"])
@@ -42,7 +44,8 @@ public struct SyncSettings: Sendable, Equatable {
         try replica.writeBookkeeping { db in
             for (key, value) in values {
                 if let value {
-                    try db.execute(sql: "INSERT OR REPLACE INTO sync_state (key, value) VALUES (?, ?)", arguments: [key, value])
+                    try db.execute(
+                        sql: "INSERT OR REPLACE INTO sync_state (key, value) VALUES (?, ?)", arguments: [key, value])
                 } else {
                     try db.execute(sql: "DELETE FROM sync_state WHERE key = ?", arguments: [key])
                 }
@@ -55,7 +58,8 @@ public struct SyncSettings: Sendable, Equatable {
         var base64 = token.trimmingCharacters(in: .whitespacesAndNewlines)
             .replacingOccurrences(of: "-", with: "+").replacingOccurrences(of: "_", with: "/")
         while base64.count % 4 != 0 { base64 += "=" }
-        guard let data = Data(base64Encoded: base64), let decoded = try? JSONDecoder().decode(EnrolmentToken.self, from: data)
+        guard let data = Data(base64Encoded: base64),
+            let decoded = try? JSONDecoder().decode(EnrolmentToken.self, from: data)
         else { throw SyncError.invalidToken }
         return decoded
     }

@@ -60,7 +60,8 @@ struct HQCommand: AsyncParsableCommand {
             let replica = try options.openReplica(logger: logger)
             let secret = adminSecret ?? ProcessInfo.processInfo.environment["SHOPFLOOR_ADMIN_SECRET"]
             let server = HQServer(
-                replica: replica, configuration: HQConfiguration(host: host, port: port, adminSecret: secret), logger: logger)
+                replica: replica, configuration: HQConfiguration(host: host, port: port, adminSecret: secret),
+                logger: logger)
             let host = self.host
             let app = server.application { port in
                 // Scripts and tests read this line to learn the port.
@@ -91,19 +92,23 @@ struct HQCommand: AsyncParsableCommand {
                 if json {
                     try HQCommand.emitJSON(credentials)
                 } else {
-                    HQCommand.emit("device id: \(credentials.deviceID)\nsecret:    \(credentials.secret)\ntoken:     \(credentials.token)")
+                    HQCommand.emit(
+                        "device id: \(credentials.deviceID)\nsecret:    \(credentials.secret)\ntoken:     \(credentials.token)"
+                    )
                     HQCommand.emit("enrol with: shopfloor enroll --token \(credentials.token)")
                 }
             }
         }
 
         struct List: ParsableCommand {
-            static let configuration = CommandConfiguration(abstract: "Devices with last contact, acknowledged vector and lag.")
+            static let configuration = CommandConfiguration(
+                abstract: "Devices with last contact, acknowledged vector and lag.")
             @OptionGroup var options: Options
             @Flag(help: "Print JSON.") var json = false
 
             func run() throws {
-                let devices = try DeviceRegistry(replica: try options.openReplica(logger: HQCommand.makeLogger())).list()
+                let devices = try DeviceRegistry(replica: try options.openReplica(logger: HQCommand.makeLogger()))
+                    .list()
                 if json {
                     try HQCommand.emitJSON(devices)
                     return

@@ -147,7 +147,9 @@ final class CLISandbox {
     }
 
     /// Runs `shopfloor ARGUMENTS` to completion and captures its status and output.
-    func run(_ arguments: [String], database: DatabaseOption? = nil, environment extra: [String: String] = [:]) throws
+    func run(
+        _ arguments: [String], database: DatabaseOption? = nil, environment extra: [String: String] = [:]
+    ) throws
         -> CLIResult
     {
         let option = database ?? databaseOption
@@ -160,7 +162,8 @@ final class CLISandbox {
         if finished.wait(timeout: .now() + Self.timeoutSeconds) == .timedOut {
             kill(process.process.processIdentifier, SIGKILL)
             finished.wait()
-            throw HarnessFailure("`shopfloor \(fullArguments.joined(separator: " "))` ran longer than \(Self.timeoutSeconds) s")
+            throw HarnessFailure(
+                "`shopfloor \(fullArguments.joined(separator: " "))` ran longer than \(Self.timeoutSeconds) s")
         }
         return process.result(arguments: fullArguments)
     }
@@ -189,7 +192,8 @@ final class CLISandbox {
         process.environment = environment
         process.currentDirectoryURL = directory
         process.standardInput = FileHandle.nullDevice
-        guard let out = FileHandle(forWritingAtPath: files.out), let err = FileHandle(forWritingAtPath: files.err) else {
+        guard let out = FileHandle(forWritingAtPath: files.out), let err = FileHandle(forWritingAtPath: files.err)
+        else {
             throw HarnessFailure("cannot open the output files of a child process")
         }
         process.standardOutput = out
@@ -257,7 +261,9 @@ final class CLISandbox {
     }
 
     /// The position of `sku` at `location`; throws when there is none.
-    func position(_ sku: String, at location: String = "PLANT", sourceLocation: SourceLocation = #_sourceLocation)
+    func position(
+        _ sku: String, at location: String = "PLANT", sourceLocation: SourceLocation = #_sourceLocation
+    )
         throws -> PositionJSON
     {
         let rows = try json(
@@ -444,7 +450,9 @@ struct OrderJSON: Decodable {
         var allocated: String
         var consumed: String
 
-        var figures: String { "\(sku) required \(required) demand \(demand) allocated \(allocated) consumed \(consumed)" }
+        var figures: String {
+            "\(sku) required \(required) demand \(demand) allocated \(allocated) consumed \(consumed)"
+        }
     }
 
     struct Receipt: Decodable {

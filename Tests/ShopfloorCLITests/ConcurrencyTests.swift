@@ -41,7 +41,9 @@ extension CLIProcessTests {
             // "SQLite error 19: UNIQUE constraint failed: ops.arrival": the replica's state is loaded when it is
             // opened and not re-read inside the write transaction.
             let messages = Set(loops.flatMap { $0.stderr.split(separator: "\n").map { $0.prefix(90) } })
-            #expect(failed.count == 0, "\(failed.count) of \(writers * each) valid adjustments failed: \(messages.sorted())")
+            #expect(
+                failed.count == 0, "\(failed.count) of \(writers * each) valid adjustments failed: \(messages.sorted())"
+            )
         }
     }
 }

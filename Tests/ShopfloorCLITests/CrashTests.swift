@@ -104,7 +104,8 @@ extension CLIProcessTests {
         /// Every item row, `sku,kind,unit,name`, sorted by SKU.
         static func items(_ database: String) throws -> [String] {
             try Replica.openQuietly(at: database).read { db in
-                try String.fetchAll(db, sql: "SELECT sku || ',' || kind || ',' || unit || ',' || name FROM items ORDER BY sku")
+                try String.fetchAll(
+                    db, sql: "SELECT sku || ',' || kind || ',' || unit || ',' || name FROM items ORDER BY sku")
             }
         }
 

@@ -57,18 +57,29 @@ extension CLIProcessTests {
                 case 0..<14:
                     let sku = pick(stocked)
                     if chance(80) {
-                        return ["stock", "adjust", sku, decimal(100...5000), "--location", pick(locations), "--unit-cost", decimal(1...2500)]
+                        return [
+                            "stock", "adjust", sku, decimal(100...5000), "--location", pick(locations), "--unit-cost",
+                            decimal(1...2500),
+                        ]
                     }
                     return ["stock", "adjust", sku, "--location", pick(locations), "--", "-" + decimal(100...3000)]
                 case 14..<18:
-                    return ["stock", "transfer", pick(stocked), decimal(100...2000), "--from", pick(locations), "--to", pick(locations)]
+                    return [
+                        "stock", "transfer", pick(stocked), decimal(100...2000), "--from", pick(locations), "--to",
+                        pick(locations),
+                    ]
                 case 18..<26:
-                    var arguments = ["order", "create", "--kind", chance(50) ? "work" : "production", "--location", pick(locations)]
+                    var arguments = [
+                        "order", "create", "--kind", chance(50) ? "work" : "production", "--location", pick(locations),
+                    ]
                     if chance(80) { arguments += ["--number", "O-\(next())"] }
                     if chance(20) { arguments += ["--tolerance", "10"] }
                     if chance(20) { arguments += ["--due", "2026-12-\(10 + int(0...18))"] }
                     let product = pick(products)
-                    arguments += ["--output", chance(75) ? "\(product)=\(int(1...12))@\(decimal(100...3000))" : "\(product)=\(int(1...12))"]
+                    arguments += [
+                        "--output",
+                        chance(75) ? "\(product)=\(int(1...12))@\(decimal(100...3000))" : "\(product)=\(int(1...12))",
+                    ]
                     return arguments
                 case 26..<34:
                     return order(preferring: ["Draft"]).map { ["order", "enter", $0.number] }
@@ -84,7 +95,9 @@ extension CLIProcessTests {
                     guard !receipts.isEmpty else { return nil }
                     return ["receipt", "void", chance(90) ? pick(receipts) : "R-NONE"]
                 case 68..<71:
-                    return order(preferring: ["Production", "Received", "Entered"]).map { ["order", "complete", $0.number] }
+                    return order(preferring: ["Production", "Received", "Entered"]).map {
+                        ["order", "complete", $0.number]
+                    }
                 case 71..<73:
                     return order(preferring: ["Draft", "Entered"]).map { ["order", "cancel", $0.number] }
                 case 73..<80:
@@ -93,7 +106,10 @@ extension CLIProcessTests {
                     }
                 case 80..<83:
                     return order(preferring: ["Draft", "Entered", "Production"]).map {
-                        ["order", "edit", $0.number, "--notes", "note \(next())", "--tolerance", pick(["0", "5", "50"])]
+                        [
+                            "order", "edit", $0.number, "--notes", "note \(next())", "--tolerance",
+                            pick(["0", "5", "50"]),
+                        ]
                     }
                 case 83..<88:
                     if chance(15) { return ["bom", "set", "FRAME", "TABLE=1"] }  // a cycle: refused
@@ -108,7 +124,8 @@ extension CLIProcessTests {
                     let (first, second) = ("M\(next())", "M\(next())")
                     stocked += [first, second]
                     let file = try floor.write(
-                        "items-\(counter).csv", "sku,kind,unit,name\n\(first),material,kg,First\n\(second),material,l,\"Second, liquid\"\n")
+                        "items-\(counter).csv",
+                        "sku,kind,unit,name\n\(first),material,kg,First\n\(second),material,l,\"Second, liquid\"\n")
                     return ["import", "items", file]
                 default:
                     let code = "L\(next())"
@@ -129,10 +146,15 @@ extension CLIProcessTests {
                             number: confirmation.number ?? "?", status: "Draft", product: product,
                             costed: output.contains("@")))
                 case ("order", "set-cost"):
-                    if let index = orders.firstIndex(where: { $0.number == arguments[2] }) { orders[index].costed = true }
-                case ("order", "enter"), ("order", "start"), ("order", "complete"), ("order", "cancel"), ("receipt", "add"):
+                    if let index = orders.firstIndex(where: { $0.number == arguments[2] }) {
+                        orders[index].costed = true
+                    }
+                case ("order", "enter"), ("order", "start"), ("order", "complete"), ("order", "cancel"),
+                    ("receipt", "add"):
                     let confirmation = try result.decode(ConfirmationJSON.self)
-                    if let index = orders.firstIndex(where: { $0.number == confirmation.number }), let status = confirmation.status {
+                    if let index = orders.firstIndex(where: { $0.number == confirmation.number }),
+                        let status = confirmation.status
+                    {
                         orders[index].status = status
                     }
                     if arguments[0] == "receipt", let receipt = confirmation.receipt { receipts.append(receipt) }
@@ -164,7 +186,9 @@ extension CLIProcessTests {
                 step += 1
                 let result = try floor.run(CLISandbox.withJSON(arguments))
                 #expect(!result.signaled && (result.status == 0 || result.status == 1), "step \(step): \(result)")
-                if CLIProcessTests.verbose { print("step \(step): exit \(result.status) \(arguments.joined(separator: " ")) \(result.stderr)") }
+                if CLIProcessTests.verbose {
+                    print("step \(step): exit \(result.status) \(arguments.joined(separator: " ")) \(result.stderr)")
+                }
                 if result.status == 0 {
                     succeeded += 1
                     if arguments[0] == "import" {

@@ -27,20 +27,25 @@ extension CLIProcessTests {
             try floor.record("order", "start", "PO-1")
             try floor.record("receipt", "add", "PO-1", "CHAIR=4", "--id", "R-1")
             #expect(try floor.record("receipt", "add", "PO-1", "CHAIR=6", "--id", "R-2").status == "Received")
-            try floor.record("order", "create", "--kind", "production", "--number", "PO-2", "--location", "PLANT", "--output", "CHAIR=2")
+            try floor.record(
+                "order", "create", "--kind", "production", "--number", "PO-2", "--location", "PLANT", "--output",
+                "CHAIR=2")
             try floor.record("order", "enter", "PO-2")
             #expect(try floor.record("order", "start", "PO-2").status == "Production")
-            try floor.record("order", "create", "--kind", "work", "--number", "PO-3", "--location", "PLANT", "--output", "CHAIR=1@1")
+            try floor.record(
+                "order", "create", "--kind", "work", "--number", "PO-3", "--location", "PLANT", "--output", "CHAIR=1@1")
             #expect(try floor.order("PO-3").status == "Draft")
             return floor
         }
 
         static let refusals: [Case] = [
             Case(
-                name: "unknown SKU", arguments: ["stock", "adjust", "NOPE", "5", "--location", "PLANT", "--unit-cost", "1"],
+                name: "unknown SKU",
+                arguments: ["stock", "adjust", "NOPE", "5", "--location", "PLANT", "--unit-cost", "1"],
                 mentions: ["unknown SKU 'NOPE'"]),
             Case(
-                name: "unknown location", arguments: ["stock", "adjust", "STEEL", "5", "--location", "MOON", "--unit-cost", "1"],
+                name: "unknown location",
+                arguments: ["stock", "adjust", "STEEL", "5", "--location", "MOON", "--unit-cost", "1"],
                 mentions: ["unknown location 'MOON'"]),
             Case(
                 name: "duplicate item", arguments: ["item", "add", "STEEL", "--kind", "material"],
@@ -72,7 +77,10 @@ extension CLIProcessTests {
                 mentions: ["receipt id 'R-1' is already used"]),
             Case(
                 name: "duplicate order number",
-                arguments: ["order", "create", "--kind", "work", "--number", "PO-1", "--location", "PLANT", "--output", "CHAIR=1"],
+                arguments: [
+                    "order", "create", "--kind", "work", "--number", "PO-1", "--location", "PLANT", "--output",
+                    "CHAIR=1",
+                ],
                 mentions: ["order number 'PO-1' is already used"]),
             Case(
                 name: "unknown order", arguments: ["order", "enter", "PO-404"], mentions: ["unknown order 'PO-404'"]),
@@ -93,7 +101,9 @@ extension CLIProcessTests {
                 name: "more than six decimals",
                 arguments: ["stock", "adjust", "STEEL", "1.0000001", "--location", "PLANT", "--unit-cost", "1"],
                 mentions: ["1.0000001"]),
-            Case(name: "unknown option", arguments: ["stock", "--frobnicate"], mentions: ["Unknown option '--frobnicate'"]),
+            Case(
+                name: "unknown option", arguments: ["stock", "--frobnicate"],
+                mentions: ["Unknown option '--frobnicate'"]),
             Case(
                 name: "bad SKU=QTY", arguments: ["receipt", "add", "PO-2", "CHAIR"], mentions: ["'CHAIR'", "SKU=QTY"]),
             Case(
@@ -104,7 +114,8 @@ extension CLIProcessTests {
                 arguments: ["order", "create", "--kind", "bogus", "--location", "PLANT", "--output", "CHAIR=1@1"],
                 mentions: ["order kind 'bogus'", "work, production"]),
             Case(
-                name: "bad item kind", arguments: ["item", "add", "X1", "--kind", "gadget"], mentions: ["kind 'gadget'"]),
+                name: "bad item kind", arguments: ["item", "add", "X1", "--kind", "gadget"], mentions: ["kind 'gadget'"]
+            ),
             Case(
                 name: "bad date", arguments: ["receipt", "add", "PO-2", "CHAIR=1", "--date", "2026-13-45"],
                 mentions: ["2026-13-45"]),
@@ -121,14 +132,18 @@ extension CLIProcessTests {
                 "duplicate.csv", "sku,kind,unit,name\nB1,material,kg,One\nSTEEL,material,kg,Steel again\n")
             let cycle = try floor.write("cycle.csv", "parent,child,quantity\nFRAME,STEEL,2.5\nFRAME,CHAIR,1\n")
             let imports = [
-                Case(name: "import items with a bad kind on line 3", arguments: ["import", "items", badKind],
-                     mentions: ["line 3", "gadget", "nothing was imported"]),
-                Case(name: "import items with a duplicate SKU on line 3", arguments: ["import", "items", duplicate],
-                     mentions: ["line 3", "SKU 'STEEL' already exists", "nothing was imported"]),
-                Case(name: "import a BOM that closes a cycle on line 3", arguments: ["import", "bom", cycle],
-                     mentions: ["line 3", "BOM cycle", "nothing was imported"]),
-                Case(name: "import a missing file", arguments: ["import", "items", floor.path("missing.csv")],
-                     mentions: ["missing.csv"]),
+                Case(
+                    name: "import items with a bad kind on line 3", arguments: ["import", "items", badKind],
+                    mentions: ["line 3", "gadget", "nothing was imported"]),
+                Case(
+                    name: "import items with a duplicate SKU on line 3", arguments: ["import", "items", duplicate],
+                    mentions: ["line 3", "SKU 'STEEL' already exists", "nothing was imported"]),
+                Case(
+                    name: "import a BOM that closes a cycle on line 3", arguments: ["import", "bom", cycle],
+                    mentions: ["line 3", "BOM cycle", "nothing was imported"]),
+                Case(
+                    name: "import a missing file", arguments: ["import", "items", floor.path("missing.csv")],
+                    mentions: ["missing.csv"]),
             ]
 
             let before = try floor.digest()
@@ -153,7 +168,9 @@ extension CLIProcessTests {
             let floor = try CLISandbox("usage")
             _ = try floor.json(InitJSON.self, ["init", "--name", "usage"])
             try floor.seedWorkedCatalog()
-            try floor.record("order", "create", "--kind", "production", "--number", "PO-2", "--location", "PLANT", "--output", "CHAIR=2")
+            try floor.record(
+                "order", "create", "--kind", "production", "--number", "PO-2", "--location", "PLANT", "--output",
+                "CHAIR=2")
             let before = try floor.digest()
             for usage in Self.usageErrors {
                 let result = try floor.run(usage.arguments)
@@ -172,7 +189,8 @@ extension CLIProcessTests {
                 let result = try floor.run(arguments)
                 #expect(result.status == 1, "\(result)")
                 #expect(result.stderr.contains("no replica at '\(floor.databasePath)'"), "\(result)")
-                #expect(!FileManager.default.fileExists(atPath: floor.databasePath), "\(arguments) created the database")
+                #expect(
+                    !FileManager.default.fileExists(atPath: floor.databasePath), "\(arguments) created the database")
             }
         }
 

@@ -22,7 +22,9 @@ extension CLIProcessTests {
             try floor.seedWorkedCatalog()
             #expect(try floor.digest().operations == 12)
             #expect(
-                try floor.ledger("--sku", "STEEL").map(\.line) == ["ADJUST STEEL 100 @2 = 200", "ADJUST STEEL 50 @2.6 = 130"])
+                try floor.ledger("--sku", "STEEL").map(\.line) == [
+                    "ADJUST STEEL 100 @2 = 200", "ADJUST STEEL 50 @2.6 = 130",
+                ])
             #expect(
                 try floor.position("STEEL").figures
                     == "on_hand 150, on_order 0, demand 0, allocated 0, available 150, projected 150, value 330")
@@ -50,7 +52,8 @@ extension CLIProcessTests {
             var po = try floor.order("PO-1")
             #expect(po.status == "Draft" && po.kind == "production" && po.location == "PLANT")
             #expect(po.allowedEvents == ["enter", "cancel", "edit"])
-            #expect(po.lines.map { "\($0.sku) \($0.ordered) \($0.produced) \($0.unitCost ?? "-")" } == ["CHAIR 10 0 12"])
+            #expect(
+                po.lines.map { "\($0.sku) \($0.ordered) \($0.produced) \($0.unitCost ?? "-")" } == ["CHAIR 10 0 12"])
             #expect(po.inputs.isEmpty && po.receipts.isEmpty && po.ledgerEntries == 0)
 
             let entered = try floor.record("order", "enter", "PO-1")
@@ -67,7 +70,8 @@ extension CLIProcessTests {
             po = try floor.order("PO-1")
             #expect(
                 po.inputs.map(\.figures) == [
-                    "BOLT required 60 demand 60 allocated 0 consumed 0", "PAINT required 2 demand 2 allocated 0 consumed 0",
+                    "BOLT required 60 demand 60 allocated 0 consumed 0",
+                    "PAINT required 2 demand 2 allocated 0 consumed 0",
                     "STEEL required 25 demand 25 allocated 0 consumed 0",
                 ])
 
@@ -103,18 +107,23 @@ extension CLIProcessTests {
                     == "on_hand 19.2, on_order 0, demand 0, allocated 1.2, available 18, projected 18, value 288")
             po = try floor.order("PO-1")
             #expect(po.status == "Production")
-            #expect(po.lines.map { "\($0.sku) \($0.produced)/\($0.ordered) on order \($0.onOrder)" } == ["CHAIR 4/10 on order 6"])
+            #expect(
+                po.lines.map { "\($0.sku) \($0.produced)/\($0.ordered) on order \($0.onOrder)" } == [
+                    "CHAIR 4/10 on order 6"
+                ])
             #expect(
                 po.inputs.map(\.figures) == [
                     "BOLT required 60 demand 0 allocated 36 consumed 24",
                     "PAINT required 2 demand 0 allocated 1.2 consumed 0.8",
                     "STEEL required 25 demand 0 allocated 15 consumed 10",
                 ])
-            #expect(po.receipts.map { "\($0.id) \($0.voided) \($0.lines.map { "\($0.sku)=\($0.quantity)" })" }
-                == ["\(first.receipt ?? "?") false [\"CHAIR=4\"]"])
+            #expect(
+                po.receipts.map { "\($0.id) \($0.voided) \($0.lines.map { "\($0.sku)=\($0.quantity)" })" }
+                    == ["\(first.receipt ?? "?") false [\"CHAIR=4\"]"])
 
             // A purchase at 3.00 moves STEEL's average from 2.20 to 2.44.
-            let purchase = try floor.record("stock", "adjust", "STEEL", "60", "--location", "PLANT", "--unit-cost", "3.00")
+            let purchase = try floor.record(
+                "stock", "adjust", "STEEL", "60", "--location", "PLANT", "--unit-cost", "3.00")
             #expect(purchase.entries == 1)
             #expect(lines(try floor.ledger("--sku", "STEEL"), of: purchase.operation) == ["ADJUST STEEL 60 @3 = 180"])
             #expect(
@@ -155,16 +164,21 @@ extension CLIProcessTests {
             po = try floor.order("PO-1")
             #expect(po.status == "Received" && po.ledgerEntries == 15)
             #expect(po.allowedEvents == ["receive", "void-receipt", "complete"])
-            #expect(po.lines.map { "\($0.sku) \($0.produced)/\($0.ordered) on order \($0.onOrder)" } == ["CHAIR 10/10 on order 0"])
+            #expect(
+                po.lines.map { "\($0.sku) \($0.produced)/\($0.ordered) on order \($0.onOrder)" } == [
+                    "CHAIR 10/10 on order 0"
+                ])
             #expect(
                 po.inputs.map(\.figures) == [
-                    "BOLT required 60 demand 0 allocated 0 consumed 60", "PAINT required 2 demand 0 allocated 0 consumed 2",
+                    "BOLT required 60 demand 0 allocated 0 consumed 60",
+                    "PAINT required 2 demand 0 allocated 0 consumed 2",
                     "STEEL required 25 demand 0 allocated 0 consumed 25",
                 ])
 
             // WO-1: a work order; conversion cost only, one-level inputs (FRAME stays a component).
             try floor.record(
-                "order", "create", "--kind", "work", "--number", "WO-1", "--location", "PLANT", "--output", "CHAIR=5@3.00")
+                "order", "create", "--kind", "work", "--number", "WO-1", "--location", "PLANT", "--output",
+                "CHAIR=5@3.00")
             try floor.record("stock", "adjust", "FRAME", "5", "--location", "PLANT", "--unit-cost", "11.00")
             let workEntered = try floor.record("order", "enter", "WO-1")
             #expect(
@@ -195,7 +209,10 @@ extension CLIProcessTests {
                     == "on_hand 185, on_order 0, demand 0, allocated 0, available 185, projected 185, value 451.4")
 
             let orders = try floor.json([OrderSummaryJSON].self, ["order", "list"])
-            #expect(orders.map { "\($0.number) \($0.kind) \($0.status)" } == ["PO-1 production Received", "WO-1 work Received"])
+            #expect(
+                orders.map { "\($0.number) \($0.kind) \($0.status)" } == [
+                    "PO-1 production Received", "WO-1 work Received",
+                ])
 
             // Every position is the fold of its ledger entries; the projections equal a rebuild from the log.
             try floor.expectPositionsMatchLedger()
@@ -222,7 +239,8 @@ extension CLIProcessTests {
             let fromEnvironment = try floor.run(["digest", "--json"], database: .environment)
             #expect(try fromEnvironment.decode(DigestJSON.self).operations == 1)
             // Neither: ./shopfloor.sqlite in the working directory.
-            let created = try floor.run(["init", "--name", "default", "--json"], database: CLISandbox.DatabaseOption.none)
+            let created = try floor.run(
+                ["init", "--name", "default", "--json"], database: CLISandbox.DatabaseOption.none)
             #expect(created.status == 0, "\(created)")
             #expect(FileManager.default.fileExists(atPath: floor.path("shopfloor.sqlite")))
             let defaultDigest = try floor.run(["digest", "--json"], database: CLISandbox.DatabaseOption.none)

@@ -33,7 +33,9 @@ import Testing
         #expect(try Amount(parsing: canonical) == value)
     }
 
-    @Test(arguments: ["", "abc", "1.", ".", "1e5", "1,5", "+", "-", "--1", "+-1", " 1", "1 ", "1.5.2", "0x10", "١", "1_000"])
+    @Test(arguments: [
+        "", "abc", "1.", ".", "1e5", "1,5", "+", "-", "--1", "+-1", " 1", "1 ", "1.5.2", "0x10", "١", "1_000",
+    ])
     func refusesMalformedText(text: String) {
         #expect(throws: AmountError.malformed(text)) { try Amount(parsing: text) }
     }
@@ -55,7 +57,9 @@ import Testing
     }
 
     @Test func errorDescriptionsNameTheProblem() {
-        #expect(AmountError.malformed("abc").description == "'abc' is not a decimal number (write it like 2.5, -3 or 0.000001)")
+        #expect(
+            AmountError.malformed("abc").description
+                == "'abc' is not a decimal number (write it like 2.5, -3 or 0.000001)")
         #expect(AmountError.tooManyDecimals("0.0000001").description == "'0.0000001' has more than 6 decimal places")
         #expect(AmountError.overflow.description == "number out of range (at most 18 integer digits)")
         #expect(AmountError.divisionByZero.description == "division by zero")
@@ -148,7 +152,8 @@ import Testing
         ("0", "7", "0"),
     ])
     func dividedRoundsHalfToEven(numerator: String, denominator: String, quotient: String) throws {
-        #expect(try amount(numerator).divided(by: amount(denominator)) == amount(quotient), "\(numerator) ÷ \(denominator)")
+        #expect(
+            try amount(numerator).divided(by: amount(denominator)) == amount(quotient), "\(numerator) ÷ \(denominator)")
     }
 
     @Test(arguments: [
@@ -239,7 +244,8 @@ import Testing
     }
 
     @Test func codableRoundTripsAsJSONStrings() throws {
-        let box = Box(price: amount("21.1"), quantities: [amount("-3"), amount("0.000001"), amount("999999999999999999.999999")])
+        let box = Box(
+            price: amount("21.1"), quantities: [amount("-3"), amount("0.000001"), amount("999999999999999999.999999")])
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
         let data = try encoder.encode(box)

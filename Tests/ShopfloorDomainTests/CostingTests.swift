@@ -139,7 +139,9 @@ import Testing
             (true, "2", "7.77"),
         ]
         for (incoming, quantity, value) in moves {
-            sum += incoming ? try v.receive(quantity: amt(quantity), value: amt(value)) : try v.issue(quantity: amt(quantity))
+            sum +=
+                incoming
+                ? try v.receive(quantity: amt(quantity), value: amt(value)) : try v.issue(quantity: amt(quantity))
             #expect(sum == v.value, "after \(quantity)")
         }
         // The last receipt comes into -3: the remaining -1 takes its rate 3.885.
@@ -160,7 +162,8 @@ import Testing
             let value = entries.reduce(Amount.zero) { $0 + ($1.value ?? .zero) }
             let quantity = entries.filter(\.event.movesStock).reduce(Amount.zero) { $0 + $1.quantity }
             #expect(value == valuation.value, "\(key.sku)@\(key.location) value", sourceLocation: sourceLocation)
-            #expect(quantity == valuation.quantity, "\(key.sku)@\(key.location) quantity", sourceLocation: sourceLocation)
+            #expect(
+                quantity == valuation.quantity, "\(key.sku)@\(key.location) quantity", sourceLocation: sourceLocation)
             #expect(d.shop.positions[key]?.value == valuation.value, sourceLocation: sourceLocation)
             #expect(d.shop.positions[key]?.onHand == valuation.quantity, sourceLocation: sourceLocation)
         }

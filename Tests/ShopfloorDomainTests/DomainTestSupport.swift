@@ -71,10 +71,12 @@ extension Command {
     static func start(_ order: String) -> Command { .transition(OrderTransition(order: order, action: .start)) }
     static func complete(_ order: String) -> Command { .transition(OrderTransition(order: order, action: .complete)) }
     static func cancel(_ order: String) -> Command { .transition(OrderTransition(order: order, action: .cancel)) }
-    static func receive(_ order: String, _ receipt: String, _ lines: [(String, String)], date: String? = nil) -> Command {
+    static func receive(_ order: String, _ receipt: String, _ lines: [(String, String)], date: String? = nil) -> Command
+    {
         .addReceipt(
             AddReceipt(
-                order: order, receipt: receipt, lines: lines.map { BOMLine(sku: $0.0, quantity: amt($0.1)) }, date: date))
+                order: order, receipt: receipt, lines: lines.map { BOMLine(sku: $0.0, quantity: amt($0.1)) }, date: date
+            ))
     }
     static func void(_ receipt: String) -> Command { .voidReceipt(VoidReceipt(receipt: receipt)) }
     static func setCost(_ order: String, _ sku: String, _ cost: String) -> Command {
@@ -104,7 +106,8 @@ struct ShopDriver {
     }
 
     /// Applies a command that must be refused with exactly `expected`, leaving the shop as it was.
-    mutating func refuse(_ command: Command, _ expected: DomainError, sourceLocation: SourceLocation = #_sourceLocation) {
+    mutating func refuse(_ command: Command, _ expected: DomainError, sourceLocation: SourceLocation = #_sourceLocation)
+    {
         let before = ShopSnapshot(shop)
         do {
             let written = try shop.apply(command, context: context)
@@ -169,7 +172,9 @@ struct EntryFigures: Equatable, CustomStringConvertible {
     var value: Amount?
     var ref: String?
 
-    init(_ event: LedgerEvent, _ sku: String, _ location: String, _ quantity: String, value: String? = nil, ref: String?) {
+    init(
+        _ event: LedgerEvent, _ sku: String, _ location: String, _ quantity: String, value: String? = nil, ref: String?
+    ) {
         self.event = event
         self.sku = sku
         self.location = location

@@ -44,12 +44,16 @@ import Testing
     }
 
     @Test(arguments: [
-        Case(sku: "PRODUCT", quantity: "10", levels: .one, expected: [("M1", "2.5"), ("SUB-A", "20"), ("SUB-B", "15")]),
+        Case(
+            sku: "PRODUCT", quantity: "10", levels: .one, expected: [("M1", "2.5"), ("SUB-A", "20"), ("SUB-B", "15")]),
         // SUB-A 20 → SUB-C 60 → M2 45, M3 240; M2 10.  SUB-B 15 → SUB-C 30 → M2 22.5, M3 120; M1 18.  M1 2.5.
         Case(sku: "PRODUCT", quantity: "10", levels: .full, expected: [("M1", "20.5"), ("M2", "77.5"), ("M3", "360")]),
         Case(sku: "PRODUCT", quantity: "1", levels: .full, expected: [("M1", "2.05"), ("M2", "7.75"), ("M3", "36")]),
-        Case(sku: "PRODUCT", quantity: "0.1", levels: .full, expected: [("M1", "0.205"), ("M2", "0.775"), ("M3", "3.6")]),
-        Case(sku: "PRODUCT", quantity: "0.1", levels: .one, expected: [("M1", "0.025"), ("SUB-A", "0.2"), ("SUB-B", "0.15")]),
+        Case(
+            sku: "PRODUCT", quantity: "0.1", levels: .full, expected: [("M1", "0.205"), ("M2", "0.775"), ("M3", "3.6")]),
+        Case(
+            sku: "PRODUCT", quantity: "0.1", levels: .one,
+            expected: [("M1", "0.025"), ("SUB-A", "0.2"), ("SUB-B", "0.15")]),
         Case(sku: "SUB-A", quantity: "1", levels: .one, expected: [("M2", "0.5"), ("SUB-C", "3")]),
         Case(sku: "SUB-A", quantity: "1", levels: .full, expected: [("M2", "2.75"), ("M3", "12")]),
         Case(sku: "SUB-B", quantity: "3", levels: .full, expected: [("M1", "3.6"), ("M2", "4.5"), ("M3", "24")]),
@@ -110,7 +114,10 @@ import Testing
     @Test func bomValidationErrors() throws {
         var c = try Self.catalog()
         let before = c
-        func refuse(_ parent: String, _ pairs: [(String, String)], _ expected: DomainError, sourceLocation: SourceLocation = #_sourceLocation) {
+        func refuse(
+            _ parent: String, _ pairs: [(String, String)], _ expected: DomainError,
+            sourceLocation: SourceLocation = #_sourceLocation
+        ) {
             #expect(throws: expected, sourceLocation: sourceLocation) { try c.setBOM(parent, lines: lines(pairs)) }
             #expect(c == before, "a refused BOM changes nothing", sourceLocation: sourceLocation)
         }
@@ -128,8 +135,12 @@ import Testing
         refuse("SUB-A", [("PRODUCT", "1")], .bomCycle(["SUB-A", "PRODUCT", "SUB-A"]))
 
         #expect(DomainError.bomListsItself("X").description == "the BOM of 'X' lists 'X' itself")
-        #expect(DomainError.duplicateBOMLine(parent: "P", sku: "M").description == "the BOM of 'P' lists 'M' twice: give one line with the total")
-        #expect(DomainError.materialCannotHaveBOM("M1").description == "'M1' is a material and cannot have a BOM; make it a component or product")
+        #expect(
+            DomainError.duplicateBOMLine(parent: "P", sku: "M").description
+                == "the BOM of 'P' lists 'M' twice: give one line with the total")
+        #expect(
+            DomainError.materialCannotHaveBOM("M1").description
+                == "'M1' is a material and cannot have a BOM; make it a component or product")
     }
 
     @Test func threeLinkCycleNamesTheLoop() throws {
@@ -173,7 +184,10 @@ import Testing
         // Replacing a BOM is not a cycle with its own old lines.
         try c.setBOM("B", lines: [BOMLine(sku: "C", quantity: 1)])
         #expect(try c.explode("A", quantity: 1, levels: .full) == [BOMLine(sku: "M", quantity: 2)])
-        #expect(try c.explode("A", quantity: 1, levels: .one) == [BOMLine(sku: "B", quantity: 1), BOMLine(sku: "C", quantity: 1)])
+        #expect(
+            try c.explode("A", quantity: 1, levels: .one) == [
+                BOMLine(sku: "B", quantity: 1), BOMLine(sku: "C", quantity: 1),
+            ])
     }
 
     @Test func catalogRefusals() throws {
@@ -182,16 +196,22 @@ import Testing
         try c.add(Item(sku: "Stahl-Ä", kind: .material))
         #expect(throws: DomainError.duplicateItem("ok-1_x./y")) { try c.add(Item(sku: "ok-1_x./y", kind: .product)) }
         #expect(throws: DomainError.invalidCode(what: "SKU", code: "")) { try c.add(Item(sku: "", kind: .material)) }
-        #expect(throws: DomainError.invalidCode(what: "SKU", code: "a b")) { try c.add(Item(sku: "a b", kind: .material)) }
+        #expect(throws: DomainError.invalidCode(what: "SKU", code: "a b")) {
+            try c.add(Item(sku: "a b", kind: .material))
+        }
         let long = String(repeating: "x", count: 65)
-        #expect(throws: DomainError.invalidCode(what: "SKU", code: long)) { try c.add(Item(sku: long, kind: .material)) }
+        #expect(throws: DomainError.invalidCode(what: "SKU", code: long)) {
+            try c.add(Item(sku: long, kind: .material))
+        }
         try c.add(Item(sku: String(repeating: "x", count: 64), kind: .material))
         #expect(throws: DomainError.invalidCode(what: "unit of measure", code: "")) {
             try c.add(Item(sku: "U", kind: .material, unit: ""))
         }
         try c.add(Location(code: "PLANT"))
         #expect(throws: DomainError.duplicateLocation("PLANT")) { try c.add(Location(code: "PLANT")) }
-        #expect(throws: DomainError.invalidCode(what: "location code", code: "PL:1")) { try c.add(Location(code: "PL:1")) }
+        #expect(throws: DomainError.invalidCode(what: "location code", code: "PL:1")) {
+            try c.add(Location(code: "PL:1"))
+        }
         #expect(throws: DomainError.unknownLocation("WH")) { try c.requireLocation("WH") }
         try c.requireLocation("PLANT")
         #expect(throws: DomainError.unknownItem("Z")) { try c.item("Z") }

@@ -39,10 +39,14 @@ import Testing
         _ d: ShopDriver, _ sku: String, at location: String = "PLANT", _ expected: PositionFigures,
         sourceLocation: SourceLocation = #_sourceLocation
     ) {
-        #expect(PositionFigures(d.position(sku, location)) == expected, "\(sku)@\(location)", sourceLocation: sourceLocation)
+        #expect(
+            PositionFigures(d.position(sku, location)) == expected, "\(sku)@\(location)", sourceLocation: sourceLocation
+        )
         // Positions are computed from entries, never kept as hidden counters.
-        let recomputed = Position.from(d.entries)[StockKey(sku: sku, location: location)] ?? Position(sku: sku, location: location)
-        #expect(recomputed == d.position(sku, location), "\(sku)@\(location) recomputed", sourceLocation: sourceLocation)
+        let recomputed =
+            Position.from(d.entries)[StockKey(sku: sku, location: location)] ?? Position(sku: sku, location: location)
+        #expect(
+            recomputed == d.position(sku, location), "\(sku)@\(location) recomputed", sourceLocation: sourceLocation)
     }
 
     // MARK: Entered: ORDER on each output, DEMAND on each input
@@ -61,15 +65,18 @@ import Testing
         #expect(written.allSatisfy { $0.date == "2026-11-22" && $0.operation == "op-test" && $0.unitCost == nil })
         #expect(written.allSatisfy { $0.relieved == .zero })
         expectPosition(d, "PROD", PositionFigures(onOrder: "4", available: "0", projected: "4"))
-        expectPosition(d, "M1", PositionFigures(onHand: "100", demand: "12", available: "100", projected: "88", value: "200"))
-        expectPosition(d, "M2", PositionFigures(onHand: "50", demand: "4", available: "50", projected: "46", value: "200"))
+        expectPosition(
+            d, "M1", PositionFigures(onHand: "100", demand: "12", available: "100", projected: "88", value: "200"))
+        expectPosition(
+            d, "M2", PositionFigures(onHand: "50", demand: "4", available: "50", projected: "46", value: "200"))
         // A production order explodes through SUB: no commitment on the component itself.
         #expect(d.shop.positions[StockKey(sku: "SUB", location: "PLANT")] == nil)
         let order = try d.shop.order("PO-1")
         #expect(order.status == .entered)
         #expect(order.lines[0].inputs == [BOMLine(sku: "M1", quantity: 12), BOMLine(sku: "M2", quantity: 4)])
         #expect(order.lines[0].onOrder == 4)
-        #expect(order.inputs.map { "\($0.sku) \($0.required) \($0.demand) \($0.allocated)" } == ["M1 12 12 0", "M2 4 4 0"])
+        #expect(
+            order.inputs.map { "\($0.sku) \($0.required) \($0.demand) \($0.allocated)" } == ["M1 12 12 0", "M2 4 4 0"])
     }
 
     @Test func enterOnAWorkOrderDemandsDirectChildren() throws {
@@ -98,7 +105,8 @@ import Testing
                 EntryFigures(.demand, "M2", "WH", "4", ref: "PO-2"),
             ])
         expectPosition(d, "M2", at: "WH", PositionFigures(demand: "4", available: "0", projected: "-4"))
-        expectPosition(d, "M2", at: "PLANT", PositionFigures(onHand: "50", available: "50", projected: "50", value: "200"))
+        expectPosition(
+            d, "M2", at: "PLANT", PositionFigures(onHand: "50", available: "50", projected: "50", value: "200"))
     }
 
     // MARK: Production: ALLOCATE on each input
@@ -112,8 +120,10 @@ import Testing
                 EntryFigures(.allocate, "M2", "PLANT", "4", ref: "PO-1"),
             ])
         #expect(written.allSatisfy { $0.value == nil && $0.unitCost == nil })
-        expectPosition(d, "M1", PositionFigures(onHand: "100", allocated: "12", available: "88", projected: "88", value: "200"))
-        expectPosition(d, "M2", PositionFigures(onHand: "50", allocated: "4", available: "46", projected: "46", value: "200"))
+        expectPosition(
+            d, "M1", PositionFigures(onHand: "100", allocated: "12", available: "88", projected: "88", value: "200"))
+        expectPosition(
+            d, "M2", PositionFigures(onHand: "50", allocated: "4", available: "46", projected: "46", value: "200"))
         expectPosition(d, "PROD", PositionFigures(onOrder: "4", available: "0", projected: "4"))
         let order = try d.shop.order("PO-1")
         #expect(order.status == .production)
@@ -134,12 +144,18 @@ import Testing
     }
 
     @Test(arguments: [
-        ReceiptCase(received: "1", m1: "3", m1Value: "6", m2: "1", m2Value: "4", produceValue: "15", status: .production),
-        ReceiptCase(received: "1.5", m1: "4.5", m1Value: "9", m2: "1.5", m2Value: "6", produceValue: "22.5", status: .production),
-        ReceiptCase(received: "2", m1: "6", m1Value: "12", m2: "2", m2Value: "8", produceValue: "30", status: .production),
-        ReceiptCase(received: "3.999999", m1: "11.999997", m1Value: "23.999994", m2: "3.999999", m2Value: "15.999996",
+        ReceiptCase(
+            received: "1", m1: "3", m1Value: "6", m2: "1", m2Value: "4", produceValue: "15", status: .production),
+        ReceiptCase(
+            received: "1.5", m1: "4.5", m1Value: "9", m2: "1.5", m2Value: "6", produceValue: "22.5", status: .production
+        ),
+        ReceiptCase(
+            received: "2", m1: "6", m1Value: "12", m2: "2", m2Value: "8", produceValue: "30", status: .production),
+        ReceiptCase(
+            received: "3.999999", m1: "11.999997", m1Value: "23.999994", m2: "3.999999", m2Value: "15.999996",
             produceValue: "59.999985", status: .production),
-        ReceiptCase(received: "4", m1: "12", m1Value: "24", m2: "4", m2Value: "16", produceValue: "60", status: .received),
+        ReceiptCase(
+            received: "4", m1: "12", m1Value: "24", m2: "4", m2Value: "16", produceValue: "60", status: .received),
     ])
     func receiptConsumesProportionallyAndProduces(_ c: ReceiptCase) throws {
         var d = try Self.started()
@@ -260,14 +276,16 @@ import Testing
                 EntryFigures(.reverseOrder, "PROD", "PLANT", "-4", ref: "PO-1"),
                 EntryFigures(.reverseDemand, "M1", "PLANT", "-12", ref: "PO-1"),
                 EntryFigures(.reverseDemand, "M2", "PLANT", "-4", ref: "PO-1"),
-            ], status: .cancelled, prod: PositionFigures(available: "0", projected: "0"), m1: baseline.m1, m2: baseline.m2),
+            ], status: .cancelled, prod: PositionFigures(available: "0", projected: "0"), m1: baseline.m1,
+            m2: baseline.m2),
         CloseCase(
             name: "close short in Entered", before: [.enter("PO-1")], close: .complete("PO-1"),
             expected: [
                 EntryFigures(.reverseOrder, "PROD", "PLANT", "-4", ref: "PO-1"),
                 EntryFigures(.reverseDemand, "M1", "PLANT", "-12", ref: "PO-1"),
                 EntryFigures(.reverseDemand, "M2", "PLANT", "-4", ref: "PO-1"),
-            ], status: .completed, prod: PositionFigures(available: "0", projected: "0"), m1: baseline.m1, m2: baseline.m2),
+            ], status: .completed, prod: PositionFigures(available: "0", projected: "0"), m1: baseline.m1,
+            m2: baseline.m2),
         CloseCase(
             name: "cancel in Production", before: [.enter("PO-1"), .start("PO-1")], close: .cancel("PO-1"),
             expected: [
@@ -276,9 +294,11 @@ import Testing
                 EntryFigures(.reverseDemand, "M1", "PLANT", "-12", ref: "PO-1"),
                 EntryFigures(.reverseAllocate, "M2", "PLANT", "-4", ref: "PO-1"),
                 EntryFigures(.reverseDemand, "M2", "PLANT", "-4", ref: "PO-1"),
-            ], status: .cancelled, prod: PositionFigures(available: "0", projected: "0"), m1: baseline.m1, m2: baseline.m2),
+            ], status: .cancelled, prod: PositionFigures(available: "0", projected: "0"), m1: baseline.m1,
+            m2: baseline.m2),
         CloseCase(
-            name: "close short after one of four", before: [.enter("PO-1"), .start("PO-1"), .receive("PO-1", "R1", [("PROD", "1")])],
+            name: "close short after one of four",
+            before: [.enter("PO-1"), .start("PO-1"), .receive("PO-1", "R1", [("PROD", "1")])],
             close: .complete("PO-1"),
             expected: [
                 EntryFigures(.reverseOrder, "PROD", "PLANT", "-3", ref: "PO-1"),
@@ -300,7 +320,8 @@ import Testing
                 EntryFigures(.reverseDemand, "M1", "PLANT", "-12", ref: "PO-1"),
                 EntryFigures(.reverseAllocate, "M2", "PLANT", "-4", ref: "PO-1"),
                 EntryFigures(.reverseDemand, "M2", "PLANT", "-4", ref: "PO-1"),
-            ], status: .cancelled, prod: PositionFigures(available: "0", projected: "0"), m1: baseline.m1, m2: baseline.m2),
+            ], status: .cancelled, prod: PositionFigures(available: "0", projected: "0"), m1: baseline.m1,
+            m2: baseline.m2),
         CloseCase(
             name: "complete when fully received",
             before: [.enter("PO-1"), .start("PO-1"), .receive("PO-1", "R1", [("PROD", "4")])], close: .complete("PO-1"),
@@ -340,7 +361,8 @@ import Testing
 
     @Test(arguments: [
         VoidCase(received: "1", statusBeforeVoid: .production, m1: "3", m1Value: "6", m2Value: "4", produceValue: "15"),
-        VoidCase(received: "4", statusBeforeVoid: .received, m1: "12", m1Value: "24", m2Value: "16", produceValue: "60"),
+        VoidCase(
+            received: "4", statusBeforeVoid: .received, m1: "12", m1Value: "24", m2Value: "16", produceValue: "60"),
     ])
     func voidReversesWhatTheReceiptWrote(_ c: VoidCase) throws {
         var d = try Self.started()
@@ -351,7 +373,8 @@ import Testing
         let written = try d.run(.void("R1"))
         #expect(
             figures(written) == [
-                EntryFigures(.reverseProduce, "PROD", "PLANT", "-" + c.received, value: "-" + c.produceValue, ref: "PO-1"),
+                EntryFigures(
+                    .reverseProduce, "PROD", "PLANT", "-" + c.received, value: "-" + c.produceValue, ref: "PO-1"),
                 EntryFigures(.reverseConsume, "M2", "PLANT", c.received, value: c.m2Value, ref: "PO-1"),
                 EntryFigures(.reverseConsume, "M1", "PLANT", c.m1, value: c.m1Value, ref: "PO-1"),
             ])
@@ -359,8 +382,10 @@ import Testing
         #expect(written.map(\.relieved) == receipt.reversed().map(\.relieved))
         #expect(written.map(\.unitCost) == [amt("15"), amt("4"), amt("2")])
         // Everything is back where Start left it.
-        expectPosition(d, "M1", PositionFigures(onHand: "100", allocated: "12", available: "88", projected: "88", value: "200"))
-        expectPosition(d, "M2", PositionFigures(onHand: "50", allocated: "4", available: "46", projected: "46", value: "200"))
+        expectPosition(
+            d, "M1", PositionFigures(onHand: "100", allocated: "12", available: "88", projected: "88", value: "200"))
+        expectPosition(
+            d, "M2", PositionFigures(onHand: "50", allocated: "4", available: "46", projected: "46", value: "200"))
         expectPosition(d, "PROD", PositionFigures(onOrder: "4", available: "0", projected: "4"))
         for sku in ["M1", "M2"] {
             let key = StockKey(sku: sku, location: "PLANT")
@@ -388,7 +413,8 @@ import Testing
                 EntryFigures(.reverseConsume, "M2", "PLANT", "1", value: "4", ref: "PO-1"),
                 EntryFigures(.reverseConsume, "M1", "PLANT", "3", value: "6", ref: "PO-1"),
             ])
-        expectPosition(d, "PROD", PositionFigures(onHand: "1", onOrder: "4", available: "1", projected: "5", value: "20"))
+        expectPosition(
+            d, "PROD", PositionFigures(onHand: "1", onOrder: "4", available: "1", projected: "5", value: "20"))
     }
 
     // MARK: ADJUST: in with unit cost, out at the weighted average
@@ -470,7 +496,9 @@ import Testing
             ])
         #expect(written.map(\.unitCost) == [amt("2.090909"), amt("2.090909")])
         #expect(written.allSatisfy { $0.date == "2026-11-24" && $0.operation == "op-move" })
-        expectPosition(d, "M1", at: "PLANT", PositionFigures(onHand: "100", available: "100", projected: "100", value: "209.09091"))
+        expectPosition(
+            d, "M1", at: "PLANT", PositionFigures(onHand: "100", available: "100", projected: "100", value: "209.09091")
+        )
         let whQuantity = 10 + amt(destinationQuantity)
         let whValue = amt("20.90909") + (try amt(destinationQuantity).multiplied(by: amt(destinationCost)))
         expectPosition(
@@ -483,8 +511,10 @@ import Testing
     @Test func transferRefusals() throws {
         var d = try Self.plant()
         d.refuse(.transfer("M1", "1", from: "PLANT", to: "PLANT"), .sameLocation("PLANT"))
-        d.refuse(.transfer("M1", "0", from: "PLANT", to: "WH"), .nonPositiveQuantity(context: "transfer M1", quantity: 0))
-        d.refuse(.transfer("M1", "-1", from: "PLANT", to: "WH"), .nonPositiveQuantity(context: "transfer M1", quantity: -1))
+        d.refuse(
+            .transfer("M1", "0", from: "PLANT", to: "WH"), .nonPositiveQuantity(context: "transfer M1", quantity: 0))
+        d.refuse(
+            .transfer("M1", "-1", from: "PLANT", to: "WH"), .nonPositiveQuantity(context: "transfer M1", quantity: -1))
         d.refuse(.transfer("M1", "1", from: "PLANT", to: "MOON"), .unknownLocation("MOON"))
         d.refuse(.transfer("M1", "1", from: "MOON", to: "WH"), .unknownLocation("MOON"))
         d.refuse(.transfer("NOPE", "1", from: "PLANT", to: "WH"), .unknownItem("NOPE"))
@@ -505,7 +535,10 @@ import Testing
 
     @Test func everyEntryDeltaMatchesItsEvent() {
         func delta(_ event: LedgerEvent, _ q: String, relieved: String = "0", value: String? = nil) -> PositionDelta {
-            LedgerEntry(sku: "S", location: "L", event: event, quantity: amt(q), value: value.map(amt), relieved: amt(relieved), date: "2026-01-01", operation: "").delta
+            LedgerEntry(
+                sku: "S", location: "L", event: event, quantity: amt(q), value: value.map(amt), relieved: amt(relieved),
+                date: "2026-01-01", operation: ""
+            ).delta
         }
         #expect(delta(.order, "4") == PositionDelta(onOrder: 4))
         #expect(delta(.reverseOrder, "-4") == PositionDelta(onOrder: -4))
@@ -513,10 +546,14 @@ import Testing
         #expect(delta(.reverseDemand, "-4") == PositionDelta(demand: -4))
         #expect(delta(.allocate, "4") == PositionDelta(demand: -4, allocated: 4))
         #expect(delta(.reverseAllocate, "-4") == PositionDelta(demand: 4, allocated: -4))
-        #expect(delta(.consume, "-3", relieved: "2", value: "-6") == PositionDelta(onHand: -3, allocated: -2, value: -6))
-        #expect(delta(.reverseConsume, "3", relieved: "2", value: "6") == PositionDelta(onHand: 3, allocated: 2, value: 6))
+        #expect(
+            delta(.consume, "-3", relieved: "2", value: "-6") == PositionDelta(onHand: -3, allocated: -2, value: -6))
+        #expect(
+            delta(.reverseConsume, "3", relieved: "2", value: "6") == PositionDelta(onHand: 3, allocated: 2, value: 6))
         #expect(delta(.produce, "3", relieved: "1", value: "30") == PositionDelta(onHand: 3, onOrder: -1, value: 30))
-        #expect(delta(.reverseProduce, "-3", relieved: "1", value: "-30") == PositionDelta(onHand: -3, onOrder: 1, value: -30))
+        #expect(
+            delta(.reverseProduce, "-3", relieved: "1", value: "-30")
+                == PositionDelta(onHand: -3, onOrder: 1, value: -30))
         #expect(delta(.adjust, "-3", value: "-6") == PositionDelta(onHand: -3, value: -6))
         #expect(delta(.transfer, "3", value: "6") == PositionDelta(onHand: 3, value: 6))
     }

@@ -11,7 +11,8 @@ import Testing
         .draft: [.enter: .entered, .cancel: .cancelled, .edit: .draft],
         .entered: [.start: .production, .complete: .completed, .cancel: .cancelled, .edit: .entered],
         .production: [
-            .receive: .production, .voidReceipt: .production, .complete: .completed, .cancel: .cancelled, .edit: .production,
+            .receive: .production, .voidReceipt: .production, .complete: .completed, .cancel: .cancelled,
+            .edit: .production,
         ],
         .received: [.receive: .production, .voidReceipt: .production, .complete: .completed],
         .completed: [:],
@@ -41,7 +42,8 @@ import Testing
             #expect(OrderLifecycle.allowedFrom(event).contains(status))
         } else {
             let allowed = Self.allowedInOrder[status]!
-            let expected = DomainError.forbiddenTransition(order: "PO-9", status: status, event: event, allowed: allowed)
+            let expected = DomainError.forbiddenTransition(
+                order: "PO-9", status: status, event: event, allowed: allowed)
             #expect(throws: expected) { try lifecycle.next(event, order: "PO-9") }
             #expect(throws: expected) { try lifecycle.next(event, order: "PO-9", fullyReceived: true) }
             var handled = lifecycle
@@ -74,11 +76,21 @@ import Testing
             }
         }
         #expect(message(.draft, .start) == "order 'WO-7' is Draft: cannot start; allowed: enter, cancel, edit")
-        #expect(message(.entered, .receive) == "order 'WO-7' is Entered: cannot receive; allowed: start, complete, cancel, edit")
-        #expect(message(.production, .enter) == "order 'WO-7' is Production: cannot enter; allowed: receive, void-receipt, complete, cancel, edit")
-        #expect(message(.received, .cancel) == "order 'WO-7' is Received: cannot cancel; allowed: receive, void-receipt, complete")
-        #expect(message(.completed, .voidReceipt) == "order 'WO-7' is Completed: cannot void-receipt; allowed: nothing (the order is closed)")
-        #expect(message(.cancelled, .edit) == "order 'WO-7' is Cancelled: cannot edit; allowed: nothing (the order is closed)")
+        #expect(
+            message(.entered, .receive)
+                == "order 'WO-7' is Entered: cannot receive; allowed: start, complete, cancel, edit")
+        #expect(
+            message(.production, .enter)
+                == "order 'WO-7' is Production: cannot enter; allowed: receive, void-receipt, complete, cancel, edit")
+        #expect(
+            message(.received, .cancel)
+                == "order 'WO-7' is Received: cannot cancel; allowed: receive, void-receipt, complete")
+        #expect(
+            message(.completed, .voidReceipt)
+                == "order 'WO-7' is Completed: cannot void-receipt; allowed: nothing (the order is closed)")
+        #expect(
+            message(.cancelled, .edit)
+                == "order 'WO-7' is Cancelled: cannot edit; allowed: nothing (the order is closed)")
         #expect(message(.draft, .enter) == "allowed")
     }
 
@@ -250,7 +262,9 @@ import Testing
                 EntryFigures(.reverseDemand, "M", "PLANT", "-20", ref: "O"),
             ])
         #expect(d.position("M", "PLANT") == Position.from(d.entries)[StockKey(sku: "M", location: "PLANT")])
-        #expect(PositionFigures(d.position("M", "PLANT")) == PositionFigures(onHand: "1000", available: "1000", projected: "1000", value: "1000"))
+        #expect(
+            PositionFigures(d.position("M", "PLANT"))
+                == PositionFigures(onHand: "1000", available: "1000", projected: "1000", value: "1000"))
         #expect(PositionFigures(d.position("P", "PLANT")) == PositionFigures(available: "0", projected: "0"))
     }
 
@@ -282,7 +296,8 @@ import Testing
         // 10 ordered + 10 % = 11.
         d.refuse(
             .receive("O", "R1", [("P", "11.000001")]),
-            .overReceipt(order: "O", sku: "P", ordered: 10, received: 0, receiving: amt("11.000001"), tolerancePercent: 10))
+            .overReceipt(
+                order: "O", sku: "P", ordered: 10, received: 0, receiving: amt("11.000001"), tolerancePercent: 10))
         try d.run(.receive("O", "R1", [("P", "6")]))
         d.refuse(
             .receive("O", "R2", [("P", "5.5")]),
@@ -294,13 +309,15 @@ import Testing
         #expect(try d.shop.order("O").lines[0].produced == 11)
         d.refuse(
             .receive("O", "R3", [("P", "0.000001")]),
-            .overReceipt(order: "O", sku: "P", ordered: 10, received: 11, receiving: amt("0.000001"), tolerancePercent: 10))
+            .overReceipt(
+                order: "O", sku: "P", ordered: 10, received: 11, receiving: amt("0.000001"), tolerancePercent: 10))
         let message = DomainError.overReceipt(
             order: "O", sku: "P", ordered: 10, received: 6, receiving: amt("5.5"), tolerancePercent: 10
         ).description
         #expect(
             message
-                == "receiving 5.5 'P' on order 'O' exceeds ordered 10 + 10% (already received 6); receive less or raise the order's tolerance")
+                == "receiving 5.5 'P' on order 'O' exceeds ordered 10 + 10% (already received 6); receive less or raise the order's tolerance"
+        )
     }
 
     @Test func zeroToleranceAllowsExactlyTheOrderedQuantity() throws {
@@ -309,12 +326,14 @@ import Testing
         try d.run([.enter("O"), .start("O")])
         d.refuse(
             .receive("O", "R1", [("P", "10.000001")]),
-            .overReceipt(order: "O", sku: "P", ordered: 10, received: 0, receiving: amt("10.000001"), tolerancePercent: 0))
+            .overReceipt(
+                order: "O", sku: "P", ordered: 10, received: 0, receiving: amt("10.000001"), tolerancePercent: 0))
         try d.run(.receive("O", "R1", [("P", "10")]))
         #expect(d.status("O") == .received)
         d.refuse(
             .receive("O", "R2", [("P", "0.000001")]),
-            .overReceipt(order: "O", sku: "P", ordered: 10, received: 10, receiving: amt("0.000001"), tolerancePercent: 0))
+            .overReceipt(
+                order: "O", sku: "P", ordered: 10, received: 10, receiving: amt("0.000001"), tolerancePercent: 0))
     }
 
     @Test func raisingTheToleranceInProductionAllowsMore() throws {
@@ -364,7 +383,9 @@ import Testing
         d.refuse(.setCost("O", "P", "-1"), .negativeCost(context: "order O, output P", cost: -1))
         d.refuse(.setCost("NOPE", "P", "1"), .unknownOrder("NOPE"))
         d.refuse(.editOrder(EditOrder(order: "O", due: "2026-13-01")), .invalidDate("2026-13-01"))
-        d.refuse(.editOrder(EditOrder(order: "O", notes: "x", tolerancePercent: amt("1000.000001"))), .invalidTolerance(amt("1000.000001")))
+        d.refuse(
+            .editOrder(EditOrder(order: "O", notes: "x", tolerancePercent: amt("1000.000001"))),
+            .invalidTolerance(amt("1000.000001")))
         d.refuse(.editOrder(EditOrder(order: "O", tolerancePercent: -1)), .invalidTolerance(-1))
         d.refuse(.editOrder(EditOrder(order: "NOPE")), .unknownOrder("NOPE"))
         d.refuse(.transition(OrderTransition(order: "NOPE", action: .enter)), .unknownOrder("NOPE"))
@@ -388,13 +409,21 @@ import Testing
         d.refuse(
             .create("O2", .work, at: "PLANT", [("P", "1", "-0.01")]),
             .negativeCost(context: "order O2, output P", cost: amt("-0.01")))
-        d.refuse(.create("O2", .work, at: "PLANT", [("P", "1", nil), ("P", "2", nil)]), .duplicateOutput(order: "O2", sku: "P"))
+        d.refuse(
+            .create("O2", .work, at: "PLANT", [("P", "1", nil), ("P", "2", nil)]),
+            .duplicateOutput(order: "O2", sku: "P"))
         d.refuse(.create("O2", .work, at: "PLANT", tolerance: "-1", [("P", "1", nil)]), .invalidTolerance(-1))
         d.refuse(
-            .createOrder(CreateOrder(number: "O2", kind: .work, location: "PLANT", due: "2026-1-1", outputs: [OutputSpec(sku: "P", quantity: 1)])),
+            .createOrder(
+                CreateOrder(
+                    number: "O2", kind: .work, location: "PLANT", due: "2026-1-1",
+                    outputs: [OutputSpec(sku: "P", quantity: 1)])),
             .invalidDate("2026-1-1"))
         try d.run(
-            .createOrder(CreateOrder(number: "O2", kind: .work, location: "PLANT", due: "2028-02-29", outputs: [OutputSpec(sku: "P", quantity: 1)])))
+            .createOrder(
+                CreateOrder(
+                    number: "O2", kind: .work, location: "PLANT", due: "2028-02-29",
+                    outputs: [OutputSpec(sku: "P", quantity: 1)])))
         #expect(d.status("O2") == .draft)
     }
 
@@ -403,8 +432,10 @@ import Testing
         try validateDate(text)
     }
 
-    @Test(arguments: ["", "2026-11-31", "2025-02-29", "1900-02-29", "2026-00-10", "2026-13-01", "26-11-22", "2026/11/22",
-        "2026-11-22T00:00", "0000-01-01", "2026-1-01", "２０２６-11-22", "+026-11-22"])
+    @Test(arguments: [
+        "", "2026-11-31", "2025-02-29", "1900-02-29", "2026-00-10", "2026-13-01", "26-11-22", "2026/11/22",
+        "2026-11-22T00:00", "0000-01-01", "2026-1-01", "２０２６-11-22", "+026-11-22",
+    ])
     func invalidDates(text: String) {
         #expect(throws: DomainError.invalidDate(text)) { try validateDate(text) }
     }

@@ -142,7 +142,9 @@ struct RandomShopRun {
             let order = shop.orders[number]!
             return [.draft, .entered, .production].contains(order.status) && order.lines.contains { $0.unitCost == nil }
         }
-        guard let order = !missing.isEmpty && chance(80) ? shop.orders[pick(missing)] : randomOrder(preferring: [.production])
+        guard
+            let order = !missing.isEmpty && chance(80)
+                ? shop.orders[pick(missing)] : randomOrder(preferring: [.production])
         else { return createOrder() }
         let line = order.lines.first { $0.unitCost == nil } ?? pick(order.lines)
         apply(.setCost(SetCost(order: order.number, sku: line.sku, unitCost: cost())))
@@ -159,7 +161,10 @@ struct RandomShopRun {
     mutating func adjustIn() {
         let sku = pick(Self.skus)
         let unitCost: Amount? = chance(80) ? cost() : nil
-        apply(.adjustStock(AdjustStock(sku: sku, location: pick(Self.locations), quantity: quantity() + quantity(), unitCost: unitCost)))
+        apply(
+            .adjustStock(
+                AdjustStock(
+                    sku: sku, location: pick(Self.locations), quantity: quantity() + quantity(), unitCost: unitCost)))
     }
 
     mutating func adjustOut() {
@@ -183,7 +188,9 @@ struct RandomShopRun {
             }
             // Into zero or positive stock, a transfer moves value without creating or destroying any.
             if !destinationBefore.quantity.isNegative && out + into != .zero {
-                strict.append("transfer \(quantity) \(sku) \(from)→\(to) into \(destinationBefore.quantity): out \(out), in \(into)")
+                strict.append(
+                    "transfer \(quantity) \(sku) \(from)→\(to) into \(destinationBefore.quantity): out \(out), in \(into)"
+                )
             }
         case .failure(let error):
             if from != to { core.append("transfer \(quantity) \(sku) \(from)→\(to) refused: \(error)") }
@@ -210,14 +217,18 @@ struct RandomShopRun {
     }
 
     mutating func transition(_ action: OrderTransition.Action) {
-        guard let order = randomOrder(preferring: OrderLifecycle.allowedFrom(action.event)) else { return createOrder() }
+        guard let order = randomOrder(preferring: OrderLifecycle.allowedFrom(action.event)) else {
+            return createOrder()
+        }
         let result = apply(.transition(OrderTransition(order: order.number, action: action)))
         let allowed = OrderLifecycle.allowedFrom(action.event).contains(order.status)
         let visible = order.visibleReceipts.map(\.id)
         switch result {
         case .success:
             if !allowed { core.append("\(action) accepted on \(order.number) in \(order.status)") }
-            if action == .cancel && !visible.isEmpty { core.append("cancel accepted on \(order.number) with receipts \(visible)") }
+            if action == .cancel && !visible.isEmpty {
+                core.append("cancel accepted on \(order.number) with receipts \(visible)")
+            }
         case .failure(let error):
             if !allowed {
                 let expected = DomainError.forbiddenTransition(
@@ -251,7 +262,8 @@ struct RandomShopRun {
         let candidates = open.isEmpty ? order.lines : open
         var lines: [BOMLine] = []
         var over = false
-        for (index, line) in candidates.enumerated() where chance(60) || (lines.isEmpty && index == candidates.count - 1) {
+        for (index, line) in candidates.enumerated()
+        where chance(60) || (lines.isEmpty && index == candidates.count - 1) {
             let remaining = line.quantity - line.produced
             let quantity: Amount
             switch int(0..<100) {
@@ -272,12 +284,16 @@ struct RandomShopRun {
         case .success:
             receiptIDs.append(id)
             if duplicate { core.append("duplicate receipt \(id) accepted") }
-            if over { core.append("over-receipt \(lines) on \(order.number) (tolerance \(order.tolerancePercent)) accepted") }
+            if over {
+                core.append("over-receipt \(lines) on \(order.number) (tolerance \(order.tolerancePercent)) accepted")
+            }
             if !receivable || !costed { core.append("receipt on \(order.number) in \(order.status) accepted") }
         case .failure(let error):
             guard receivable && costed && !duplicate else { return }
             if over {
-                if case .overReceipt = error { overReceiptsRefused += 1 } else {
+                if case .overReceipt = error {
+                    overReceiptsRefused += 1
+                } else {
                     core.append("over-receipt on \(order.number) refused with \(error)")
                 }
             } else {
@@ -317,26 +333,35 @@ struct RandomShopRun {
     mutating func checkInvariants() {
         // (a) Conservation: per SKU and location, the entries add up to the valuation.
         var keys = Set(shop.valuations.keys)
-        for entry in entries where entry.event.movesStock { keys.insert(StockKey(sku: entry.sku, location: entry.location)) }
+        for entry in entries where entry.event.movesStock {
+            keys.insert(StockKey(sku: entry.sku, location: entry.location))
+        }
         var valueSums: [StockKey: Amount] = [:]
         var quantitySums: [StockKey: Amount] = [:]
         for entry in entries {
             let key = StockKey(sku: entry.sku, location: entry.location)
             if let value = entry.value { valueSums[key, default: .zero] += value }
             if entry.event.movesStock { quantitySums[key, default: .zero] += entry.quantity }
-            if entry.event.movesStock != (entry.value != nil) { core.append("entry \(EntryFigures(entry)) value presence") }
+            if entry.event.movesStock != (entry.value != nil) {
+                core.append("entry \(EntryFigures(entry)) value presence")
+            }
         }
         for key in keys.sorted() {
             let valuation = shop.valuation(sku: key.sku, location: key.location)
             if (valueSums[key] ?? .zero) != valuation.value {
-                core.append("\(key.sku)@\(key.location): entry values \(valueSums[key] ?? .zero) ≠ valuation \(valuation.value)")
+                core.append(
+                    "\(key.sku)@\(key.location): entry values \(valueSums[key] ?? .zero) ≠ valuation \(valuation.value)"
+                )
             }
             if (quantitySums[key] ?? .zero) != valuation.quantity {
-                core.append("\(key.sku)@\(key.location): entry quantities \(quantitySums[key] ?? .zero) ≠ valuation \(valuation.quantity)")
+                core.append(
+                    "\(key.sku)@\(key.location): entry quantities \(quantitySums[key] ?? .zero) ≠ valuation \(valuation.quantity)"
+                )
             }
             let position = shop.position(sku: key.sku, location: key.location)
             if position.onHand != valuation.quantity || position.value != valuation.value {
-                core.append("\(key.sku)@\(key.location): position \(PositionFigures(position)) ≠ valuation \(valuation)")
+                core.append(
+                    "\(key.sku)@\(key.location): position \(PositionFigures(position)) ≠ valuation \(valuation)")
             }
         }
 
@@ -346,7 +371,9 @@ struct RandomShopRun {
         var demand: [StockKey: Amount] = [:]
         var allocated: [StockKey: Amount] = [:]
         for order in shop.orders.values {
-            for line in order.lines { onOrder[StockKey(sku: line.sku, location: order.location), default: .zero] += line.onOrder }
+            for line in order.lines {
+                onOrder[StockKey(sku: line.sku, location: order.location), default: .zero] += line.onOrder
+            }
             for input in order.inputs {
                 let key = StockKey(sku: input.sku, location: order.location)
                 demand[key, default: .zero] += input.demand
@@ -373,7 +400,8 @@ struct RandomShopRun {
 
     mutating func checkOrder(_ order: Order) {
         let number = order.number
-        let consumed = sumPerSKU(entries.filter { $0.ref == number && ($0.event == .consume || $0.event == .reverseConsume) })
+        let consumed = sumPerSKU(
+            entries.filter { $0.ref == number && ($0.event == .consume || $0.event == .reverseConsume) })
         var required: [String: Amount] = [:]
         for line in order.lines { for input in line.inputs { required[input.sku, default: .zero] += input.quantity } }
         required = required.filter { !$0.value.isZero }
@@ -384,14 +412,17 @@ struct RandomShopRun {
             var problems: [String] = []
             if consumed != required { problems.append("consumed \(consumed), inputs \(required)") }
             for line in order.lines {
-                let inputs = Dictionary(uniqueKeysWithValues: line.inputs.map { ($0.sku, $0.quantity) }).filter { !$0.value.isZero }
+                let inputs = Dictionary(uniqueKeysWithValues: line.inputs.map { ($0.sku, $0.quantity) }).filter {
+                    !$0.value.isZero
+                }
                 if line.consumed.filter({ !$0.value.isZero }) != inputs {
                     problems.append("line \(line.sku) consumed \(line.consumed), inputs \(inputs)")
                 }
             }
             if ![.received, .completed].contains(order.status) { problems.append("status \(order.status)") }
             if !problems.isEmpty {
-                let message = "fully received \(number)\(everVoided ? " (with voids)" : ""): " + problems.joined(separator: "; ")
+                let message =
+                    "fully received \(number)\(everVoided ? " (with voids)" : ""): " + problems.joined(separator: "; ")
                 if everVoided { strict.append(message) } else { core.append(message) }
             }
         }
@@ -412,11 +443,13 @@ struct RandomShopRun {
                 switch order.status {
                 case .draft, .completed, .cancelled: (.zero, .zero)
                 case .entered: (input.required, .zero)
-                case .production, .received: (.zero, Amount.maximum(.zero, input.required - (consumed[input.sku] ?? .zero)))
+                case .production, .received:
+                    (.zero, Amount.maximum(.zero, input.required - (consumed[input.sku] ?? .zero)))
                 }
             if input.demand != expected.demand || input.allocated != expected.allocated {
                 problems.append(
-                    "\(input.sku) demand/allocated \(input.demand)/\(input.allocated), expected \(expected.demand)/\(expected.allocated)")
+                    "\(input.sku) demand/allocated \(input.demand)/\(input.allocated), expected \(expected.demand)/\(expected.allocated)"
+                )
             }
         }
         if !problems.isEmpty {
@@ -476,7 +509,9 @@ struct RandomShopRun {
         #expect(outcomes.allSatisfy { (30...60).contains($0.commands) })
         var events: [LedgerEvent: Int] = [:]
         for outcome in outcomes { events.merge(outcome.accepted, uniquingKeysWith: +) }
-        for event in LedgerEvent.allCases { #expect((events[event] ?? 0) > 100, "\(event.rawValue) written \(events[event] ?? 0) times") }
+        for event in LedgerEvent.allCases {
+            #expect((events[event] ?? 0) > 100, "\(event.rawValue) written \(events[event] ?? 0) times")
+        }
         #expect(outcomes.reduce(0) { $0 + $1.refused } > 1_000)
         #expect(outcomes.reduce(0) { $0 + $1.exactChecks } > 250)
         #expect(outcomes.reduce(0) { $0 + $1.exactChecksAfterVoids } > 100)

@@ -20,7 +20,10 @@ import Testing
         try shop.apply(.addItem(Item(sku: "FRAME", kind: .component)), context: day)
         try shop.apply(.addItem(Item(sku: "CHAIR", kind: .product)), context: day)
         try shop.apply(
-            .setBOM(SetBOM(parent: "FRAME", lines: [BOMLine(sku: "STEEL", quantity: amount("2.5")), BOMLine(sku: "BOLT", quantity: 4)])),
+            .setBOM(
+                SetBOM(
+                    parent: "FRAME",
+                    lines: [BOMLine(sku: "STEEL", quantity: amount("2.5")), BOMLine(sku: "BOLT", quantity: 4)])),
             context: day)
         try shop.apply(
             .setBOM(
@@ -46,7 +49,10 @@ import Testing
 
         #expect(
             try shop.catalog.explode("CHAIR", quantity: 10, levels: .full)
-                == [BOMLine(sku: "BOLT", quantity: 60), BOMLine(sku: "PAINT", quantity: 2), BOMLine(sku: "STEEL", quantity: 25)])
+                == [
+                    BOMLine(sku: "BOLT", quantity: 60), BOMLine(sku: "PAINT", quantity: 2),
+                    BOMLine(sku: "STEEL", quantity: 25),
+                ])
 
         try shop.apply(
             .createOrder(
@@ -54,13 +60,20 @@ import Testing
                     number: "PO-1", kind: .production, location: "PLANT",
                     outputs: [OutputSpec(sku: "CHAIR", quantity: 10, unitCost: amount("12.00"))])), context: day)
         let entered = try shop.apply(.transition(OrderTransition(order: "PO-1", action: .enter)), context: day)
-        #expect(entered.map { "\($0.event.rawValue) \($0.sku) \($0.quantity)" } == ["ORDER CHAIR 10", "DEMAND BOLT 60", "DEMAND PAINT 2", "DEMAND STEEL 25"])
+        #expect(
+            entered.map { "\($0.event.rawValue) \($0.sku) \($0.quantity)" } == [
+                "ORDER CHAIR 10", "DEMAND BOLT 60", "DEMAND PAINT 2", "DEMAND STEEL 25",
+            ])
         #expect(entered.allSatisfy { $0.ref == "PO-1" })
         let started = try shop.apply(.transition(OrderTransition(order: "PO-1", action: .start)), context: day)
-        #expect(started.map { "\($0.event.rawValue) \($0.sku) \($0.quantity)" } == ["ALLOCATE BOLT 60", "ALLOCATE PAINT 2", "ALLOCATE STEEL 25"])
+        #expect(
+            started.map { "\($0.event.rawValue) \($0.sku) \($0.quantity)" } == [
+                "ALLOCATE BOLT 60", "ALLOCATE PAINT 2", "ALLOCATE STEEL 25",
+            ])
 
         let first = try shop.apply(
-            .addReceipt(AddReceipt(order: "PO-1", receipt: "R1", lines: [BOMLine(sku: "CHAIR", quantity: 4)])), context: day)
+            .addReceipt(AddReceipt(order: "PO-1", receipt: "R1", lines: [BOMLine(sku: "CHAIR", quantity: 4)])),
+            context: day)
         #expect(entry(first, .consume, "STEEL")?.quantity == -10)
         #expect(entry(first, .consume, "STEEL")?.value == amount("-22.00"))
         #expect(entry(first, .consume, "BOLT")?.quantity == -24)
@@ -82,7 +95,8 @@ import Testing
         #expect(try shop.valuation(sku: "STEEL", location: "PLANT").rate() == amount("2.44"))
 
         let second = try shop.apply(
-            .addReceipt(AddReceipt(order: "PO-1", receipt: "R2", lines: [BOMLine(sku: "CHAIR", quantity: 6)])), context: day)
+            .addReceipt(AddReceipt(order: "PO-1", receipt: "R2", lines: [BOMLine(sku: "CHAIR", quantity: 6)])),
+            context: day)
         #expect(entry(second, .consume, "STEEL")?.quantity == -15)
         #expect(entry(second, .consume, "STEEL")?.value == amount("-36.60"))
         #expect(entry(second, .consume, "BOLT")?.quantity == -36)
@@ -109,10 +123,14 @@ import Testing
                     outputs: [OutputSpec(sku: "CHAIR", quantity: 5, unitCost: amount("3.00"))])), context: day)
         try adjust("FRAME", "5", "11.00")
         let workEntered = try shop.apply(.transition(OrderTransition(order: "WO-1", action: .enter)), context: day)
-        #expect(workEntered.filter { $0.event == .demand }.map { "\($0.sku) \($0.quantity)" } == ["BOLT 10", "FRAME 5", "PAINT 1"])
+        #expect(
+            workEntered.filter { $0.event == .demand }.map { "\($0.sku) \($0.quantity)" } == [
+                "BOLT 10", "FRAME 5", "PAINT 1",
+            ])
         try shop.apply(.transition(OrderTransition(order: "WO-1", action: .start)), context: day)
         let work = try shop.apply(
-            .addReceipt(AddReceipt(order: "WO-1", receipt: "R3", lines: [BOMLine(sku: "CHAIR", quantity: 5)])), context: day)
+            .addReceipt(AddReceipt(order: "WO-1", receipt: "R3", lines: [BOMLine(sku: "CHAIR", quantity: 5)])),
+            context: day)
         #expect(entry(work, .consume, "FRAME")?.value == amount("-55.00"))
         #expect(entry(work, .consume, "BOLT")?.value == amount("-1.00"))
         #expect(entry(work, .consume, "PAINT")?.value == amount("-15.00"))

@@ -39,7 +39,8 @@ final class ReplicaLab: @unchecked Sendable {
         try! FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
         var logger = Logger(label: "replication-tests")
         logger.logLevel = .warning
-        config = ReplicaConfiguration(now: { Date(timeIntervalSince1970: 1_768_478_400) }, durable: false, logger: logger)
+        config = ReplicaConfiguration(
+            now: { Date(timeIntervalSince1970: 1_768_478_400) }, durable: false, logger: logger)
     }
 
     deinit { try? FileManager.default.removeItem(at: url) }
@@ -154,7 +155,10 @@ func seedShop(_ node: some HistoryNode) throws {
         .addItem(Item(sku: "STEEL", kind: .material, unit: "kg")), .addItem(Item(sku: "BOLT", kind: .material)),
         .addItem(Item(sku: "PAINT", kind: .material, unit: "l")), .addItem(Item(sku: "FRAME", kind: .component)),
         .addItem(Item(sku: "CHAIR", kind: .product)),
-        .setBOM(SetBOM(parent: "FRAME", lines: [BOMLine(sku: "STEEL", quantity: amount("2.5")), BOMLine(sku: "BOLT", quantity: 4)])),
+        .setBOM(
+            SetBOM(
+                parent: "FRAME",
+                lines: [BOMLine(sku: "STEEL", quantity: amount("2.5")), BOMLine(sku: "BOLT", quantity: 4)])),
         .setBOM(
             SetBOM(
                 parent: "CHAIR",
@@ -190,7 +194,9 @@ struct RandomHistory {
     }
 
     /// Drives `nodes` for `steps` random steps (a step is a command, or a pull 18% of the time).
-    static func drive<Node: HistoryNode>(_ nodes: [Node], seed: UInt64, steps: Int, rng: inout SplitMixRNG) throws -> RandomHistory {
+    static func drive<Node: HistoryNode>(
+        _ nodes: [Node], seed: UInt64, steps: Int, rng: inout SplitMixRNG
+    ) throws -> RandomHistory {
         try seedShop(nodes[0])
         for node in nodes.dropFirst() { try node.pull(from: nodes[0], limit: .max) }
         for _ in 0..<steps {
@@ -238,7 +244,8 @@ struct RandomHistory {
                     unitCost: rng.chance(80) ? Amount(1 + rng.below(9)) : nil))
         case 2:
             return .adjustStock(
-                AdjustStock(sku: rng.pick(materials)!, location: rng.pick(locations)!, quantity: Amount(-(1 + rng.below(40)))))
+                AdjustStock(
+                    sku: rng.pick(materials)!, location: rng.pick(locations)!, quantity: Amount(-(1 + rng.below(40)))))
         case 3:
             let from = rng.pick(locations)!
             return .transferStock(
@@ -282,7 +289,8 @@ struct RandomHistory {
             guard let order = rng.pick(orders), let line = shop.orders[order]?.lines.first else { return nil }
             let id = rng.chance(40) ? "R-\(rng.below(8))" : node.newReceiptID()
             return .addReceipt(
-                AddReceipt(order: order, receipt: id, lines: [BOMLine(sku: line.sku, quantity: Amount(1 + rng.below(6)))]))
+                AddReceipt(
+                    order: order, receipt: id, lines: [BOMLine(sku: line.sku, quantity: Amount(1 + rng.below(6)))]))
         case 17:
             guard let receipt = rng.pick(receipts) else { return nil }
             return .voidReceipt(VoidReceipt(receipt: receipt))
@@ -299,7 +307,10 @@ struct RandomHistory {
             return .setBOM(
                 SetBOM(
                     parent: "CHAIR",
-                    lines: [BOMLine(sku: "FRAME", quantity: 1), BOMLine(sku: "PAINT", quantity: amount("0.\(1 + rng.below(5))"))]))
+                    lines: [
+                        BOMLine(sku: "FRAME", quantity: 1),
+                        BOMLine(sku: "PAINT", quantity: amount("0.\(1 + rng.below(5))")),
+                    ]))
         case 19:
             let open = shop.conflicts.map(\.id).filter { shop.acknowledgements[$0] == nil }
             guard let conflict = rng.pick(open) else { return nil }

@@ -13,7 +13,8 @@ import Testing
         let ops = try device.operations(authoredBy: device.id, after: hq.versionVector[device.id], limit: 1_000_000)
         guard !ops.isEmpty else { return }
         let report = try hq.integrate(ops, author: device.id, allOrNothing: true)
-        #expect(report.stored && report.outcomes.allSatisfy { $0 == .accepted }, "push of \(device.id): \(report.outcomes)")
+        #expect(
+            report.stored && report.outcomes.allSatisfy { $0 == .accepted }, "push of \(device.id): \(report.outcomes)")
     }
 
     /// Pulls pages of at most `limit` from HQ until it has nothing more.
@@ -31,7 +32,9 @@ import Testing
     static func sequencer(_ lab: ReplicaLab) throws -> Replica {
         var config = lab.config
         config.sequencer = true
-        return try Replica.create(at: lab.url.appendingPathComponent("hq-\(UUID().uuidString).sqlite").path, name: "hq", id: "hq", configuration: config)
+        return try Replica.create(
+            at: lab.url.appendingPathComponent("hq-\(UUID().uuidString).sqlite").path, name: "hq", id: "hq",
+            configuration: config)
     }
 
     /// Every operation's causal past comes before it in the replica's canonical order.
@@ -39,7 +42,8 @@ import Testing
         var held = VersionVector()
         for op in try replica.allOperations() {
             #expect(
-                op.context.isCovered(by: held), "\(replica.id): \(op.id) (seq \(op.seq.map(String.init) ?? "none")) sorts before part of its context \(op.context)",
+                op.context.isCovered(by: held),
+                "\(replica.id): \(op.id) (seq \(op.seq.map(String.init) ?? "none")) sorts before part of its context \(op.context)",
                 sourceLocation: sourceLocation)
             held.record(op.id)
         }
@@ -103,7 +107,8 @@ import Testing
         // B learns everything from HQ, receives on PO-1, pushes, and learns its receipt's number.
         try Self.pull(b, from: hq)
         let receipt = try b.record(
-            .addReceipt(AddReceipt(order: "PO-1", receipt: "R-1", lines: [BOMLine(sku: "CHAIR", quantity: 4)]))).operation
+            .addReceipt(AddReceipt(order: "PO-1", receipt: "R-1", lines: [BOMLine(sku: "CHAIR", quantity: 4)]))
+        ).operation
         try Self.push(b, to: hq)
         try Self.pull(b, from: hq)
         // B hands its receipt (now numbered) to A directly.
@@ -118,7 +123,8 @@ import Testing
         // Once A syncs, it has HQ's numbers for all its operations and agrees with HQ. (A pull cursor taken as the
         // highest number held would skip the numbers below the one the peer brought.)
         try Self.pull(a, from: hq)
-        #expect(try a.allOperations().allSatisfy { $0.seq != nil }, "A never learnt HQ's numbers for its own operations")
+        #expect(
+            try a.allOperations().allSatisfy { $0.seq != nil }, "A never learnt HQ's numbers for its own operations")
         #expect(try a.digest() == hq.digest())
         #expect(try a.conflictRows(all: true) == hq.conflictRows(all: true))
     }

@@ -81,7 +81,8 @@ import Testing
         #expect(decoded.counters.keys.sorted() == ["a", "c"])
         // Inside an operation it is the "context" field, still a plain object.
         let op = ShopOperation(
-            id: OperationID(replica: "a", counter: 11), lamport: 12, context: vector, timestamp: "2026-01-15T12:00:00.000Z",
+            id: OperationID(replica: "a", counter: 11), lamport: 12, context: vector,
+            timestamp: "2026-01-15T12:00:00.000Z",
             date: "2026-01-15", command: .addLocation(Location(code: "DOCK")))
         let json = try JSONSerialization.jsonObject(with: try encoder.encode(op)) as? [String: Any]
         #expect(json?["context"] as? [String: Int] == ["a": 10, "b": 2])
@@ -151,7 +152,8 @@ import Testing
             #expect(op.context[op.id.replica] == op.id.counter - 1, "seed \(seed): \(op.id)")
             // Lamport: greater than every operation in the context (checking the last of each author suffices).
             for (replica, counter) in op.context.counters {
-                #expect(lamports[OperationID(replica: replica, counter: counter)]! < op.lamport, "seed \(seed): \(op.id)")
+                #expect(
+                    lamports[OperationID(replica: replica, counter: counter)]! < op.lamport, "seed \(seed): \(op.id)")
             }
             // A concurrent pair may sort either way, but never against causality.
             #expect(!op.context.contains(op.id), "seed \(seed): \(op.id) is in its own context")

@@ -47,7 +47,8 @@ private final class ConflictLab {
         let base = try replica("base")
         try seedCatalog(base)
         try base.record(.adjustStock(AdjustStock(sku: "STEEL", location: "PLANT", quantity: steel, unitCost: 2)))
-        try base.record(.adjustStock(AdjustStock(sku: "BOLT", location: "PLANT", quantity: 500, unitCost: amount("0.1"))))
+        try base.record(
+            .adjustStock(AdjustStock(sku: "BOLT", location: "PLANT", quantity: 500, unitCost: amount("0.1"))))
         try base.record(.adjustStock(AdjustStock(sku: "PAINT", location: "PLANT", quantity: 20, unitCost: 5)))
         if let order {
             try base.record(.createOrder(order))
@@ -70,7 +71,8 @@ private func defaultOrder(
 private func pull(_ target: Replica, from source: Replica) throws {
     let ops = try source.operations(missingFrom: target.versionVector, limit: 1_000_000)
     let report = try target.integrate(ops)
-    #expect(report.outcomes.allSatisfy { $0 == .accepted }, "\(target.id) pulling from \(source.id): \(report.outcomes)")
+    #expect(
+        report.outcomes.allSatisfy { $0 == .accepted }, "\(target.id) pulling from \(source.id): \(report.outcomes)")
 }
 
 /// Records `count` harmless operations (new locations) so the device's next operation has a higher lamport.
@@ -137,7 +139,8 @@ private func deliver(_ chunks: [[ShopOperation]], to replica: Replica, label: St
             switch outcome {
             case .accepted, .duplicate: break
             case .refused(.missingDependency, _): next.append(op)
-            case .refused(let code, let message): Issue.record("\(label): \(op.id) refused \(code.rawValue): \(message)")
+            case .refused(let code, let message):
+                Issue.record("\(label): \(op.id) refused \(code.rawValue): \(message)")
             }
         }
         pending = next
@@ -393,7 +396,9 @@ private func onHand(_ replica: Replica, _ sku: String, _ location: String = "PLA
             #expect(conflicts.allSatisfy { $0.kind == "cancel-vs-receipt" || $0.kind == "receipt-after-close" })
             for receiptOp in [fromB, fromC] {
                 #expect(
-                    conflicts.contains { operations($0).isSuperset(of: [cancel.id.description, receiptOp.id.description]) },
+                    conflicts.contains {
+                        operations($0).isSuperset(of: [cancel.id.description, receiptOp.id.description])
+                    },
                     "no conflict names the cancel and \(receiptOp.id)")
             }
         }
@@ -463,7 +468,8 @@ private func onHand(_ replica: Replica, _ sku: String, _ location: String = "PLA
             let flagged = try replica.conflictRows(all: true).filter { $0.kind == "over-receipt" }
             #expect(flagged.count == 2)
             #expect(flagged.allSatisfy { $0.subject == "PO-1" })
-            #expect(flagged.reduce(into: Set<String>()) { $0.formUnion(operations($1)) } == Set(ops.map(\.id.description)))
+            #expect(
+                flagged.reduce(into: Set<String>()) { $0.formUnion(operations($1)) } == Set(ops.map(\.id.description)))
         }
         let result = try converge(lab, base: base, devices: devices)
         for replica in result.replicas { try verify(replica) }
@@ -505,7 +511,8 @@ private func onHand(_ replica: Replica, _ sku: String, _ location: String = "PLA
         }
         let result = try converge(lab, base: base, devices: [a, b])
         for replica in result.replicas { try verify(replica, "close first: \(closeFirst)") }
-        try throughHQ(lab, base: base, devices: [a, b]) { replica, arrival in try verify(replica, "arrival \(arrival)") }
+        try throughHQ(lab, base: base, devices: [a, b]) { replica, arrival in try verify(replica, "arrival \(arrival)")
+        }
     }
 
     /// A voids receipt R-1 while B closes the order: the void applies, the order ends Completed with nothing
@@ -531,7 +538,10 @@ private func onHand(_ replica: Replica, _ sku: String, _ location: String = "PLA
             #expect(try onHand(replica, "CHAIR") == 0)
             #expect(try onHand(replica, "STEEL") == 100)
             let reversals = try entries(replica, ref: "PO-1", operation: void)
-            #expect(reversals.map(\.event).sorted() == ["REVERSE_CONSUME", "REVERSE_CONSUME", "REVERSE_CONSUME", "REVERSE_PRODUCE"])
+            #expect(
+                reversals.map(\.event).sorted() == [
+                    "REVERSE_CONSUME", "REVERSE_CONSUME", "REVERSE_CONSUME", "REVERSE_PRODUCE",
+                ])
             for position in try replica.positions(location: "PLANT") {
                 #expect(position.onOrder.isZero && position.demand.isZero && position.allocated.isZero, "\(position)")
             }
@@ -543,7 +553,8 @@ private func onHand(_ replica: Replica, _ sku: String, _ location: String = "PLA
         }
         let result = try converge(lab, base: base, devices: [a, b])
         for replica in result.replicas { try verify(replica, "close first: \(closeFirst)") }
-        try throughHQ(lab, base: base, devices: [a, b]) { replica, arrival in try verify(replica, "arrival \(arrival)") }
+        try throughHQ(lab, base: base, devices: [a, b]) { replica, arrival in try verify(replica, "arrival \(arrival)")
+        }
     }
 
     // MARK: Rule 5
@@ -596,7 +607,9 @@ private func onHand(_ replica: Replica, _ sku: String, _ location: String = "PLA
             let conflict = try #require(conflicts.first)
             #expect(conflict.subject == "PO-1")
             #expect(operations(conflict) == [fromA.id.description, fromB.id.description])
-            #expect(conflict.explanation.contains("rush: customer waiting") && conflict.explanation.contains("hold for paint"))
+            #expect(
+                conflict.explanation.contains("rush: customer waiting")
+                    && conflict.explanation.contains("hold for paint"))
         }
         let result = try converge(lab, base: base, devices: [a, b])
         for replica in result.replicas { try verify(replica, aWins: fromB.key < fromA.key) }
@@ -830,8 +843,10 @@ private func onHand(_ replica: Replica, _ sku: String, _ location: String = "PLA
         for observer in [live, reopened] {
             let report = try observer.integrate([received])
             #expect(report.outcomes == [.accepted])
-            #expect(try observer.orderDetail("PO-7~cccc")?.lines.map(\.produced) == [2], "C's order on \(observer.path)")
-            #expect(try observer.orderDetail("PO-7~bbbb")?.lines.map(\.produced) == [0], "B's order on \(observer.path)")
+            #expect(
+                try observer.orderDetail("PO-7~cccc")?.lines.map(\.produced) == [2], "C's order on \(observer.path)")
+            #expect(
+                try observer.orderDetail("PO-7~bbbb")?.lines.map(\.produced) == [0], "B's order on \(observer.path)")
         }
         #expect(try reopened.digest() == live.digest())
         try reopened.rebuild()
@@ -960,7 +975,10 @@ private func onHand(_ replica: Replica, _ sku: String, _ location: String = "PLA
                 let page = try hq.page(after: device.sequencedThrough, holding: device.versionVector, limit: 4)
                 if page.operations.isEmpty && page.sequenced.isEmpty { return }
                 let assignments = Dictionary(page.sequenced.map { ($0.id, $0.seq) }, uniquingKeysWith: { $1 })
-                #expect(try device.integrate(page.operations, assignments: assignments).outcomes.allSatisfy { $0 == .accepted })
+                #expect(
+                    try device.integrate(page.operations, assignments: assignments).outcomes.allSatisfy {
+                        $0 == .accepted
+                    })
             }
         }
         try push(base)
@@ -1142,23 +1160,30 @@ private func onHand(_ replica: Replica, _ sku: String, _ location: String = "PLA
 
         // Over-receipt beyond tolerance, at once and on top of an earlier receipt.
         try expectRefused(a, receipt("PO-1", "R-X", chairs: 11)) {
-            if case .overReceipt(order: "PO-1", sku: "CHAIR", ordered: 10, received: 0, receiving: 11, tolerancePercent: 0) = $0 {
+            if case .overReceipt(
+                order: "PO-1", sku: "CHAIR", ordered: 10, received: 0, receiving: 11, tolerancePercent: 0) = $0
+            {
                 return true
             }
             return false
         }
         try op(a, receipt("PO-1", "R-A", chairs: 8))
         try expectRefused(a, receipt("PO-1", "R-Y", chairs: 3)) {
-            if case .overReceipt(order: "PO-1", sku: _, ordered: _, received: 8, receiving: 3, tolerancePercent: _) = $0 {
+            if case .overReceipt(order: "PO-1", sku: _, ordered: _, received: 8, receiving: 3, tolerancePercent: _) = $0
+            {
                 return true
             }
             return false
         }
 
         // Cancel with visible receipts: its own, and one that arrived by sync.
-        try expectRefused(a, transition("PO-1", .cancel)) { $0 == .cancelWithReceipts(order: "PO-1", receipts: ["R-A"]) }
+        try expectRefused(a, transition("PO-1", .cancel)) {
+            $0 == .cancelWithReceipts(order: "PO-1", receipts: ["R-A"])
+        }
         try pull(b, from: a)
-        try expectRefused(b, transition("PO-1", .cancel)) { $0 == .cancelWithReceipts(order: "PO-1", receipts: ["R-A"]) }
+        try expectRefused(b, transition("PO-1", .cancel)) {
+            $0 == .cancelWithReceipts(order: "PO-1", receipts: ["R-A"])
+        }
 
         // A duplicate order number the device can see, its own or synced.
         try expectRefused(a, .createOrder(defaultOrder(number: "PO-1"))) { $0 == .duplicateOrder("PO-1") }
@@ -1173,7 +1198,9 @@ private func onHand(_ replica: Replica, _ sku: String, _ location: String = "PLA
         try op(a, transition("PO-1", .complete))
         try pull(b, from: a)
         try expectRefused(b, receipt("PO-1", "R-Z", chairs: 1)) {
-            if case .forbiddenTransition(order: "PO-1", status: .completed, event: .receive, allowed: _) = $0 { return true }
+            if case .forbiddenTransition(order: "PO-1", status: .completed, event: .receive, allowed: _) = $0 {
+                return true
+            }
             return false
         }
         #expect(try a.conflictRows(all: true).isEmpty)

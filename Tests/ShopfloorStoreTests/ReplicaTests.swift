@@ -28,12 +28,19 @@ func seedCatalog(_ replica: Replica) throws {
     }
     try replica.record(.addItem(Item(sku: "FRAME", kind: .component)))
     try replica.record(.addItem(Item(sku: "CHAIR", kind: .product)))
-    try replica.record(.setBOM(SetBOM(parent: "FRAME", lines: [BOMLine(sku: "STEEL", quantity: amount("2.5")), BOMLine(sku: "BOLT", quantity: 4)])))
+    try replica.record(
+        .setBOM(
+            SetBOM(
+                parent: "FRAME",
+                lines: [BOMLine(sku: "STEEL", quantity: amount("2.5")), BOMLine(sku: "BOLT", quantity: 4)])))
     try replica.record(
         .setBOM(
             SetBOM(
                 parent: "CHAIR",
-                lines: [BOMLine(sku: "FRAME", quantity: 1), BOMLine(sku: "BOLT", quantity: 2), BOMLine(sku: "PAINT", quantity: amount("0.2"))])))
+                lines: [
+                    BOMLine(sku: "FRAME", quantity: 1), BOMLine(sku: "BOLT", quantity: 2),
+                    BOMLine(sku: "PAINT", quantity: amount("0.2")),
+                ])))
 }
 
 /// A seeded random session of commands; refusals are expected and ignored.
@@ -48,9 +55,11 @@ func randomSession(_ replica: Replica, seed: UInt64, steps: Int) throws {
         case 0, 1:
             let sku = ["STEEL", "BOLT", "PAINT", "FRAME"][Int(rng.next() % 4)]
             let quantity = Amount(Int(rng.next() % 50) + 1)
-            command = .adjustStock(AdjustStock(sku: sku, location: "PLANT", quantity: quantity, unitCost: Amount(Int(rng.next() % 9) + 1)))
+            command = .adjustStock(
+                AdjustStock(sku: sku, location: "PLANT", quantity: quantity, unitCost: Amount(Int(rng.next() % 9) + 1)))
         case 2:
-            command = .transferStock(TransferStock(sku: "STEEL", quantity: Amount(Int(rng.next() % 10) + 1), from: "PLANT", to: "WIP"))
+            command = .transferStock(
+                TransferStock(sku: "STEEL", quantity: Amount(Int(rng.next() % 10) + 1), from: "PLANT", to: "WIP"))
         case 3:
             let number = try replica.nextOrderNumber(kind: .production)
             orders.append(number)
@@ -66,12 +75,16 @@ func randomSession(_ replica: Replica, seed: UInt64, steps: Int) throws {
             guard let order = orders.randomElement(using: &rng) else { continue }
             let id = replica.nextReceiptID()
             receipts.append(id)
-            command = .addReceipt(AddReceipt(order: order, receipt: id, lines: [BOMLine(sku: "CHAIR", quantity: Amount(Int(rng.next() % 4) + 1))]))
+            command = .addReceipt(
+                AddReceipt(
+                    order: order, receipt: id, lines: [BOMLine(sku: "CHAIR", quantity: Amount(Int(rng.next() % 4) + 1))]
+                ))
         case 8:
             guard let receipt = receipts.randomElement(using: &rng) else { continue }
             command = .voidReceipt(VoidReceipt(receipt: receipt))
         default:
-            command = .adjustStock(AdjustStock(sku: "STEEL", location: "PLANT", quantity: Amount(-(Int(rng.next() % 20) + 1))))
+            command = .adjustStock(
+                AdjustStock(sku: "STEEL", location: "PLANT", quantity: Amount(-(Int(rng.next() % 20) + 1))))
         }
         do { try replica.record(command) } catch ReplicaError.refused { continue }
     }
@@ -92,7 +105,8 @@ struct SeededGenerator: RandomNumberGenerator {
 @Suite struct ReplicaTests {
     @Test func rebuildEqualsIncrementalAfterALongRandomSession() throws {
         let dir = TempDirectory()
-        let replica = try Replica.create(at: dir.path("a.sqlite"), name: "a", configuration: ReplicaConfiguration(durable: false))
+        let replica = try Replica.create(
+            at: dir.path("a.sqlite"), name: "a", configuration: ReplicaConfiguration(durable: false))
         try seedCatalog(replica)
         try randomSession(replica, seed: 42, steps: 600)
         let incremental = try replica.digest()
@@ -109,7 +123,8 @@ struct SeededGenerator: RandomNumberGenerator {
 
     @Test func refusedCommandsChangeNothing() throws {
         let dir = TempDirectory()
-        let replica = try Replica.create(at: dir.path("a.sqlite"), name: "a", configuration: ReplicaConfiguration(durable: false))
+        let replica = try Replica.create(
+            at: dir.path("a.sqlite"), name: "a", configuration: ReplicaConfiguration(durable: false))
         try seedCatalog(replica)
         let before = (try replica.digest(), replica.operationCount)
         let refused: [Command] = [
@@ -147,7 +162,9 @@ struct SeededGenerator: RandomNumberGenerator {
         // Merge in different orders.
         for (target, sources) in [(a, [c, b]), (b, [a, c]), (c, [b, a])] {
             for source in sources {
-                let outcomes = try target.integrate(try source.operations(missingFrom: target.versionVector, limit: 100_000)).outcomes
+                let outcomes = try target.integrate(
+                    try source.operations(missingFrom: target.versionVector, limit: 100_000)
+                ).outcomes
                 #expect(outcomes.allSatisfy { $0 == .accepted })
             }
         }
@@ -181,17 +198,23 @@ struct SeededGenerator: RandomNumberGenerator {
         // Same batch twice: duplicates.
         #expect(try hq.integrate(Array(ops.prefix(3)), author: "aaaa").outcomes.allSatisfy { $0 == .duplicate })
         // Foreign author.
-        guard case .refused(let foreign, _) = try hq.integrate([ops[3]], author: "bbbb").outcomes[0] else { Issue.record("expected refusal"); return }
+        guard case .refused(let foreign, _) = try hq.integrate([ops[3]], author: "bbbb").outcomes[0] else {
+            Issue.record("expected refusal"); return
+        }
         #expect(foreign == .foreignAuthor)
         // Same id, different content.
         var forged = ops[0]
         forged.payload = #"{"code":"FORGED","name":""}"#
-        guard case .refused(let mismatch, _) = try hq.integrate([forged]).outcomes[0] else { Issue.record("expected refusal"); return }
+        guard case .refused(let mismatch, _) = try hq.integrate([forged]).outcomes[0] else {
+            Issue.record("expected refusal"); return
+        }
         #expect(mismatch == .contentMismatch)
         // Unknown kind.
         var unknown = ops[3]
         unknown.kind = "teleport.stock"
-        guard case .refused(let kind, _) = try hq.integrate([unknown]).outcomes[0] else { Issue.record("expected refusal"); return }
+        guard case .refused(let kind, _) = try hq.integrate([unknown]).outcomes[0] else {
+            Issue.record("expected refusal"); return
+        }
         #expect(kind == .unknownKind)
         #expect(try hq.digest() == digest)
         #expect(hq.operationCount == 3)

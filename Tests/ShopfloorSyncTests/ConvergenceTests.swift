@@ -13,7 +13,9 @@ import Testing
         let dir = TempDirectory()
         try await HQHarness.withHQ(at: dir.path("hq.sqlite")) { hq in
             let config = ReplicaConfiguration(durable: false)
-            let devices = try (0..<3).map { try Replica.create(at: dir.path("d\($0).sqlite"), name: "d\($0)", id: "dev\($0)", configuration: config) }
+            let devices = try (0..<3).map {
+                try Replica.create(at: dir.path("d\($0).sqlite"), name: "d\($0)", id: "dev\($0)", configuration: config)
+            }
             let clients = try devices.enumerated().map { try hq.client(for: $1, name: "floor-\($0)") }
             // Device 0 owns the catalog; everyone gets it before going offline.
             try seedCatalog(devices[0])
@@ -22,7 +24,10 @@ import Testing
             _ = try await clients[2].sync()
             // A shared order, entered and started on device 0, known to all.
             try devices[0].record(
-                .createOrder(CreateOrder(number: "PO-SHARED", kind: .production, location: "PLANT", outputs: [OutputSpec(sku: "CHAIR", quantity: 20, unitCost: 12)])))
+                .createOrder(
+                    CreateOrder(
+                        number: "PO-SHARED", kind: .production, location: "PLANT",
+                        outputs: [OutputSpec(sku: "CHAIR", quantity: 20, unitCost: 12)])))
             try devices[0].record(.transition(OrderTransition(order: "PO-SHARED", action: .enter)))
             try devices[0].record(.transition(OrderTransition(order: "PO-SHARED", action: .start)))
             _ = try await clients[0].sync()
@@ -32,13 +37,25 @@ import Testing
             // Offline: every device records its own order and a receipt; devices 1 and 2 both receipt the shared order.
             for (index, device) in devices.enumerated() {
                 let number = try device.nextOrderNumber(kind: .work)
-                try device.record(.createOrder(CreateOrder(number: number, kind: .work, location: "PLANT", outputs: [OutputSpec(sku: "CHAIR", quantity: 5, unitCost: 3)])))
+                try device.record(
+                    .createOrder(
+                        CreateOrder(
+                            number: number, kind: .work, location: "PLANT",
+                            outputs: [OutputSpec(sku: "CHAIR", quantity: 5, unitCost: 3)])))
                 try device.record(.transition(OrderTransition(order: number, action: .enter)))
                 try device.record(.transition(OrderTransition(order: number, action: .start)))
                 try device.record(.adjustStock(AdjustStock(sku: "FRAME", location: "PLANT", quantity: 5, unitCost: 11)))
-                try device.record(.addReceipt(AddReceipt(order: number, receipt: device.nextReceiptID(), lines: [BOMLine(sku: "CHAIR", quantity: Amount(index + 1))])))
+                try device.record(
+                    .addReceipt(
+                        AddReceipt(
+                            order: number, receipt: device.nextReceiptID(),
+                            lines: [BOMLine(sku: "CHAIR", quantity: Amount(index + 1))])))
                 if index > 0 {
-                    try device.record(.addReceipt(AddReceipt(order: "PO-SHARED", receipt: device.nextReceiptID(), lines: [BOMLine(sku: "CHAIR", quantity: 4)])))
+                    try device.record(
+                        .addReceipt(
+                            AddReceipt(
+                                order: "PO-SHARED", receipt: device.nextReceiptID(),
+                                lines: [BOMLine(sku: "CHAIR", quantity: 4)])))
                 }
             }
             // Sync in the given order, twice around so everyone hears everything.
@@ -65,7 +82,8 @@ import Testing
     @Test func samePushTwiceIsIdempotent() async throws {
         let dir = TempDirectory()
         try await HQHarness.withHQ(at: dir.path("hq.sqlite")) { hq in
-            let device = try Replica.create(at: dir.path("d.sqlite"), name: "d", id: "dev0", configuration: ReplicaConfiguration(durable: false))
+            let device = try Replica.create(
+                at: dir.path("d.sqlite"), name: "d", id: "dev0", configuration: ReplicaConfiguration(durable: false))
             let client = try hq.client(for: device, name: "floor")
             try seedCatalog(device)
             let first = try await client.sync()

@@ -62,14 +62,18 @@ struct FaultTests {
             // A request cut off by the kill may still be finishing at HQ: wait until HQ's vector stops moving.
             let held = try await Self.settle(hq.replica, replica: backlog.replicaID)
             #expect(held < total, "HQ already had everything: the kill came too late")
-            #expect(held % UInt64(Self.batch) == 0, "HQ holds \(held): part of a batch was stored (batches are all or nothing)")
+            #expect(
+                held % UInt64(Self.batch) == 0,
+                "HQ holds \(held): part of a batch was stored (batches are all or nothing)")
             try Self.expectConsistent(hq.replica, replica: backlog.replicaID, "HQ after the device was killed")
 
             // What the device saved: never ahead of HQ, at most one batch behind.
             let status = try await Self.syncStatus(devicePath, directory: dir.url.path, name: "status-1")
             let saved = total - status.unsent
             #expect(saved <= held, "the device believes HQ has \(saved) but HQ has \(held): operations lost")
-            #expect(held - saved <= UInt64(Self.batch), "device saved \(saved), HQ holds \(held): progress not saved per batch")
+            #expect(
+                held - saved <= UInt64(Self.batch),
+                "device saved \(saved), HQ holds \(held): progress not saved per batch")
 
             // Sync again, to completion.
             let run = try await ChildProcess.run(
@@ -77,14 +81,18 @@ struct FaultTests {
                 directory: dir.url.path, timeout: 90)
             #expect(run.exit.succeeded, "second sync: \(run.exit); \(run.stderr)")
             let summary = try JSONDecoder().decode(SyncSummary.self, from: Data(run.stdout.utf8))
-            #expect(summary.pushed == Int(total - held), "second sync accepted \(summary.pushed), expected \(total - held)")
-            #expect(summary.duplicates == Int(held - saved), "second sync resent \(summary.duplicates), expected \(held - saved)")
+            #expect(
+                summary.pushed == Int(total - held), "second sync accepted \(summary.pushed), expected \(total - held)")
+            #expect(
+                summary.duplicates == Int(held - saved),
+                "second sync resent \(summary.duplicates), expected \(held - saved)")
 
             try Self.expectSameOperations(hq: hq.replica, backlog: backlog)
             let device = try Replica.open(at: devicePath, configuration: ReplicaConfiguration(durable: false))
             #expect(device.versionVector == hq.replica.versionVector)
             #expect(try device.digest() == hq.replica.digest())
-            #expect(try device.digest() == backlog.digest, "the device's own state changed by syncing its own operations")
+            #expect(
+                try device.digest() == backlog.digest, "the device's own state changed by syncing its own operations")
             #expect(summary.digest == (try hq.replica.digest()))
             let after = try await Self.syncStatus(devicePath, directory: dir.url.path, name: "status-2")
             #expect(after.unsent == 0)
@@ -222,7 +230,8 @@ struct FaultTests {
 
             // A second device starts empty and is enrolled through the CLI with a token.
             let newPath = dir.path("new.sqlite")
-            _ = try Replica.create(at: newPath, name: "floor2", id: "floor2", configuration: ReplicaConfiguration(durable: false))
+            _ = try Replica.create(
+                at: newPath, name: "floor2", id: "floor2", configuration: ReplicaConfiguration(durable: false))
             let credentials = try hq.server.registry.add(name: "floor-2", hq: hq.url)
             let enrol = try await ChildProcess.run(
                 Binaries.shopfloor, ["--db", newPath, "enroll", "--token", credentials.token], name: "enroll",
@@ -235,7 +244,8 @@ struct FaultTests {
                 directory: dir.url.path)
             var acknowledged: UInt64 = 0
             try await Polling.until("the new device to pull a third of the history", timeout: 60, interval: 0.003) {
-                acknowledged = try hq.server.registry.list().first { $0.deviceID == credentials.deviceID }?.acknowledged.total ?? 0
+                acknowledged =
+                    try hq.server.registry.list().first { $0.deviceID == credentials.deviceID }?.acknowledged.total ?? 0
                 if acknowledged >= total / 3 {
                     child.send(SIGKILL)
                     return true
@@ -264,7 +274,8 @@ struct FaultTests {
                 directory: dir.url.path, timeout: 90)
             #expect(run.exit.succeeded, "second sync: \(run.exit); \(run.stderr)")
             let summary = try JSONDecoder().decode(SyncSummary.self, from: Data(run.stdout.utf8))
-            #expect(summary.pulled == Int(total - held), "second sync pulled \(summary.pulled), expected \(total - held)")
+            #expect(
+                summary.pulled == Int(total - held), "second sync pulled \(summary.pulled), expected \(total - held)")
             #expect(summary.pushed == 0)
             #expect(summary.digest == hqDigest)
 
@@ -285,11 +296,14 @@ struct FaultTests {
         let dir = TempDirectory()
         try await HQHarness.withHQ(at: dir.path("hq.sqlite")) { hq in
             let device = try Replica.create(
-                at: dir.path("d.sqlite"), name: "floor1", id: "floor1", configuration: ReplicaConfiguration(durable: false))
+                at: dir.path("d.sqlite"), name: "floor1", id: "floor1",
+                configuration: ReplicaConfiguration(durable: false))
             try seedCatalog(device)
             for index in 0..<40 {
                 try device.record(
-                    .adjustStock(AdjustStock(sku: "BOLT", location: "PLANT", quantity: Amount(index + 1), unitCost: amount("0.10"))))
+                    .adjustStock(
+                        AdjustStock(
+                            sku: "BOLT", location: "PLANT", quantity: Amount(index + 1), unitCost: amount("0.10"))))
             }
             let credentials = try hq.server.registry.add(name: "floor-1", hq: hq.url)
             let headers = [
@@ -322,11 +336,14 @@ struct FaultTests {
             // Overlap: operations 21…52, of which 21…30 are already at HQ.
             let overlap = try device.operations(authoredBy: device.id, after: 20, limit: 100)
             let answer3 = try await hq.request(
-                "POST", "/v1/push", body: try JSONEncoder().encode(PushRequest(replica: device.id, operations: overlap)),
+                "POST", "/v1/push",
+                body: try JSONEncoder().encode(PushRequest(replica: device.id, operations: overlap)),
                 headers: headers)
             #expect(answer3.status == 200, "\(String(decoding: answer3.body, as: UTF8.self))")
             let push3 = try JSONDecoder().decode(PushResponse.self, from: answer3.body)
-            #expect(push3.results.map(\.status) == Array(repeating: .duplicate, count: 10) + Array(repeating: .accepted, count: overlap.count - 10))
+            #expect(
+                push3.results.map(\.status) == Array(repeating: .duplicate, count: 10)
+                    + Array(repeating: .accepted, count: overlap.count - 10))
             #expect(hq.replica.versionVector == device.versionVector)
             #expect(try hq.replica.digest() == device.digest())
         }
@@ -356,7 +373,8 @@ struct FaultTests {
 
     static func syncStatus(_ path: String, directory: String, name: String) async throws -> SyncStatus {
         let run = try await ChildProcess.run(
-            Binaries.shopfloor, ["--db", path, "sync", "status", "--json"], name: name, directory: directory, timeout: 30)
+            Binaries.shopfloor, ["--db", path, "sync", "status", "--json"], name: name, directory: directory,
+            timeout: 30)
         guard run.exit.succeeded else { throw ProcessFailure("sync status: \(run.exit); \(run.stderr)") }
         return try JSONDecoder().decode(SyncStatus.self, from: Data(run.stdout.utf8))
     }
@@ -383,13 +401,18 @@ struct FaultTests {
         let held = replica.versionVector[author]
         let (count, maximum) = try replica.read { db in
             let row = try Row.fetchOne(
-                db, sql: "SELECT COUNT(*) AS n, COALESCE(MAX(counter), 0) AS m FROM ops WHERE replica = ?", arguments: [author])!
+                db, sql: "SELECT COUNT(*) AS n, COALESCE(MAX(counter), 0) AS m FROM ops WHERE replica = ?",
+                arguments: [author])!
             return (row["n"] as Int64, row["m"] as Int64)
         }
-        #expect(UInt64(count) == held && UInt64(maximum) == held, "\(what): vector says \(held), log has \(count) up to \(maximum)", sourceLocation: sourceLocation)
+        #expect(
+            UInt64(count) == held && UInt64(maximum) == held,
+            "\(what): vector says \(held), log has \(count) up to \(maximum)", sourceLocation: sourceLocation)
         let before = try replica.digest()
         try replica.rebuild()
-        #expect(try replica.digest() == before, "\(what): projections differ from a rebuild of the log", sourceLocation: sourceLocation)
+        #expect(
+            try replica.digest() == before, "\(what): projections differ from a rebuild of the log",
+            sourceLocation: sourceLocation)
     }
 
     /// `hq` holds exactly the backlog's operations, each once, and every receipt exactly once.
@@ -406,13 +429,21 @@ struct FaultTests {
                 try String.fetchAll(db, sql: "SELECT id FROM receipts")
             )
         }
-        #expect(ops == backlog.operations, "log holds \(ops) operations, expected \(backlog.operations)", sourceLocation: sourceLocation)
+        #expect(
+            ops == backlog.operations, "log holds \(ops) operations, expected \(backlog.operations)",
+            sourceLocation: sourceLocation)
         #expect(distinct == ops, sourceLocation: sourceLocation)
-        #expect(receipts.count == backlog.receipts.count, "\(receipts.count) receipts, expected \(backlog.receipts.count)", sourceLocation: sourceLocation)
+        #expect(
+            receipts.count == backlog.receipts.count, "\(receipts.count) receipts, expected \(backlog.receipts.count)",
+            sourceLocation: sourceLocation)
         #expect(Set(receipts) == backlog.receipts, sourceLocation: sourceLocation)
         let ledger = try hq.read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM ledger")! }
-        #expect(ledger == backlog.ledgerRows, "\(ledger) ledger entries, expected \(backlog.ledgerRows)", sourceLocation: sourceLocation)
-        #expect(try hq.digest() == backlog.digest, "digest differs from the authoring device's", sourceLocation: sourceLocation)
+        #expect(
+            ledger == backlog.ledgerRows, "\(ledger) ledger entries, expected \(backlog.ledgerRows)",
+            sourceLocation: sourceLocation)
+        #expect(
+            try hq.digest() == backlog.digest, "digest differs from the authoring device's",
+            sourceLocation: sourceLocation)
     }
 
     static func remoteDigest(_ url: String, credentials: DeviceCredentials) async throws -> DigestResponse {
@@ -438,7 +469,9 @@ struct Backlog: Sendable {
     static let orders = 60
 
     /// Builds the replica at `path` and closes it again (so another process can own it).
-    static func build(at path: String, id: String, adjustments: Int = 2_400, receipts receiptCount: Int = 2_400) throws -> Backlog {
+    static func build(
+        at path: String, id: String, adjustments: Int = 2_400, receipts receiptCount: Int = 2_400
+    ) throws -> Backlog {
         let device = try Replica.create(at: path, name: id, id: id, configuration: ReplicaConfiguration(durable: false))
         try seedCatalog(device)
         var orders: [String] = []
@@ -464,7 +497,9 @@ struct Backlog: Sendable {
                 receipts.insert(receipt)
                 pending.append(
                     .addReceipt(
-                        AddReceipt(order: orders[index % orders.count], receipt: receipt, lines: [BOMLine(sku: "CHAIR", quantity: 1)])))
+                        AddReceipt(
+                            order: orders[index % orders.count], receipt: receipt,
+                            lines: [BOMLine(sku: "CHAIR", quantity: 1)])))
             } else {
                 adjusted += 1
                 pending.append(
@@ -528,4 +563,3 @@ final class PushProgressCounter: Sendable {
     var value: Int { storage.withLock { $0 } }
     func set(_ value: Int) { storage.withLock { $0 = value } }
 }
-

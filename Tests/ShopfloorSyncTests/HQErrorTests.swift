@@ -324,7 +324,7 @@ import Testing
                 headers: Self.device(credentials))
             let code = try JSONDecoder().decode(ErrorResponse.self, from: answer.body).error.code
             #expect(answer.status == 422 && code == "invalid_operation")
-        
+
             #expect(hq.replica.operationCount == 0)
         }
     }
@@ -340,7 +340,7 @@ import Testing
             let answer = try await hq.request("POST", "/v1/push", body: push, headers: Self.device(credentials))
             #expect(answer.status == 403)
             #expect(hq.replica.operationCount == 0)
-        
+
         }
     }
 
@@ -355,7 +355,7 @@ import Testing
             let right = try Self.body(PushRequest(replica: "dev0", operations: [Self.operation("dev0", 1)]))
             let answer = try await hq.request("POST", "/v1/push", body: right, headers: headers)
             #expect(answer.status == 200)
-        
+
         }
     }
 
@@ -374,7 +374,7 @@ import Testing
             #expect(try await hq.request("POST", "/v1/pull", body: pull, headers: Self.device(second)).status == 200)
             let lag = try await Self.devices(hq).first { $0.deviceID == second.deviceID }?.lag
             #expect(lag == 3)
-        
+
         }
     }
 }

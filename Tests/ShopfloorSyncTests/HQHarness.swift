@@ -73,7 +73,8 @@ struct HQHarness {
         logger.logLevel = .warning
         return try SyncClient(
             replica: replica, hq: url, deviceID: credentials.deviceID, secret: credentials.secret,
-            configuration: SyncClient.Configuration(batchOperationsMax: batch, attemptsMax: 3, backoffInitialSeconds: 0.05),
+            configuration: SyncClient.Configuration(
+                batchOperationsMax: batch, attemptsMax: 3, backoffInitialSeconds: 0.05),
             logger: logger)
     }
 
@@ -107,13 +108,21 @@ func seedCatalog(_ replica: Replica) throws {
     }
     try replica.record(.addItem(Item(sku: "FRAME", kind: .component)))
     try replica.record(.addItem(Item(sku: "CHAIR", kind: .product)))
-    try replica.record(.setBOM(SetBOM(parent: "FRAME", lines: [BOMLine(sku: "STEEL", quantity: amount("2.5")), BOMLine(sku: "BOLT", quantity: 4)])))
+    try replica.record(
+        .setBOM(
+            SetBOM(
+                parent: "FRAME",
+                lines: [BOMLine(sku: "STEEL", quantity: amount("2.5")), BOMLine(sku: "BOLT", quantity: 4)])))
     try replica.record(
         .setBOM(
             SetBOM(
                 parent: "CHAIR",
-                lines: [BOMLine(sku: "FRAME", quantity: 1), BOMLine(sku: "BOLT", quantity: 2), BOMLine(sku: "PAINT", quantity: amount("0.2"))])))
+                lines: [
+                    BOMLine(sku: "FRAME", quantity: 1), BOMLine(sku: "BOLT", quantity: 2),
+                    BOMLine(sku: "PAINT", quantity: amount("0.2")),
+                ])))
     for (sku, quantity, cost) in [("STEEL", "1000", "2.00"), ("BOLT", "10000", "0.10"), ("PAINT", "200", "15.00")] {
-        try replica.record(.adjustStock(AdjustStock(sku: sku, location: "PLANT", quantity: amount(quantity), unitCost: amount(cost))))
+        try replica.record(
+            .adjustStock(AdjustStock(sku: sku, location: "PLANT", quantity: amount(quantity), unitCost: amount(cost))))
     }
 }

@@ -59,7 +59,9 @@ enum Polling {
         let deadline = Polling.now() + timeout
         while true {
             if try condition() { return }
-            guard Polling.now() < deadline else { throw ProcessFailure("timed out after \(timeout) s waiting for \(what)") }
+            guard Polling.now() < deadline else {
+                throw ProcessFailure("timed out after \(timeout) s waiting for \(what)")
+            }
             try await Task.sleep(nanoseconds: UInt64(interval * 1_000_000_000))
         }
     }
@@ -87,7 +89,8 @@ final class ChildProcess: @unchecked Sendable {
                 throw ProcessFailure("cannot create \(path)")
             }
         }
-        guard let out = FileHandle(forWritingAtPath: stdoutPath), let err = FileHandle(forWritingAtPath: stderrPath) else {
+        guard let out = FileHandle(forWritingAtPath: stdoutPath), let err = FileHandle(forWritingAtPath: stderrPath)
+        else {
             throw ProcessFailure("cannot open the output files of \(name)")
         }
         handles = [out, err]
@@ -201,7 +204,9 @@ final class HQProcess: Sendable {
                 name: "\(name)-\(attempt)", directory: directory)
             do {
                 let line = try await child.waitForLine(containing: "listening on http://127.0.0.1:", timeout: 30)
-                guard let bound = line.split(separator: ":").last.flatMap({ Int($0.trimmingCharacters(in: .whitespaces)) }),
+                guard
+                    let bound = line.split(separator: ":").last.flatMap({ Int($0.trimmingCharacters(in: .whitespaces)) }
+                    ),
                     bound > 0
                 else { throw ProcessFailure("cannot read the port from '\(line)'") }
                 if port != 0 && bound != port { throw ProcessFailure("HQ bound \(bound), not \(port)") }

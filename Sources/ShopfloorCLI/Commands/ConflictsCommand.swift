@@ -24,9 +24,12 @@ struct ConflictsListCommand: ReplicaCommand {
             guard !rows.isEmpty else { return all ? "no conflicts" : "no open conflicts" }
             return rows.map { row in
                 var text = "\(row.id)\n  \(row.kind) on \(row.subject): \(row.outcome)\n  \(row.explanation)"
-                text += "\n  operations: " + row.operations.map { "\($0.operation) (\($0.author))" }.joined(separator: ", ")
+                text +=
+                    "\n  operations: " + row.operations.map { "\($0.operation) (\($0.author))" }.joined(separator: ", ")
                 if let ack = row.acknowledged {
-                    text += "\n  acknowledged by \(ack.operation) on \(ack.date)" + (ack.note.isEmpty ? "" : ": \(ack.note)")
+                    text +=
+                        "\n  acknowledged by \(ack.operation) on \(ack.date)"
+                        + (ack.note.isEmpty ? "" : ": \(ack.note)")
                 }
                 return text
             }.joined(separator: "\n\n")

@@ -51,7 +51,8 @@ struct EnrollCommand: ReplicaCommand {
         try settings.save(to: replica)
         let enrolled = Enrolled(hq: settings.hq, deviceID: settings.deviceID!, replica: replica.id)
         try output.show(enrolled) {
-            "enrolled replica \(replica.id) as device \(enrolled.deviceID)" + (enrolled.hq.map { " with HQ \($0)" } ?? "")
+            "enrolled replica \(replica.id) as device \(enrolled.deviceID)"
+                + (enrolled.hq.map { " with HQ \($0)" } ?? "")
         }
     }
 }

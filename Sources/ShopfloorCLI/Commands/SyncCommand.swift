@@ -57,7 +57,8 @@ struct SyncRun: ReplicaCommand {
 
 /// `shopfloor sync status`: what is waiting to go and when the last sync succeeded.
 struct SyncStatusCommand: ReplicaCommand {
-    static let configuration = CommandConfiguration(commandName: "status", abstract: "Unsent operations, last sync, HQ.")
+    static let configuration = CommandConfiguration(
+        commandName: "status", abstract: "Unsent operations, last sync, HQ.")
 
     @OptionGroup var global: GlobalOptions
 
