@@ -50,7 +50,9 @@ extension Replica {
         }
         let keep = Keeper(insert: insert, known: known)
         for sku in Set(touched.items) {
-            try keep.execute("item", sku) { try image(db, "SELECT sku, kind, unit, name FROM items WHERE sku = ?", [sku]) }
+            try keep.execute("item", sku) {
+                try image(db, "SELECT sku, kind, unit, name FROM items WHERE sku = ?", [sku])
+            }
         }
         for code in Set(touched.locations) {
             try keep.execute("location", code) {

@@ -19,9 +19,11 @@ struct RawPusher: Sendable {
         self.authorization = "Basic " + Data("\(deviceID):\(secret)".utf8).base64EncodedString()
     }
 
-    /// The body `SyncClient` sends for these operations (a plain `JSONEncoder`).
+    /// The body `SyncClient` sends for these operations (sorted keys, no escaped slashes).
     static func body(replica: String, operations: [ShopOperation]) throws -> [UInt8] {
-        Array(try JSONEncoder().encode(PushRequest(replica: replica, operations: operations)))
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        return Array(try encoder.encode(PushRequest(replica: replica, operations: operations)))
     }
 
     func push(_ body: [UInt8]) async throws {
