@@ -16,9 +16,10 @@ extension SimulationRun {
         case receipt, void, acknowledge
     }
 
-    /// A random command shaped by what `node` knows, as a user of that device would try it.
-    func makeIntent(for node: SimulatedNode) -> Intent {
-        let shop = node.replica.shop
+    /// A random command shaped by what `node` knows, as a user of that device would try it; `seen` is the state
+    /// the user sees (by default the replica's, inside a batch the replica's with the batch's earlier commands).
+    func makeIntent(for node: SimulatedNode, seeing seen: Shop? = nil) -> Intent {
+        let shop = seen ?? node.replica.shop
         let kind: Kind
         if shop.catalog.items.count < 5, rng.chance(40) {
             kind = rng.pick([.addItem, .addItem, .addLocation, .setBOM])!
@@ -94,7 +95,16 @@ extension SimulationRun {
         default:
             break
         }
-        return (0..<rng.int(2...3)).map { _ in makeIntent(for: node) }
+        // Each command is judged against what the user sees once the batch's earlier commands are applied
+        // (a void then a new receipt on the same order is within tolerance even if the pair is not, seed 2164).
+        var seen = shop
+        let context = ApplyContext(date: Replica.businessDate(node.clock.now), mode: .local, author: node.id)
+        return (0..<rng.int(2...3)).map { _ in
+            let intent = makeIntent(for: node, seeing: seen)
+            var next = seen
+            if (try? next.apply(intent.command, context: context)) != nil { seen = next }
+            return intent
+        }
     }
 
     // MARK: Catalog
