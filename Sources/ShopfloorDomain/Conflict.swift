@@ -71,13 +71,17 @@ public struct Acknowledgement: Sendable, Hashable, Codable {
     }
 }
 
-/// The last operation that wrote a field, for rule 5.
+/// The last operation that wrote a field, for rule 5, with the earlier writes it did not see (its rivals).
 public struct FieldWrite: Sendable, Hashable, Codable {
     public var operation: String
     public var value: String
+    /// Writes earlier in canonical order that are concurrent with this one, in canonical order; empty when this
+    /// write saw every earlier one.
+    public var rivals: [FieldWrite]
 
-    public init(operation: String, value: String) {
+    public init(operation: String, value: String, rivals: [FieldWrite] = []) {
         self.operation = operation
         self.value = value
+        self.rivals = rivals
     }
 }

@@ -138,17 +138,25 @@ public struct Shop: Sendable {
         return seen.min { index($0) < index($1) } ?? id
     }
 
-    /// Rule 5: records a field write, flagging a concurrent earlier write with a different value.
+    /// Rule 5: records a field write. The writes this one did not see stay standing beside it as rivals; when any
+    /// of them holds another value, one conflict lists every standing value (with three concurrent writers the
+    /// conflict of the third lists all three).
     mutating func write(field key: String, value: String, subject: String, context: ApplyContext) {
-        if let previous = fieldWrites[key], !context.saw(previous.operation), previous.value != value {
+        var standing: [FieldWrite] = []
+        if let previous = fieldWrites[key] {
+            standing = (previous.rivals + [FieldWrite(operation: previous.operation, value: previous.value)])
+                .filter { !context.saw($0.operation) }
+        }
+        if standing.contains(where: { $0.value != value }) {
+            let values = (standing + [FieldWrite(operation: context.operation, value: value)])
+                .map { "\($0.value) by \($0.operation)" }
             flag(
                 .concurrentEdit, subject: subject, context: context,
-                operations: [previous.operation, context.operation],
+                operations: standing.map(\.operation) + [context.operation],
                 outcome: "\(key) = \(value) (the later in canonical order wins)",
-                explanation: "concurrent edits of \(key): \(previous.value) by \(previous.operation), \(value) by "
-                    + "\(context.operation)")
+                explanation: "concurrent edits of \(key): " + values.joined(separator: ", "))
         }
-        fieldWrites[key] = FieldWrite(operation: context.operation, value: value)
+        fieldWrites[key] = FieldWrite(operation: context.operation, value: value, rivals: standing)
     }
 
     // MARK: Catalog

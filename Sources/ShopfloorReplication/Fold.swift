@@ -7,7 +7,7 @@ import ShopfloorDomain
 /// and is recorded as a `refused-operation` conflict, so every replica with the same op set reaches the same state.
 public struct Fold: Sendable {
     /// Bumped whenever the fold's semantics change: a replica folded by another version is rebuilt on open.
-    public static let version = 4
+    public static let version = 5
 
     public private(set) var shop: Shop
     /// The canonical key of the last operation folded.

@@ -23,7 +23,7 @@ struct ProjectionDump {
         ),
         ("conflicts", "SELECT id, kind, subject, operations, outcome, explanation FROM conflicts ORDER BY id"),
         ("acknowledgements", "SELECT conflict, operation, note, date FROM acknowledgements ORDER BY conflict"),
-        ("field_writes", "SELECT key, operation, value FROM field_writes ORDER BY key"),
+        ("field_writes", "SELECT key, operation, value, rivals FROM field_writes ORDER BY key"),
     ]
 
     var tables: [(String, [String])] = []

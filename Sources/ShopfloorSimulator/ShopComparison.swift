@@ -25,17 +25,14 @@ enum ShopComparison {
         compare(
             "receipt aliases", memory.receiptAliases.mapValues { $0.sorted() },
             disk.receiptAliases.mapValues { $0.sorted() }, &found)
-        // Memory lists conflicts in fold order; reloading lists them by (lamport, replica, counter), which is no
-        // longer the fold order once HQ sequences operations. The digest sorts them, so compare them as a set.
-        let memoryConflicts = memory.conflicts.sorted { $0.id < $1.id }
-        let diskConflicts = disk.conflicts.sorted { $0.id < $1.id }
-        if memoryConflicts != diskConflicts {
-            let shared = min(memoryConflicts.count, diskConflicts.count)
-            let index = (0..<shared).first { memoryConflicts[$0] != diskConflicts[$0] } ?? shared
+        // Both list conflicts in fold order (the store keeps each conflict's fold position).
+        if memory.conflicts != disk.conflicts {
+            let shared = min(memory.conflicts.count, disk.conflicts.count)
+            let index = (0..<shared).first { memory.conflicts[$0] != disk.conflicts[$0] } ?? shared
             found.append(
-                "conflicts: memory has \(memoryConflicts.count), disk \(diskConflicts.count); first difference (by id): "
-                    + "memory \(describe(memoryConflicts.dropFirst(index).first)) vs disk "
-                    + "\(describe(diskConflicts.dropFirst(index).first))")
+                "conflicts: memory has \(memory.conflicts.count), disk \(disk.conflicts.count); first difference at "
+                    + "\(index): memory \(describe(memory.conflicts.dropFirst(index).first)) vs disk "
+                    + "\(describe(disk.conflicts.dropFirst(index).first))")
         }
         return found
     }

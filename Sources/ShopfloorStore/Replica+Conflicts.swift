@@ -40,7 +40,7 @@ extension Replica {
                 arguments.append(subject)
             }
             if !conditions.isEmpty { sql += " WHERE " + conditions.joined(separator: " AND ") }
-            sql += " ORDER BY c.lamport, c.replica, c.counter, c.idx"
+            sql += " ORDER BY c.position, c.idx"
             return try Row.fetchAll(db, sql: sql, arguments: StatementArguments(arguments)).map { row in
                 let operations = try JSONDecoder().decode([String].self, from: Data((row["operations"] as String).utf8))
                 let ackOperation: String? = row["ack_operation"]

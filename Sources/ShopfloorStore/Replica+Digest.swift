@@ -39,7 +39,7 @@ extension Replica {
                 """
             ),
             ("acknowledgement", "SELECT conflict, operation, note, date FROM acknowledgements ORDER BY conflict"),
-            ("field", "SELECT key, operation, value FROM field_writes ORDER BY key"),
+            ("field", "SELECT key, operation, value, rivals FROM field_writes ORDER BY key"),
         ]
         for (tag, sql) in queries {
             let cursor = try Row.fetchCursor(db, sql: sql)

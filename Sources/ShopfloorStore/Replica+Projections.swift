@@ -52,11 +52,11 @@ extension Replica {
             try db.cachedStatement(
                 sql: """
                     INSERT INTO conflicts (id, lamport, replica, counter, idx, kind, subject, operations, outcome,
-                        explanation) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                        explanation, position) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                     """
             ).execute(arguments: [
                 conflict.id, Int64(key.lamport), key.replica, Int64(key.counter), index, conflict.kind.rawValue,
-                conflict.subject, try json(conflict.operations), conflict.outcome, conflict.explanation,
+                conflict.subject, try json(conflict.operations), conflict.outcome, conflict.explanation, fold.count,
             ])
         }
         let insertEntry = try db.cachedStatement(
@@ -95,8 +95,9 @@ extension Replica {
     }
 
     static func writeField(_ key: String, _ write: FieldWrite, _ db: Database) throws {
-        try db.cachedStatement(sql: "INSERT OR REPLACE INTO field_writes (key, operation, value) VALUES (?, ?, ?)")
-            .execute(arguments: [key, write.operation, write.value])
+        try db.cachedStatement(
+            sql: "INSERT OR REPLACE INTO field_writes (key, operation, value, rivals) VALUES (?, ?, ?, ?)"
+        ).execute(arguments: [key, write.operation, write.value, write.rivals.isEmpty ? "" : try json(write.rivals)])
     }
 
     static func writeItem(_ item: Item, _ db: Database) throws {
@@ -207,8 +208,7 @@ extension Replica {
             position.value = try decodeAmount(row["value"])
             positions[StockKey(sku: position.sku, location: position.location)] = position
         }
-        let conflicts = try Row.fetchAll(db, sql: "SELECT * FROM conflicts ORDER BY lamport, replica, counter, idx").map
-        {
+        let conflicts = try Row.fetchAll(db, sql: "SELECT * FROM conflicts ORDER BY position, idx").map {
             row in
             var conflict = Conflict(
                 kind: Conflict.Kind(rawValue: row["kind"]) ?? .refusedOperation, subject: row["subject"], trigger: "",
@@ -223,7 +223,10 @@ extension Replica {
         }
         var fieldWrites: [String: FieldWrite] = [:]
         for row in try Row.fetchAll(db, sql: "SELECT * FROM field_writes") {
-            fieldWrites[row["key"]] = FieldWrite(operation: row["operation"], value: row["value"])
+            let rivals: String = row["rivals"]
+            fieldWrites[row["key"]] = FieldWrite(
+                operation: row["operation"], value: row["value"],
+                rivals: rivals.isEmpty ? [] : try decoder.decode([FieldWrite].self, from: Data(rivals.utf8)))
         }
         let meta = Dictionary(
             try Row.fetchAll(db, sql: "SELECT key, value FROM meta").map {

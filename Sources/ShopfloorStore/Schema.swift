@@ -179,6 +179,16 @@ enum Schema {
                         WITHOUT ROWID;
                     """)
         }
+        migrator.registerMigration("v5-rivals-and-conflict-positions") { db in
+            try db.execute(
+                sql: """
+                    -- Rule 5: the earlier writes a field write did not see (JSON, '' for none).
+                    ALTER TABLE field_writes ADD COLUMN rivals TEXT NOT NULL DEFAULT '';
+                    -- Where a conflict was found in the fold (folded count), so a reopened replica lists conflicts
+                    -- in the same order as the live one. Filled by the re-derivation that Fold.version 5 forces.
+                    ALTER TABLE conflicts ADD COLUMN position INTEGER NOT NULL DEFAULT 0;
+                    """)
+        }
         return migrator
     }
 

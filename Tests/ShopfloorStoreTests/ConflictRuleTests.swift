@@ -647,8 +647,9 @@ private func onHand(_ replica: Replica, _ sku: String, _ location: String = "PLA
         }
     }
 
-    /// Three devices set the cost concurrently: one winner (the last in canonical order), and together the
-    /// conflicts name every operation and every value.
+    /// Three devices set the cost concurrently: one winner (the last in canonical order), and the conflict of the
+    /// last write lists all three operations and all three values (DESIGN §3 rule 5: "a conflict listing every
+    /// value"), in every delivery order and through HQ in every arrival order.
     @Test func threeConcurrentSetCosts() throws {
         let lab = ConflictLab()
         let base = try lab.base(order: defaultOrder(unitCost: nil), actions: [])
@@ -657,16 +658,47 @@ private func onHand(_ replica: Replica, _ sku: String, _ location: String = "PLA
         let ops = try zip(devices, values).map { device, value in
             try op(device, .setCost(SetCost(order: "PO-1", sku: "CHAIR", unitCost: value)))
         }
+
+        func verify(_ replica: Replica, winner: Int, _ label: String) throws {
+            #expect(try replica.orderDetail("PO-1")?.lines.map(\.unitCost) == [values[winner]], "\(label)")
+            let edits = try replica.conflictRows(all: true).filter { $0.kind == "concurrent-edit" }
+            // The second write conflicts with the first; the third with both.
+            #expect(edits.count == 2, "\(label): \(edits.map(\.explanation))")
+            let last = try #require(edits.last)
+            #expect(operations(last) == Set(ops.map(\.id.description)), "\(label)")
+            #expect(last.outcome.contains("= \(values[winner].description) "), "\(label)")
+            for value in values {
+                #expect(last.explanation.contains(" \(value.description) by "), "\(label): \(last.explanation)")
+            }
+        }
         let last = ops.indices.max { ops[$0].key < ops[$1].key }!
         let result = try converge(lab, base: base, devices: devices)
-        for replica in result.replicas {
-            #expect(try replica.orderDetail("PO-1")?.lines.map(\.unitCost) == [values[last]])
+        for replica in result.replicas { try verify(replica, winner: last, replica.id) }
+        try throughHQ(lab, base: base, devices: devices) { replica, arrival in
+            try verify(replica, winner: devices.firstIndex { $0.id == arrival.last }!, "\(replica.id) \(arrival)")
         }
+    }
+
+    /// Of three concurrent writers, the third saw the first: only the second still stands beside it.
+    @Test func aWriteThatSawOneRivalListsOnlyTheOther() throws {
+        let lab = ConflictLab()
+        let base = try lab.base(order: defaultOrder(unitCost: nil), actions: [])
+        let a = try lab.device("aaaa", from: base)
+        let b = try lab.device("bbbb", from: base)
+        let fromA = try op(a, .setCost(SetCost(order: "PO-1", sku: "CHAIR", unitCost: 6)))
+        let fromB = try op(b, .setCost(SetCost(order: "PO-1", sku: "CHAIR", unitCost: 7)))
+        let c = try lab.device("cccc", from: base, a)
+        try pad(c, 3)
+        let fromC = try op(c, .setCost(SetCost(order: "PO-1", sku: "CHAIR", unitCost: 8)))
+        let result = try converge(lab, base: base, devices: [a, b, c])
         let edits = result.conflicts(.concurrentEdit)
-        #expect(!edits.isEmpty)
-        #expect(edits.reduce(into: Set<String>()) { $0.formUnion(operations($1)) } == Set(ops.map(\.id.description)))
-        for value in values {
-            #expect(edits.contains { $0.explanation.contains(value.description) }, "no conflict lists \(value)")
+        #expect(edits.count == 2, "\(edits.map(\.explanation))")
+        let lastEdit = try #require(edits.last)
+        #expect(operations(lastEdit) == [fromB.id.description, fromC.id.description])
+        #expect(!lastEdit.explanation.contains(" 6 by "), "\(lastEdit.explanation)")
+        #expect(operations(edits[0]) == [fromA.id.description, fromB.id.description])
+        for replica in result.replicas {
+            #expect(try replica.orderDetail("PO-1")?.lines.map(\.unitCost) == [8])
         }
     }
 
