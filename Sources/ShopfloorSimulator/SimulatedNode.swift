@@ -2,6 +2,50 @@ import Foundation
 import GRDB
 import ShopfloorReplication
 import ShopfloorStore
+import Synchronization
+
+/// A crash inside a write transaction, thrown at a ``CrashSite`` by an armed ``Tripwire``.
+struct SimulatedCrash: Error, CustomStringConvertible {
+    var site: CrashSite
+    var description: String { "simulated crash at \(site.rawValue)" }
+}
+
+/// Arms a crash inside the next write transactions of one replica: after `passes` more crash sites, the next one
+/// throws ``SimulatedCrash`` and the transaction is abandoned half-written.
+final class Tripwire: Sendable {
+    private let remaining = Mutex<Int?>(nil)
+    private let fired = Mutex<CrashSite?>(nil)
+
+    func arm(passes: Int) {
+        remaining.withLock { $0 = passes }
+        fired.withLock { $0 = nil }
+    }
+
+    /// Disarms and tells where it fired, if it did.
+    func disarm() -> CrashSite? {
+        remaining.withLock { $0 = nil }
+        return fired.withLock { site in
+            defer { site = nil }
+            return site
+        }
+    }
+
+    func pass(_ site: CrashSite) throws {
+        let fire = remaining.withLock { remaining -> Bool in
+            guard let left = remaining else { return false }
+            if left == 0 {
+                remaining = nil
+                return true
+            }
+            remaining = left - 1
+            return false
+        }
+        if fire {
+            fired.withLock { $0 = site }
+            throw SimulatedCrash(site: site)
+        }
+    }
+}
 
 /// One device (or HQ): its replica file, its clock and what its sync client remembers.
 final class SimulatedNode {
@@ -9,6 +53,7 @@ final class SimulatedNode {
     let path: String
     let clock: SimulatedClock
     let configuration: ReplicaConfiguration
+    let tripwire: Tripwire
     private var handle: Replica?
     /// SyncClient's `pushed`: the highest own counter HQ confirmed. Saved in the replica's `sync_state` after every
     /// confirmed batch, and read back after a crash.
@@ -24,11 +69,14 @@ final class SimulatedNode {
         return handle
     }
 
-    init(id: String, path: String, clock: SimulatedClock, configuration: ReplicaConfiguration) throws {
+    init(
+        id: String, path: String, clock: SimulatedClock, configuration: ReplicaConfiguration, tripwire: Tripwire
+    ) throws {
         self.id = id
         self.path = path
         self.clock = clock
         self.configuration = configuration
+        self.tripwire = tripwire
         handle = try Replica.create(at: path, name: id, id: id, configuration: configuration)
     }
 

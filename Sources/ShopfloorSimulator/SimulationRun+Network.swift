@@ -31,6 +31,8 @@ extension SimulationRun {
             count("sync.completed")
             note(
                 "\(node.id) synced: vector \(node.replica.versionVector), through seq \(node.replica.sequencedThrough)")
+        } catch let crash as SimulatedCrash {
+            note("\(node.id) sync: \(crash)")
         } catch {
             violate("error", node, "sync threw \(error)")
         }

@@ -33,9 +33,12 @@ final class SimulationRun {
             let path = (directory as NSString).appendingPathComponent("\(id).sqlite")
             for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: path + suffix) }
             let clock = SimulatedClock(start: Self.epoch.addingTimeInterval(TimeInterval(skewSeconds)))
+            let tripwire = Tripwire()
             let replicaConfiguration = ReplicaConfiguration(
-                now: { clock.now }, durable: false, sequencer: sequencer, logger: configuration.logger)
-            return try SimulatedNode(id: id, path: path, clock: clock, configuration: replicaConfiguration)
+                now: { clock.now }, durable: false, sequencer: sequencer, logger: configuration.logger,
+                crashSite: { site in try tripwire.pass(site) })
+            return try SimulatedNode(
+                id: id, path: path, clock: clock, configuration: replicaConfiguration, tripwire: tripwire)
         }
         hq = try node("hq", skewSeconds: 0, sequencer: true)
         var floors: [SimulatedNode] = []
@@ -48,7 +51,8 @@ final class SimulationRun {
     }
 
     private enum Event: CaseIterable {
-        case floorOperation, hqOperation, sync, transaction, crash, partition, clockJump, tamperedPush, rebuild
+        case floorOperation, hqOperation, sync, transaction, crash, crashInside, partition, clockJump, tamperedPush
+        case rebuild
     }
 
     func run() -> SimulationResult {
@@ -57,8 +61,8 @@ final class SimulationRun {
             step = index
             for node in nodes { node.clock.advance(seconds: rng.int(0...5_400)) }
             let event = rng.weighted([
-                (Event.floorOperation, 56), (.hqOperation, 5), (.sync, 22), (.transaction, 5), (.crash, 4),
-                (.partition, 3), (.clockJump, 2), (.tamperedPush, 3), (.rebuild, 1),
+                (Event.floorOperation, 56), (.hqOperation, 5), (.sync, 22), (.transaction, 5), (.crash, 3),
+                (.crashInside, 3), (.partition, 3), (.clockJump, 2), (.tamperedPush, 3), (.rebuild, 1),
             ])
             switch event {
             case .floorOperation:
@@ -68,6 +72,7 @@ final class SimulationRun {
             case .sync: sync(rng.pick(floors)!, faults: true)
             case .transaction: transaction(on: rng.chance(10) ? hq : rng.pick(floors)!)
             case .crash: crash(rng.pick(nodes)!)
+            case .crashInside: crashInside(rng.pick(floors)!)
             case .partition: partition(rng.pick(floors)!)
             case .clockJump: jumpClock(rng.pick(nodes)!)
             case .tamperedPush: tamperedPush(from: rng.pick(floors)!)
@@ -181,6 +186,60 @@ final class SimulationRun {
         }
     }
 
+    /// A crash inside a write transaction: a batch being recorded, a pull page being folded or a rebuild stops at a
+    /// random crash site, half-written, and the process dies. On reopen nothing of that transaction may be there:
+    /// the file is as it was before it (a recording or rebuild) or as after the pages committed before it (a sync),
+    /// and the projections still equal a rebuild from the log.
+    func crashInside(_ node: SimulatedNode) {
+        count("crash-inside")
+        do {
+            let before = try snapshot(node.replica)
+            let authoredBefore = authored[node.id]
+            node.tripwire.arm(passes: rng.int(0...1))
+            let action = rng.weighted([("record", 50), ("sync", 40), ("rebuild", 10)])
+            switch action {
+            case "record": record(node, makeBatch(for: node))
+            case "sync": sync(node, faults: false)
+            default:
+                do { try node.replica.rebuild() } catch is SimulatedCrash {}
+            }
+            guard let site = node.tripwire.disarm() else {
+                count("crash-inside.missed")
+                return
+            }
+            count("crash-inside.\(site.rawValue)")
+            if rng.chance(30) {
+                // The transaction failed but the process lives on: its memory must match the rolled-back file.
+                let memory = node.replica.shop
+                let disk = try Replica.open(at: node.path, configuration: node.configuration).shop
+                note("\(node.id) survived a failed transaction (\(action), at \(site.rawValue))")
+                for difference in ShopComparison.differences(memory: memory, disk: disk).prefix(5) {
+                    violate("memory-vs-disk", node, "after a transaction failed at \(site.rawValue): \(difference)")
+                }
+            } else {
+                try node.crashAndReopen()
+                note("\(node.id) crashed inside a transaction (\(action), at \(site.rawValue)) and reopened")
+            }
+            let after = try snapshot(node.replica)
+            if action != "sync", after != before {
+                violate("crash-recovery", node, "a transaction cut short at \(site.rawValue) left \(before) → \(after)")
+            }
+            if action == "sync", !before.vector.counters.allSatisfy({ after.vector[$0.key] >= $0.value }) {
+                violate("crash-recovery", node, "a sync cut short lost operations: \(before.vector) → \(after.vector)")
+            }
+            if authored[node.id] != authoredBefore {
+                violate("crash-recovery", node, "a recording cut short was reported as accepted")
+            }
+            let digest = try node.replica.digest()
+            try node.replica.rebuild()
+            if try node.replica.digest() != digest {
+                violate("crash-recovery", node, "after a crash inside \(action), rebuilding changed the digest")
+            }
+        } catch {
+            violate("error", node, "crash inside a transaction: \(error)")
+        }
+    }
+
     /// One device loses the network for a while; sometimes HQ itself is down for everyone.
     func partition(_ node: SimulatedNode) {
         if rng.chance(10) {
@@ -246,6 +305,9 @@ final class SimulationRun {
         } catch ReplicaError.refused(let error) {
             count("refused.\(label)")
             note("\(node.id) refused \(label): \(error)")
+            return false
+        } catch let crash as SimulatedCrash {
+            note("\(node.id) recording \(label): \(crash)")
             return false
         } catch {
             violate("error", node, "recording \(label) threw \(error)")

@@ -106,6 +106,7 @@ extension Replica {
                     if allOrNothing, outcomes.contains(where: { if case .refused = $0 { true } else { false } }) {
                         throw BatchAborted(outcomes: outcomes)
                     }
+                    if !accepted.isEmpty { try configuration.crashSite?(.integratedOperations) }
                     // HQ's order for operations this replica already holds.
                     if accepted.isEmpty, !state.sequencer,
                         try Self.promoteInOrder(assignments, &state, db)
@@ -152,6 +153,7 @@ extension Replica {
                         // Something sorts before the sequenced prefix (peers merging directly): refold everything.
                         try Self.refold(&state, db)
                     }
+                    try configuration.crashSite?(.integratedFold)
                     try Self.saveClocks(state, db)
                     state.dataVersion = try Self.dataVersion(db)
                     return IntegrationReport(outcomes: outcomes, stored: true)

@@ -10,6 +10,7 @@ extension Replica {
                 try database.write { db in
                     try Self.catchUp(&state, db)
                     try Self.refold(&state, db)
+                    try configuration.crashSite?(.rebuiltFold)
                     try Self.saveClocks(state, db)
                     state.dataVersion = try Self.dataVersion(db)
                 }

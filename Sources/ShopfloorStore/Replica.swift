@@ -14,16 +14,32 @@ public struct ReplicaConfiguration: Sendable {
     /// True for HQ: it assigns the sequence numbers that define the canonical order (kept once set).
     public var sequencer: Bool
     public var logger: Logger
+    /// Fault injection (tests and the simulator): called inside write transactions at named sites
+    /// (``CrashSite``); throwing aborts the transaction mid-way, as a crash at that point would.
+    public var crashSite: (@Sendable (CrashSite) throws -> Void)?
 
     public init(
         now: @escaping @Sendable () -> Date = { Date() }, durable: Bool = true, sequencer: Bool = false,
-        logger: Logger = Logger(label: "shopfloor.replica")
+        logger: Logger = Logger(label: "shopfloor.replica"), crashSite: (@Sendable (CrashSite) throws -> Void)? = nil
     ) {
         self.now = now
         self.durable = durable
         self.sequencer = sequencer
         self.logger = logger
+        self.crashSite = crashSite
     }
+}
+
+/// Points inside a write transaction where ``ReplicaConfiguration/crashSite`` is called.
+public enum CrashSite: String, Sendable, CaseIterable {
+    /// `record`: one operation and its projections are written; the batch may have more to come.
+    case recordedOperation = "record.operation-written"
+    /// `integrate`: the admitted operations are in the log, nothing folded yet.
+    case integratedOperations = "integrate.operations-inserted"
+    /// `integrate`: operations folded and projections written, clocks not saved yet.
+    case integratedFold = "integrate.folded"
+    /// `rebuild`: projections cleared and re-derived, clocks not saved yet.
+    case rebuiltFold = "rebuild.folded"
 }
 
 /// The in-memory side of a replica: the fold plus the clocks, guarded by one lock.
@@ -207,6 +223,7 @@ public final class Replica: Sendable {
                             try Self.enterSuffix(op, touched: step.touched, db)
                         }
                         try Self.write(step, key: op.key, fold: state.fold, stateRows: true, db)
+                        try configuration.crashSite?(.recordedOperation)
                         results.append(Recorded(operation: op, entries: step.entries))
                     }
                     try Self.saveClocks(state, db)
