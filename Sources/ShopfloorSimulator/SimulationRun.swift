@@ -72,7 +72,7 @@ final class SimulationRun {
             case .sync: sync(rng.pick(floors)!, faults: true)
             case .transaction: transaction(on: rng.chance(10) ? hq : rng.pick(floors)!)
             case .crash: crash(rng.pick(nodes)!)
-            case .crashInside: crashInside(rng.pick(floors)!)
+            case .crashInside: crashInside(rng.chance(20) ? hq : rng.pick(floors)!)
             case .partition: partition(rng.pick(floors)!)
             case .clockJump: jumpClock(rng.pick(nodes)!)
             case .tamperedPush: tamperedPush(from: rng.pick(floors)!)
@@ -186,8 +186,8 @@ final class SimulationRun {
         }
     }
 
-    /// A crash inside a write transaction: a batch being recorded, a pull page being folded or a rebuild stops at a
-    /// random crash site, half-written, and the process dies. On reopen nothing of that transaction may be there:
+    /// A crash inside a write transaction: a batch being recorded, a pull page being folded (on a device), a push
+    /// being stored (at HQ) or a rebuild stops at a random crash site, half-written, and the process dies. On reopen nothing of that transaction may be there:
     /// the file is as it was before it (a recording or rebuild) or as after the pages committed before it (a sync),
     /// and the projections still equal a rebuild from the log.
     func crashInside(_ node: SimulatedNode) {
@@ -196,10 +196,11 @@ final class SimulationRun {
             let before = try snapshot(node.replica)
             let authoredBefore = authored[node.id]
             node.tripwire.arm(passes: rng.int(0...1))
+            // HQ crashes while storing a device's push (or folding its own recording, or rebuilding).
             let action = rng.weighted([("record", 50), ("sync", 40), ("rebuild", 10)])
             switch action {
             case "record": record(node, makeBatch(for: node))
-            case "sync": sync(node, faults: false)
+            case "sync": sync(node === hq ? rng.pick(floors)! : node, faults: false)
             default:
                 do { try node.replica.rebuild() } catch is SimulatedCrash {}
             }
