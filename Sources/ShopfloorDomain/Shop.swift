@@ -91,7 +91,19 @@ public struct Shop: Sendable {
         let conflict = Conflict(
             kind: kind, subject: subject, trigger: context.operation, operations: operations, outcome: outcome,
             explanation: explanation)
-        guard !pending.contains(where: { $0.id == conflict.id }) else { return }
+        if let index = pending.firstIndex(where: { $0.id == conflict.id }) {
+            // One operation editing several fields against concurrent writes: one conflict names them all.
+            guard kind == .concurrentEdit else { return }
+            var merged = pending[index]
+            let trigger = merged.operations.last
+            merged.operations =
+                merged.operations.dropLast() + operations.filter { !merged.operations.contains($0) }
+                + [trigger].compactMap { $0 }
+            merged.outcome += "; " + outcome
+            merged.explanation += "; " + explanation
+            pending[index] = merged
+            return
+        }
         pending.append(conflict)
     }
 

@@ -196,7 +196,6 @@ public final class Replica: Sendable {
         do { try validateDate(businessDate) } catch { throw ReplicaError.refused(error) }
         let stamp = Self.timestamp(now)
         return try state.withLock { state in
-            let before = (state.vector, state.lamport, state.arrival)
             do {
                 return try database.write { db in
                     try Self.catchUp(&state, db)
@@ -231,8 +230,10 @@ public final class Replica: Sendable {
                     return results
                 }
             } catch {
-                // The transaction rolled back; the in-memory fold may have moved ahead of it, so reload.
-                (state.vector, state.lamport, state.arrival) = before
+                // The transaction rolled back. A single refused command changed nothing in memory (the fold refuses
+                // before it moves, and the clocks move after); anything else may have moved ahead of the file, so
+                // reload. (Restoring clocks captured before `catchUp` would pair another process's newer fold with
+                // older clocks.)
                 if commands.count > 1 || !(error is ReplicaError) {
                     state = try database.read { try Self.loadState($0) }
                 }

@@ -702,6 +702,26 @@ private func onHand(_ replica: Replica, _ sku: String, _ location: String = "PLA
         }
     }
 
+    /// One edit changes two fields that another device edited concurrently: one conflict names both fields and
+    /// all their values (the conflict id is per operation and subject, so a second conflict would be lost).
+    @Test func oneEditClashingOnTwoFieldsIsOneConflictNamingBoth() throws {
+        let lab = ConflictLab()
+        let base = try lab.base()
+        let a = try lab.device("aaaa", from: base)
+        let b = try lab.device("bbbb", from: base)
+        let fromA = try op(a, .editOrder(EditOrder(order: "PO-1", due: "2026-03-01", notes: "rush")))
+        let fromB = try op(b, .editOrder(EditOrder(order: "PO-1", due: "2026-04-01", notes: "hold")))
+        let result = try converge(lab, base: base, devices: [a, b])
+        let edits = result.conflicts(.concurrentEdit)
+        #expect(edits.count == 1)
+        let conflict = try #require(edits.first)
+        #expect(operations(conflict) == [fromA.id.description, fromB.id.description])
+        for text in ["2026-03-01", "2026-04-01", "rush", "hold", ":due", ":notes"] {
+            #expect(conflict.explanation.contains(text), "\(text) missing from \(conflict.explanation)")
+        }
+        #expect(conflict.outcome.contains(":due = ") && conflict.outcome.contains(":notes = "))
+    }
+
     /// A write that saw the previous one is not a conflict.
     @Test func sequentialEditsAreNotConflicts() throws {
         let lab = ConflictLab()

@@ -219,4 +219,25 @@ struct SeededGenerator: RandomNumberGenerator {
         #expect(try hq.digest() == digest)
         #expect(hq.operationCount == 3)
     }
+
+    /// Two handles on one file (HQ's server and a CLI process): after the other handle records, a refused single
+    /// command on this one must not put back clocks from before it caught up, or its next operation would reuse
+    /// an id and an arrival number.
+    @Test func aRefusalAfterCatchingUpKeepsTheNewClocks() throws {
+        let dir = TempDirectory()
+        let config = ReplicaConfiguration(durable: false)
+        let server = try Replica.create(at: dir.path("hq.sqlite"), name: "hq", id: "hq", configuration: config)
+        try seedCatalog(server)
+        let cli = try Replica.open(at: server.path, configuration: config)
+        try cli.record(.addLocation(Location(code: "DOCK")))
+        #expect(throws: ReplicaError.self) { try server.record(.addLocation(Location(code: "DOCK"))) }
+        #expect(server.versionVector == cli.versionVector)
+        #expect(server.operationCount == 10)
+        let next = try server.record(.addLocation(Location(code: "YARD")))
+        #expect(next.operation.id.counter == 11)
+        #expect(next.operation.lamport == 11)
+        let reopened = try Replica.open(at: server.path, configuration: config)
+        #expect(try reopened.digest() == server.digest())
+        #expect(reopened.versionVector[server.id] == 11)
+    }
 }
