@@ -7,7 +7,7 @@ import ShopfloorStore
 /// The invariants a healed network must satisfy, checked on HQ and every floor replica.
 ///
 /// 1. Integrity: `PRAGMA integrity_check` is ok.
-/// 2. Convergence: every replica holds HQ's operations and has HQ's digest.
+/// 2. Convergence: every replica holds HQ's operations, has HQ's digest and lists conflicts in HQ's order.
 /// 3. Nothing lost: every operation a replica accepted is at HQ (per author, by count).
 /// 4. Receipts (rule 1): every accepted receipt.add is present exactly once on every replica, in its orders and
 ///    in the receipts table.
@@ -140,6 +140,18 @@ public struct InvariantChecker {
                     Violation(
                         invariant: "digest", replica: replica.id,
                         detail: "state digest differs from HQ's: \(difference ?? "same rows, different digest")"))
+            }
+            // The digest sorts conflicts; the lists users see must also be in the same (fold) order everywhere.
+            let listed = try replica.conflictRows(all: true).map(\.id)
+            let hqListed = try hq.conflictRows(all: true).map(\.id)
+            if listed != hqListed {
+                let shared = min(listed.count, hqListed.count)
+                let index = (0..<shared).first { listed[$0] != hqListed[$0] } ?? shared
+                found.append(
+                    Violation(
+                        invariant: "conflict-order", replica: replica.id,
+                        detail: "conflicts listed in another order than HQ's from position \(index): "
+                            + "\(listed.dropFirst(index).prefix(3)) vs HQ \(hqListed.dropFirst(index).prefix(3))"))
             }
         }
     }
