@@ -42,31 +42,58 @@ public struct Amount: Sendable, Hashable, Comparable {
 
     /// Parses "2.5", "-3", "0.000001", "+4". No exponent, no grouping separators.
     public init(parsing text: String) throws(AmountError) {
-        var chars = Substring(text)
-        guard !chars.isEmpty else { throw .malformed(text) }
+        // One pass over the UTF-8 bytes (this runs for every amount of every document a replica loads): an optional
+        // sign, ASCII digits, at most one "." followed by at least one digit.
+        let bytes = text.utf8
+        var index = bytes.startIndex
+        guard index != bytes.endIndex else { throw .malformed(text) }
         var negative = false
-        if chars.first == "-" || chars.first == "+" {
-            negative = chars.first == "-"
-            chars = chars.dropFirst()
+        if bytes[index] == UInt8(ascii: "-") || bytes[index] == UInt8(ascii: "+") {
+            negative = bytes[index] == UInt8(ascii: "-")
+            index = bytes.index(after: index)
         }
-        let parts = chars.split(separator: ".", maxSplits: 1, omittingEmptySubsequences: false)
-        let integerPart = parts[0]
-        let fractionPart = parts.count > 1 ? parts[1] : ""
-        guard !integerPart.isEmpty || !fractionPart.isEmpty,
-            integerPart.allSatisfy({ $0.isASCII && $0.isNumber }),
-            fractionPart.allSatisfy({ $0.isASCII && $0.isNumber }),
-            !(parts.count > 1 && fractionPart.isEmpty)
-        else { throw .malformed(text) }
-        let significantInteger = integerPart.drop(while: { $0 == "0" })
-        guard significantInteger.count <= Self.integerDigitsMax else { throw .overflow }
-        let trimmedFraction = fractionPart.reversed().drop(while: { $0 == "0" }).reversed()
-        guard trimmedFraction.count <= Self.scale else { throw .tooManyDecimals(text) }
-        var value: Int128 = 0
-        for c in significantInteger { value = value * 10 + Int128(c.wholeNumberValue!) }
-        var fraction: Int128 = 0
-        for c in trimmedFraction { fraction = fraction * 10 + Int128(c.wholeNumberValue!) }
-        for _ in trimmedFraction.count..<Self.scale { fraction *= 10 }
-        let units = value * Self.unit + fraction
+        var integer: UInt64 = 0
+        var integerDigits = 0  // significant: after leading zeros
+        var sawIntegerDigit = false
+        var fraction: UInt64 = 0
+        var fractionDigits = 0  // up to the last non-zero digit
+        var pendingZeros = 0  // trailing zeros not yet known to be significant
+        var sawPoint = false
+        var sawFractionDigit = false
+        while index != bytes.endIndex {
+            let byte = bytes[index]
+            index = bytes.index(after: index)
+            if byte == UInt8(ascii: "."), !sawPoint {
+                sawPoint = true
+                continue
+            }
+            guard byte >= UInt8(ascii: "0"), byte <= UInt8(ascii: "9") else { throw .malformed(text) }
+            let digit = UInt64(byte - UInt8(ascii: "0"))
+            if !sawPoint {
+                sawIntegerDigit = true
+                if integerDigits == 0, digit == 0 { continue }
+                integerDigits += 1
+                // Past the limit the value is an overflow, but the rest must still be checked for malformed input.
+                if integerDigits <= Self.integerDigitsMax { integer = integer * 10 + digit }
+            } else {
+                sawFractionDigit = true
+                if digit == 0 {
+                    pendingZeros += 1
+                    continue
+                }
+                fractionDigits += pendingZeros + 1
+                if fractionDigits <= Self.scale {
+                    for _ in 0..<pendingZeros { fraction *= 10 }
+                    fraction = fraction * 10 + digit
+                }
+                pendingZeros = 0
+            }
+        }
+        guard sawIntegerDigit || sawFractionDigit, !(sawPoint && !sawFractionDigit) else { throw .malformed(text) }
+        guard integerDigits <= Self.integerDigitsMax else { throw .overflow }
+        guard fractionDigits <= Self.scale else { throw .tooManyDecimals(text) }
+        for _ in fractionDigits..<Self.scale { fraction *= 10 }
+        let units = Int128(integer) * Self.unit + Int128(fraction)
         guard units < Self.magnitudeLimit else { throw .overflow }
         self.units = negative ? -units : units
     }

@@ -23,6 +23,11 @@ import Testing
         ("999999999999999999.999999", "999999999999999999.999999", 999_999_999_999_999_999_999_999),
         ("-999999999999999999.999999", "-999999999999999999.999999", -999_999_999_999_999_999_999_999),
         ("000000000000000000000012.000000000", "12", 12_000_000),
+        (".5", "0.5", 500_000),
+        ("-.25", "-0.25", -250_000),
+        ("1.0000000", "1", 1_000_000),
+        ("0.1000000000", "0.1", 100_000),
+        ("000000000000000000000000", "0", 0),
     ])
     func parsesAndPrintsCanonically(text: String, canonical: String, units: Int128) throws {
         let value = try Amount(parsing: text)
@@ -35,6 +40,7 @@ import Testing
 
     @Test(arguments: [
         "", "abc", "1.", ".", "1e5", "1,5", "+", "-", "--1", "+-1", " 1", "1 ", "1.5.2", "0x10", "١", "1_000",
+        "1\u{301}", "-.", "..5", "1..5", "1.1234567x", "12345678901234567890x", "1.-5", "٣.5",
     ])
     func refusesMalformedText(text: String) {
         #expect(throws: AmountError.malformed(text)) { try Amount(parsing: text) }
@@ -45,9 +51,62 @@ import Testing
         #expect(throws: AmountError.tooManyDecimals(text)) { try Amount(parsing: text) }
     }
 
-    @Test(arguments: ["1234567890123456789", "-1234567890123456789", "1000000000000000000", "99999999999999999999.5"])
+    @Test(arguments: [
+        "1234567890123456789", "-1234567890123456789", "1000000000000000000", "99999999999999999999.5",
+        "12345678901234567890.1234567",
+    ])
     func refusesMoreThanEighteenIntegerDigits(text: String) {
         #expect(throws: AmountError.overflow) { try Amount(parsing: text) }
+    }
+
+    /// The parser runs over UTF-8 bytes; a straightforward Character-based reference must agree on every string
+    /// (value or exact error) for random strings over digits, signs, points and a few strangers.
+    @Test func bytewiseParserAgreesWithAReference() {
+        var seed: UInt64 = 0x5EED_A40A
+        let alphabet = Array("0000123456789..-+ e,١\u{301}")
+        for _ in 0..<50_000 {
+            seed = seed &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
+            let length = Int((seed >> 33) % 28)
+            var text = ""
+            var state = seed
+            for _ in 0..<length {
+                state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
+                text.append(alphabet[Int((state >> 33) % UInt64(alphabet.count))])
+            }
+            let expected = Result { () throws(AmountError) in try Self.referenceParse(text) }
+            let actual = Result { () throws(AmountError) in try Amount(parsing: text) }
+            #expect(actual == expected, "\(text.debugDescription)")
+        }
+    }
+
+    /// The first parser, kept as the reference: split at the first point, check every Character, trim zeros.
+    static func referenceParse(_ text: String) throws(AmountError) -> Amount {
+        var chars = Substring(text)
+        guard !chars.isEmpty else { throw .malformed(text) }
+        var negative = false
+        if chars.first == "-" || chars.first == "+" {
+            negative = chars.first == "-"
+            chars = chars.dropFirst()
+        }
+        let parts = chars.split(separator: ".", maxSplits: 1, omittingEmptySubsequences: false)
+        let integerPart = parts[0]
+        let fractionPart = parts.count > 1 ? parts[1] : ""
+        guard !integerPart.isEmpty || !fractionPart.isEmpty,
+            integerPart.allSatisfy({ $0.isASCII && $0.isNumber }),
+            fractionPart.allSatisfy({ $0.isASCII && $0.isNumber }),
+            !(parts.count > 1 && fractionPart.isEmpty)
+        else { throw .malformed(text) }
+        let significantInteger = integerPart.drop(while: { $0 == "0" })
+        guard significantInteger.count <= Amount.integerDigitsMax else { throw .overflow }
+        let trimmedFraction = fractionPart.reversed().drop(while: { $0 == "0" }).reversed()
+        guard trimmedFraction.count <= Amount.scale else { throw .tooManyDecimals(text) }
+        var value: Int128 = 0
+        for c in significantInteger { value = value * 10 + Int128(c.wholeNumberValue!) }
+        var fraction: Int128 = 0
+        for c in trimmedFraction { fraction = fraction * 10 + Int128(c.wholeNumberValue!) }
+        for _ in trimmedFraction.count..<Amount.scale { fraction *= 10 }
+        let units = value * Amount.unit + fraction
+        return Amount(units: negative ? -units : units)
     }
 
     @Test func eighteenIntegerDigitsAreAccepted() throws {
