@@ -95,10 +95,9 @@ public struct Shop: Sendable {
             // One operation editing several fields against concurrent writes: one conflict names them all.
             guard kind == .concurrentEdit else { return }
             var merged = pending[index]
-            let trigger = merged.operations.last
-            merged.operations =
-                merged.operations.dropLast() + operations.filter { !merged.operations.contains($0) }
-                + [trigger].compactMap { $0 }
+            // The triggering operation stays last; the new field's other writes go before it.
+            let trigger = merged.operations.removeLast()
+            merged.operations += operations.filter { $0 != trigger && !merged.operations.contains($0) } + [trigger]
             merged.outcome += "; " + outcome
             merged.explanation += "; " + explanation
             pending[index] = merged

@@ -145,8 +145,7 @@ public struct InvariantChecker {
             let listed = try replica.conflictRows(all: true).map(\.id)
             let hqListed = try hq.conflictRows(all: true).map(\.id)
             if listed != hqListed {
-                let shared = min(listed.count, hqListed.count)
-                let index = (0..<shared).first { listed[$0] != hqListed[$0] } ?? shared
+                let index = ShopComparison.firstDifference(listed, hqListed)
                 found.append(
                     Violation(
                         invariant: "conflict-order", replica: replica.id,

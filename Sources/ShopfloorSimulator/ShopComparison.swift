@@ -3,6 +3,12 @@ import ShopfloorDomain
 
 /// Where two shops differ: the state held in memory and the state reloaded from the projection tables.
 enum ShopComparison {
+    /// The first index where two lists differ (the shorter one's length when one is a prefix of the other).
+    static func firstDifference<T: Equatable>(_ a: [T], _ b: [T]) -> Int {
+        let shared = min(a.count, b.count)
+        return (0..<shared).first { a[$0] != b[$0] } ?? shared
+    }
+
     static func differences(memory: Shop, disk: Shop) -> [String] {
         var found: [String] = []
         compare("items", memory.catalog.items, disk.catalog.items, &found)
@@ -27,8 +33,7 @@ enum ShopComparison {
             disk.receiptAliases.mapValues { $0.sorted() }, &found)
         // Both list conflicts in fold order (the store keeps each conflict's fold position).
         if memory.conflicts != disk.conflicts {
-            let shared = min(memory.conflicts.count, disk.conflicts.count)
-            let index = (0..<shared).first { memory.conflicts[$0] != disk.conflicts[$0] } ?? shared
+            let index = firstDifference(memory.conflicts, disk.conflicts)
             found.append(
                 "conflicts: memory has \(memory.conflicts.count), disk \(disk.conflicts.count); first difference at "
                     + "\(index): memory \(describe(memory.conflicts.dropFirst(index).first)) vs disk "

@@ -13,35 +13,29 @@ struct SimulatedCrash: Error, CustomStringConvertible {
 /// Arms a crash inside the next write transactions of one replica: after `passes` more crash sites, the next one
 /// throws ``SimulatedCrash`` and the transaction is abandoned half-written.
 final class Tripwire: Sendable {
-    private let remaining = Mutex<Int?>(nil)
-    private let fired = Mutex<CrashSite?>(nil)
+    /// Crash sites still to pass before firing (nil: disarmed), and where it fired.
+    private let state = Mutex<(remaining: Int?, fired: CrashSite?)>((nil, nil))
 
     func arm(passes: Int) {
-        remaining.withLock { $0 = passes }
-        fired.withLock { $0 = nil }
+        state.withLock { $0 = (passes, nil) }
     }
 
     /// Disarms and tells where it fired, if it did.
     func disarm() -> CrashSite? {
-        remaining.withLock { $0 = nil }
-        return fired.withLock { site in
-            defer { site = nil }
-            return site
+        state.withLock { state in
+            defer { state = (nil, nil) }
+            return state.fired
         }
     }
 
     func pass(_ site: CrashSite) throws {
-        let fire = remaining.withLock { remaining -> Bool in
-            guard let left = remaining else { return false }
-            if left == 0 {
-                remaining = nil
-                return true
+        try state.withLock { state in
+            guard let left = state.remaining else { return }
+            guard left == 0 else {
+                state.remaining = left - 1
+                return
             }
-            remaining = left - 1
-            return false
-        }
-        if fire {
-            fired.withLock { $0 = site }
+            state = (nil, site)
             throw SimulatedCrash(site: site)
         }
     }

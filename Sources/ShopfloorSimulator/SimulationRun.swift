@@ -187,9 +187,10 @@ final class SimulationRun {
     }
 
     /// A crash inside a write transaction: a batch being recorded, a pull page being folded (on a device), a push
-    /// being stored (at HQ) or a rebuild stops at a random crash site, half-written, and the process dies. On reopen nothing of that transaction may be there:
-    /// the file is as it was before it (a recording or rebuild) or as after the pages committed before it (a sync),
-    /// and the projections still equal a rebuild from the log.
+    /// being stored (at HQ) or a rebuild stops at a random crash site, half-written. Then the process dies and
+    /// reopens, or lives on (its memory must match the rolled-back file). Nothing of that transaction may remain:
+    /// the file is as before it (a recording or rebuild) or as after the pages committed before it (a sync), and
+    /// the projections still equal a rebuild from the log.
     func crashInside(_ node: SimulatedNode) {
         count("crash-inside")
         do {
