@@ -9,10 +9,12 @@ extension Catalog {
 }
 
 extension Shop {
-    /// Restores a shop from persisted projections.
+    /// Restores a shop from persisted projections: the whole of them, or the working set a batch of commands will
+    /// read. A working set names the creation counters, which its own orders and receipts cannot tell.
     public init(
         catalog: Catalog, orders: [Order], valuations: [StockKey: Valuation], positions: [StockKey: Position],
-        conflicts: [Conflict] = [], acknowledgements: [Acknowledgement] = [], fieldWrites: [String: FieldWrite] = [:]
+        conflicts: [Conflict] = [], acknowledgements: [Acknowledgement] = [], fieldWrites: [String: FieldWrite] = [:],
+        ordersCreated: Int? = nil, receiptsCreated: Int? = nil
     ) {
         self.init()
         self.catalog = catalog
@@ -28,12 +30,12 @@ extension Shop {
         orderAliases = orderAliases.mapValues { numbers in
             numbers.sorted { (self.orders[$0]?.creationIndex ?? 0) < (self.orders[$1]?.creationIndex ?? 0) }
         }
-        ordersCreated = (orders.compactMap(\.creationIndex).max() ?? -1) + 1
+        self.ordersCreated = ordersCreated ?? (orders.compactMap(\.creationIndex).max() ?? -1) + 1
         var receiptIndex: [String: Int] = [:]
         for order in orders { for receipt in order.receipts { receiptIndex[receipt.id] = receipt.creationIndex ?? 0 } }
         receiptAliases = receiptAliases.mapValues { ids in ids.sorted { receiptIndex[$0] ?? 0 < receiptIndex[$1] ?? 0 }
         }
-        receiptsCreated = (receiptIndex.values.max() ?? -1) + 1
+        self.receiptsCreated = receiptsCreated ?? (receiptIndex.values.max() ?? -1) + 1
         self.valuations = valuations
         self.positions = positions
         self.conflicts = conflicts

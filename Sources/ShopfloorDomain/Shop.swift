@@ -22,6 +22,8 @@ public struct Shop: Sendable {
     public internal(set) var orderAliases: [String: [String]] = [:]
     /// Requested receipt id → renamed receipt ids.
     public internal(set) var receiptAliases: [String: [String]] = [:]
+    /// For each ledger entry of the last successful receipt, the output line (SKU) it belongs to; nil otherwise.
+    public private(set) var lastEntryLines: [String]?
     /// Conflicts raised by the command being applied; committed only if it succeeds.
     var pending: [Conflict] = []
     /// Orders created so far (the next order's creation index).
@@ -35,6 +37,7 @@ public struct Shop: Sendable {
     @discardableResult
     public mutating func apply(_ command: Command, context: ApplyContext) throws(DomainError) -> [LedgerEntry] {
         pending = []
+        lastEntryLines = nil
         let entries: [LedgerEntry]
         switch command {
         case .addItem(let item):
@@ -658,6 +661,7 @@ public struct Shop: Sendable {
         var receipt = Receipt(id: receiptID, order: order.number, date: date, lines: add.lines)
         receipt.entries = entries
         receipt.entryLines = entryLines
+        lastEntryLines = entryLines
         if !context.operation.isEmpty { receipt.operation = context.operation }
         receipt.creationIndex = receiptsCreated
         receiptsCreated += 1

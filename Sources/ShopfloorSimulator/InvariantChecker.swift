@@ -54,11 +54,11 @@ public struct InvariantChecker {
                 guarded(replica, "receipts", &found) { try receipts(replica, expected: receiptOperations, &$0) }
             }
             guarded(replica, "conservation", &found) { try conservationAndPositions(replica, &$0) }
-            consumption(replica, &found)
+            guarded(replica, "consumption", &found) { try consumption(replica, &$0) }
             guarded(replica, "memory-vs-disk", &found) { found in
                 let reopened = try Replica.open(
                     at: replica.path, configuration: ReplicaConfiguration(durable: false, logger: Self.quietLogger))
-                for difference in ShopComparison.differences(memory: replica.shop, disk: reopened.shop) {
+                for difference in ShopComparison.differences(memory: try replica.shop, disk: try reopened.shop) {
                     found.append(Violation(invariant: "memory-vs-disk", replica: replica.id, detail: difference))
                 }
             }
@@ -174,7 +174,7 @@ public struct InvariantChecker {
     // MARK: Receipts
 
     private func receipts(_ replica: Replica, expected: [String], _ found: inout [Violation]) throws {
-        let shop = replica.shop
+        let shop = try replica.shop
         var byOperation: [String: [String]] = [:]
         var inOrders: Set<String> = []
         for number in shop.orders.keys.sorted() {
@@ -250,16 +250,8 @@ public struct InvariantChecker {
                     sku: row.sku, location: row.location, event: event, quantity: row.quantity, unitCost: row.unitCost,
                     value: row.value, relieved: row.relieved, ref: row.ref, date: row.date, operation: row.operation))
         }
-        let valuations = try replica.read { db in
-            try Row.fetchAll(db, sql: "SELECT sku, location, quantity, value FROM valuations").map { row in
-                (
-                    StockKey(sku: row["sku"], location: row["location"]),
-                    try Amount(parsing: row["quantity"] as String), try Amount(parsing: row["value"] as String)
-                )
-            }
-        }
         var valuationByKey: [StockKey: (Amount, Amount)] = [:]
-        for (key, quantity, value) in valuations { valuationByKey[key] = (quantity, value) }
+        for (key, valuation) in try replica.shop.valuations { valuationByKey[key] = (valuation.quantity, valuation.value) }
         for key in Set(valuationByKey.keys).union(values.keys).union(quantities.keys).sorted() {
             let (quantity, value) = valuationByKey[key] ?? (.zero, .zero)
             let ledgerQuantity = quantities[key] ?? .zero
@@ -284,7 +276,7 @@ public struct InvariantChecker {
             position.value = row.value
             stored[StockKey(sku: row.sku, location: row.location)] = position
         }
-        let memory = replica.shop.positions
+        let memory = try replica.shop.positions
         for key in Set(computed.keys).union(stored.keys).union(memory.keys).sorted() {
             let empty = Position(sku: key.sku, location: key.location)
             let expected = computed[key] ?? empty
@@ -304,8 +296,8 @@ public struct InvariantChecker {
             + "\(position.allocated), value \(position.value)"
     }
 
-    private func consumption(_ replica: Replica, _ found: inout [Violation]) {
-        let shop = replica.shop
+    private func consumption(_ replica: Replica, _ found: inout [Violation]) throws {
+        let shop = try replica.shop
         for number in shop.orders.keys.sorted() {
             for line in shop.orders[number]!.lines where line.quantity.isPositive && line.produced == line.quantity {
                 for input in line.inputs where (line.consumed[input.sku] ?? .zero) != input.quantity {

@@ -19,7 +19,7 @@ extension SimulationRun {
     /// A random command shaped by what `node` knows, as a user of that device would try it; `seen` is the state
     /// the user sees (by default the replica's, inside a batch the replica's with the batch's earlier commands).
     func makeIntent(for node: SimulatedNode, seeing seen: Shop? = nil) -> Intent {
-        let shop = seen ?? node.replica.shop
+        let shop = seen ?? state(of: node)
         let kind: Kind
         if shop.catalog.items.count < 5, rng.chance(40) {
             kind = rng.pick([.addItem, .addItem, .addLocation, .setBOM])!
@@ -55,7 +55,7 @@ extension SimulationRun {
 
     /// Commands a user records together, all or nothing.
     func makeBatch(for node: SimulatedNode) -> [Intent] {
-        let shop = node.replica.shop
+        let shop = state(of: node)
         switch rng.int(0...3) {
         case 0:
             // A whole order set up in one go: create, enter, start.
@@ -359,7 +359,7 @@ extension SimulationRun {
     }
 
     func acknowledge(_ node: SimulatedNode) -> Intent? {
-        let all = node.replica.conflicts
+        let all = (try? node.replica.conflicts) ?? []
         guard !all.isEmpty else { return nil }
         let open = all.filter { $0.acknowledgement == nil }.map(\.conflict.id)
         if !open.isEmpty, rng.chance(90) {

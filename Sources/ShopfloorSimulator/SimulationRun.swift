@@ -118,7 +118,7 @@ final class SimulationRun {
     func result() -> SimulationResult {
         let digest = (try? hq.replica.digest()) ?? "unreadable"
         var conflicts: [String: Int] = [:]
-        for conflict in hq.replica.shop.conflicts { conflicts[conflict.kind.rawValue, default: 0] += 1 }
+        for (conflict, _) in (try? hq.replica.conflicts) ?? [] { conflicts[conflict.kind.rawValue, default: 0] += 1 }
         return SimulationResult(
             seed: configuration.seed, replicas: configuration.replicas, steps: configuration.steps,
             violations: violations, digest: digest, operations: hq.replica.operationCount, counters: counters,
@@ -134,6 +134,14 @@ final class SimulationRun {
     func note(_ text: @autoclosure () -> String) {
         guard configuration.trace else { return }
         trace.append("\(step): \(text())")
+    }
+
+    /// The whole state of a node's replica as its user sees it; an unreadable file is a violation.
+    func state(of node: SimulatedNode) -> Shop {
+        do { return try node.replica.shop } catch {
+            violate("error", node, "the replica's state cannot be read: \(error)")
+            return Shop()
+        }
     }
 
     func violate(_ invariant: String, _ node: SimulatedNode?, _ detail: String) {
@@ -161,7 +169,7 @@ final class SimulationRun {
         count("crash")
         do {
             let before = (
-                digest: try node.replica.digest(), vector: node.replica.versionVector, shop: node.replica.shop
+                digest: try node.replica.digest(), vector: node.replica.versionVector, shop: try node.replica.shop
             )
             let sent = node.sent
             try node.crashAndReopen()
@@ -176,7 +184,7 @@ final class SimulationRun {
             if node.sent != sent {
                 violate("crash-recovery", node, "saved push progress \(node.sent) differs from the confirmed \(sent)")
             }
-            for difference in ShopComparison.differences(memory: before.shop, disk: node.replica.shop).prefix(5) {
+            for difference in ShopComparison.differences(memory: before.shop, disk: try node.replica.shop).prefix(5) {
                 violate(
                     "memory-vs-disk", node,
                     "before the crash, memory and the reloaded projections differ: \(difference)")
@@ -212,7 +220,7 @@ final class SimulationRun {
             count("crash-inside.\(site.rawValue)")
             if rng.chance(30) {
                 // The transaction failed but the process lives on: its memory must match the rolled-back file.
-                let memory = node.replica.shop
+                let memory = try node.replica.shop
                 let disk = try Replica.open(at: node.path, configuration: node.configuration).shop
                 note("\(node.id) survived a failed transaction (\(action), at \(site.rawValue))")
                 for difference in ShopComparison.differences(memory: memory, disk: disk).prefix(5) {
@@ -261,13 +269,13 @@ final class SimulationRun {
         count("rebuild")
         do {
             let before = try node.replica.digest()
-            let memory = node.replica.shop
+            let memory = try node.replica.shop
             try node.replica.rebuild()
             note("\(node.id) rebuilt its projections")
             if try node.replica.digest() != before {
                 violate("rebuild", node, "rebuilding from the log changed the digest mid-run")
             }
-            for difference in ShopComparison.differences(memory: memory, disk: node.replica.shop).prefix(5) {
+            for difference in ShopComparison.differences(memory: memory, disk: try node.replica.shop).prefix(5) {
                 violate(
                     "rebuild", node, "the state in memory before a rebuild differs from the rebuilt one: \(difference)")
             }

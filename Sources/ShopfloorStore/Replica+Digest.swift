@@ -3,56 +3,176 @@ import Foundation
 import GRDB
 
 extension Replica {
-    /// A stable SHA-256 over every projection: the same op set gives the same digest on any machine.
+    /// A stable SHA-256 over every projection row: the same op set gives the same digest on any machine.
     ///
-    /// Rows are hashed in a fixed order with their exact decimal text; local-only data (arrival order, names,
-    /// sync bookkeeping) is left out.
+    /// Defined over canonical row content (SyncProtocol/PROTOCOL.md, "State digest"), not over how rows are stored:
+    /// amounts hash as canonical decimal text whether stored as integers or text, and a field that is null is left
+    /// out, so a column added later with no value leaves the digest of existing data as it was. Local-only data
+    /// (arrival order, replica name, sync bookkeeping) is not part of it.
     public func digest() throws -> String {
         try database.read { db in try Self.digest(db) }
     }
 
+    /// How one kind of row is hashed: its tag, its fields in order, and the key it is sorted by.
+    struct DigestKind {
+        enum Field {
+            case text(String, column: String)
+            case integer(String, column: String)
+            case amount(String, column: String)
+        }
+
+        var tag: String
+        var table: String
+        var fields: [Field]
+        var order: String
+    }
+
+    static let digestKinds: [DigestKind] = [
+        DigestKind(
+            tag: "item", table: "items",
+            fields: [.text("sku", column: "sku"), .text("kind", column: "kind"), .text("unit", column: "unit"),
+                .text("name", column: "name")], order: "sku"),
+        DigestKind(
+            tag: "location", table: "locations", fields: [.text("code", column: "code"), .text("name", column: "name")],
+            order: "code"),
+        DigestKind(
+            tag: "bom", table: "bom_lines",
+            fields: [.text("parent", column: "parent"), .text("child", column: "child"),
+                .amount("quantity", column: "quantity")], order: "parent, child"),
+        DigestKind(
+            tag: "order", table: "orders",
+            fields: [.text("number", column: "number"), .text("kind", column: "kind"),
+                .text("location", column: "location"), .text("status", column: "status"), .text("due", column: "due"),
+                .text("notes", column: "notes"), .amount("tolerance", column: "tolerance"),
+                .text("created_by", column: "created_by"), .text("requested_number", column: "requested_number"),
+                .text("closed_by", column: "closed_by"), .integer("creation_index", column: "creation_index")],
+            order: "number"),
+        DigestKind(
+            tag: "order_line", table: "order_lines",
+            fields: [.text("order", column: "order_number"), .integer("idx", column: "idx"),
+                .text("sku", column: "sku"), .amount("quantity", column: "quantity"),
+                .amount("unit_cost", column: "unit_cost"), .amount("produced", column: "produced"),
+                .amount("on_order", column: "on_order")], order: "order_number, idx"),
+        DigestKind(
+            tag: "line_input", table: "line_inputs",
+            fields: [.text("order", column: "order_number"), .integer("line", column: "line_idx"),
+                .integer("idx", column: "idx"), .text("sku", column: "sku"), .amount("quantity", column: "quantity"),
+                .amount("consumed", column: "consumed")], order: "order_number, line_idx, idx"),
+        DigestKind(
+            tag: "order_input", table: "order_inputs",
+            fields: [.text("order", column: "order_number"), .text("sku", column: "sku"),
+                .amount("required", column: "required"), .amount("demand", column: "demand"),
+                .amount("allocated", column: "allocated")], order: "order_number, sku"),
+        DigestKind(
+            tag: "receipt", table: "receipts",
+            fields: [.text("id", column: "id"), .text("order", column: "order_number"), .text("date", column: "date"),
+                .integer("voided", column: "voided"), .text("voided_by", column: "voided_by"),
+                .integer("creation_index", column: "creation_index"), .text("operation", column: "operation"),
+                .text("requested_id", column: "requested_id")], order: "id"),
+        DigestKind(
+            tag: "receipt_line", table: "receipt_lines",
+            fields: [.text("receipt", column: "receipt_id"), .integer("idx", column: "idx"),
+                .text("sku", column: "sku"), .amount("quantity", column: "quantity")], order: "receipt_id, idx"),
+        DigestKind(
+            tag: "ledger", table: "ledger",
+            fields: [.integer("lamport", column: "lamport"), .text("replica", column: "replica"),
+                .integer("counter", column: "counter"), .integer("idx", column: "idx"), .text("sku", column: "sku"),
+                .text("location", column: "location"), .text("event", column: "event"),
+                .amount("quantity", column: "quantity"), .amount("unit_cost", column: "unit_cost"),
+                .amount("value", column: "value"), .amount("relieved", column: "relieved"),
+                .text("ref", column: "ref"), .text("date", column: "date"), .text("line", column: "line")],
+            order: "lamport, replica, counter, idx"),
+        DigestKind(
+            tag: "valuation", table: "valuations",
+            fields: [.text("sku", column: "sku"), .text("location", column: "location"),
+                .amount("quantity", column: "quantity"), .amount("value", column: "value"),
+                .amount("last_rate", column: "last_rate")], order: "sku, location"),
+        DigestKind(
+            tag: "position", table: "positions",
+            fields: [.text("sku", column: "sku"), .text("location", column: "location"),
+                .amount("on_hand", column: "on_hand"), .amount("on_order", column: "on_order"),
+                .amount("demand", column: "demand"), .amount("allocated", column: "allocated"),
+                .amount("value", column: "value")], order: "sku, location"),
+        DigestKind(
+            tag: "conflict", table: "conflicts",
+            fields: [.text("id", column: "id"), .text("kind", column: "kind"), .text("subject", column: "subject"),
+                .text("operations", column: "operations"), .text("outcome", column: "outcome"),
+                .text("explanation", column: "explanation")], order: "lamport, replica, counter, idx"),
+        DigestKind(
+            tag: "acknowledgement", table: "acknowledgements",
+            fields: [.text("conflict", column: "conflict"), .text("operation", column: "operation"),
+                .text("note", column: "note"), .text("date", column: "date")], order: "conflict"),
+        DigestKind(
+            tag: "field", table: "field_writes",
+            fields: [.text("key", column: "key"), .text("operation", column: "operation"),
+                .text("value", column: "value"), .text("rivals", column: "rivals")], order: "key"),
+    ]
+
+    /// Every projection row in its canonical digest form, per kind (to say precisely where two states differ).
+    public func projectionRows() throws -> [(String, [String])] {
+        try database.read { db in
+            var tables: [(String, [String])] = []
+            try Self.forEachCanonicalRow(db) { kind, line in
+                if tables.last?.0 != kind.tag { tables.append((kind.tag, [])) }
+                tables[tables.count - 1].1.append(String(decoding: line, as: UTF8.self))
+            }
+            return tables
+        }
+    }
+
     static func digest(_ db: Database) throws -> String {
         var hasher = SHA256()
-        let queries: [(String, String)] = [
-            ("item", "SELECT sku, kind, unit, name FROM items ORDER BY sku"),
-            ("location", "SELECT code, name FROM locations ORDER BY code"),
-            ("bom", "SELECT parent, child, quantity FROM bom_lines ORDER BY parent, child"),
-            ("order", "SELECT number, status, document FROM orders ORDER BY number"),
-            ("receipt", "SELECT id, order_number, date, voided, lines FROM receipts ORDER BY id"),
-            (
-                "ledger",
-                """
-                SELECT lamport, replica, counter, idx, sku, location, event, quantity, unit_cost, value, relieved, ref, date
-                FROM ledger ORDER BY lamport, replica, counter, idx
-                """
-            ),
-            ("valuation", "SELECT sku, location, quantity, value, last_rate FROM valuations ORDER BY sku, location"),
-            (
-                "position",
-                "SELECT sku, location, on_hand, on_order, demand, allocated, value FROM positions ORDER BY sku, location"
-            ),
-            (
-                "conflict",
-                """
-                SELECT id, kind, subject, operations, outcome, explanation FROM conflicts
-                ORDER BY lamport, replica, counter, idx
-                """
-            ),
-            ("acknowledgement", "SELECT conflict, operation, note, date FROM acknowledgements ORDER BY conflict"),
-            ("field", "SELECT key, operation, value, rivals FROM field_writes ORDER BY key"),
-        ]
-        for (tag, sql) in queries {
-            let cursor = try Row.fetchCursor(db, sql: sql)
-            while let row = try cursor.next() {
-                var line = tag
-                for value in row.databaseValues {
-                    line += "\u{1F}"
-                    line += value.isNull ? "\u{0}" : value.description
-                }
-                line += "\n"
-                hasher.update(data: Array(line.utf8))
+        var buffer: [UInt8] = []
+        buffer.reserveCapacity(1 << 16)
+        try forEachCanonicalRow(db) { _, line in
+            buffer += line
+            if buffer.count >= 1 << 16 {
+                hasher.update(data: buffer)
+                buffer.removeAll(keepingCapacity: true)
             }
         }
+        hasher.update(data: buffer)
         return hasher.finalize().map { String(format: "%02x", $0) }.joined()
+    }
+
+    /// Calls `body` with each projection row as its canonical line (ending in a newline), kind by kind.
+    static func forEachCanonicalRow(_ db: Database, _ body: (DigestKind, [UInt8]) throws -> Void) throws {
+        var line: [UInt8] = []
+        for kind in digestKinds {
+            let columns = kind.fields.map { field in
+                switch field {
+                case .text(_, let column), .integer(_, let column), .amount(_, let column): column
+                }
+            }
+            let cursor = try Row.fetchCursor(
+                db, sql: "SELECT \(columns.joined(separator: ", ")) FROM \(kind.table) ORDER BY \(kind.order)")
+            while let row = try cursor.next() {
+                line.removeAll(keepingCapacity: true)
+                line += kind.tag.utf8
+                for (index, field) in kind.fields.enumerated() {
+                    let value: DatabaseValue = row[index]
+                    guard !value.isNull else { continue }
+                    let name: String
+                    let text: String
+                    switch field {
+                    case .text(let fieldName, _):
+                        name = fieldName
+                        text = String.fromDatabaseValue(value) ?? value.description
+                    case .integer(let fieldName, _):
+                        name = fieldName
+                        text = Int64.fromDatabaseValue(value).map { "\($0)" } ?? value.description
+                    case .amount(let fieldName, _):
+                        name = fieldName
+                        text = try StoredAmount.text(value)
+                    }
+                    line.append(0x1F)
+                    line += name.utf8
+                    line.append(UInt8(ascii: "="))
+                    line += text.utf8
+                }
+                line.append(UInt8(ascii: "\n"))
+                try body(kind, line)
+            }
+        }
     }
 }

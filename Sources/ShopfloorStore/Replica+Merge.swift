@@ -143,7 +143,7 @@ extension Replica {
                     let earliest = ([accepted.first?.key].compactMap { $0 } + assigned).min()!
                     let touchesSuffix =
                         state.boundary != nil && (!assigned.isEmpty || accepted.contains { $0.seq != nil })
-                    if !touchesSuffix, state.fold.last.map({ $0 < earliest }) ?? true {
+                    if !touchesSuffix, state.last.map({ $0 < earliest }) ?? true {
                         try Self.foldForward(accepted, &state, db)
                     } else if let boundary = state.boundary, boundary.last.map({ $0 < earliest }) ?? true {
                         // HQ's order arrived for (or before) operations folded unsequenced: rewind the suffix only.
@@ -231,23 +231,6 @@ extension Replica {
         return .accepted
     }
 
-    static func writeState(_ touched: Touched, fold: Fold, _ db: Database) throws {
-        let shop = fold.shop
-        for sku in Set(touched.items) { if let item = shop.catalog.items[sku] { try writeItem(item, db) } }
-        for code in Set(touched.locations) {
-            if let location = shop.catalog.locations[code] { try writeLocation(location, db) }
-        }
-        for parent in Set(touched.boms) { try writeBOM(parent, lines: shop.catalog.boms[parent] ?? [], db) }
-        for number in Set(touched.orders) { if let order = shop.orders[number] { try writeOrder(order, db) } }
-        for key in touched.stock { try writeStock(key, shop: shop, db) }
-        for conflict in Set(touched.acknowledgements) {
-            if let ack = shop.acknowledgements[conflict] { try writeAcknowledgement(ack, db) }
-        }
-        for field in Set(touched.fields) {
-            if let write = shop.fieldWrites[field] { try writeField(field, write, db) }
-        }
-    }
-
     /// Operations authored by `author` with a counter above `counter`, in counter order.
     public func operations(authoredBy author: String, after counter: UInt64, limit: Int) throws -> [ShopOperation] {
         try database.read { db in
@@ -317,17 +300,5 @@ extension Replica {
         try database.read { db in
             try Row.fetchAll(db, sql: "SELECT * FROM ops ORDER BY \(Schema.canonicalOrder)").map(Self.decodeOperation)
         }
-    }
-}
-
-extension Touched {
-    mutating func formUnion(_ other: Touched) {
-        items += other.items
-        locations += other.locations
-        boms += other.boms
-        orders += other.orders
-        stock.formUnion(other.stock)
-        acknowledgements += other.acknowledgements
-        fields += other.fields
     }
 }

@@ -158,14 +158,14 @@ extension Replica {
                     ORDER BY p.sku, p.location
                     """, arguments: [sku, location])
             return try rows.map { row in
-                let onHand = try Self.decodeAmount(row["on_hand"])
-                let onOrder = try Self.decodeAmount(row["on_order"])
-                let demand = try Self.decodeAmount(row["demand"])
-                let allocated = try Self.decodeAmount(row["allocated"])
+                let onHand = try StoredAmount.amount(row["on_hand"])
+                let onOrder = try StoredAmount.amount(row["on_order"])
+                let demand = try StoredAmount.amount(row["demand"])
+                let allocated = try StoredAmount.amount(row["allocated"])
                 return PositionRow(
                     sku: row["sku"], location: row["location"], unit: row["unit"], onHand: onHand, onOrder: onOrder,
                     demand: demand, allocated: allocated, available: onHand - allocated,
-                    projected: onHand + onOrder - demand - allocated, value: try Self.decodeAmount(row["value"]))
+                    projected: onHand + onOrder - demand - allocated, value: try StoredAmount.amount(row["value"]))
             }
         }
     }
@@ -184,41 +184,47 @@ extension Replica {
                 LedgerRow(
                     operation: "\(row["replica"] as String):\(row["counter"] as Int64)", lamport: row["lamport"],
                     index: row["idx"], sku: row["sku"], location: row["location"], event: row["event"],
-                    quantity: try Self.decodeAmount(row["quantity"]),
-                    unitCost: try (row["unit_cost"] as String?).map(Self.decodeAmount),
-                    value: try (row["value"] as String?).map(Self.decodeAmount),
-                    relieved: try Self.decodeAmount(row["relieved"]), ref: row["ref"], date: row["date"])
+                    quantity: try StoredAmount.amount(row["quantity"]),
+                    unitCost: try StoredAmount.optionalAmount(row["unit_cost"]),
+                    value: try StoredAmount.optionalAmount(row["value"]),
+                    relieved: try StoredAmount.amount(row["relieved"]), ref: row["ref"], date: row["date"])
             }
         }
     }
 
-    /// Orders sorted by number, optionally only those in `status` (an ``OrderStatus`` raw value).
+    /// Orders sorted by number, optionally only those in `status` (an ``OrderStatus`` raw value). Reads the order
+    /// and line rows only: the cost follows the orders listed.
     public func orders(status: String? = nil) throws -> [OrderSummaryRow] {
         try read { db in
-            let documents = try String.fetchAll(
-                db, sql: "SELECT document FROM orders WHERE (?1 IS NULL OR status = ?1) ORDER BY number",
-                arguments: [status])
-            let decoder = JSONDecoder()
-            return try documents.map { document in
-                let order = try decoder.decode(Order.self, from: Data(document.utf8))
-                return OrderSummaryRow(
-                    number: order.number, kind: order.kind.rawValue, location: order.location,
-                    status: order.status.rawValue, due: order.due,
-                    outputs: order.lines.map {
-                        OutputProgressRow(sku: $0.sku, ordered: $0.quantity, produced: $0.produced)
-                    })
+            var summaries: [OrderSummaryRow] = []
+            let rows = try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT o.number, o.kind, o.location, o.status, o.due, l.sku, l.quantity, l.produced
+                    FROM orders o JOIN order_lines l ON l.order_number = o.number
+                    WHERE (?1 IS NULL OR o.status = ?1) ORDER BY o.number, l.idx
+                    """, arguments: [status])
+            for row in rows {
+                let number: String = row["number"]
+                if summaries.last?.number != number {
+                    summaries.append(
+                        OrderSummaryRow(
+                            number: number, kind: row["kind"], location: row["location"], status: row["status"],
+                            due: row["due"], outputs: []))
+                }
+                summaries[summaries.count - 1].outputs.append(
+                    OutputProgressRow(
+                        sku: row["sku"], ordered: try StoredAmount.amount(row["quantity"]),
+                        produced: try StoredAmount.amount(row["produced"])))
             }
+            return summaries
         }
     }
 
     /// One order in full, or nil when there is no such order.
     public func orderDetail(_ number: String) throws -> OrderDetail? {
         try read { db in
-            guard
-                let document = try String.fetchOne(
-                    db, sql: "SELECT document FROM orders WHERE number = ?", arguments: [number])
-            else { return nil }
-            let order = try JSONDecoder().decode(Order.self, from: Data(document.utf8))
+            guard let order = try ProjectionReader(db: db).order(number) else { return nil }
             let entries =
                 try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM ledger WHERE ref = ?", arguments: [number]) ?? 0
             var consumed: [String: Amount] = [:]
@@ -253,6 +259,30 @@ extension Replica {
                         AND (subject = ? OR subject = ?) ORDER BY lamport, replica, counter, idx
                         """, arguments: [order.number, order.requestedNumber ?? order.number]),
                 requestedNumber: order.requestedNumber)
+        }
+    }
+
+    /// The catalog rows below the given SKUs: their items and every BOM line of their subtrees.
+    public func catalog(subtreesOf skus: [String]) throws -> Catalog {
+        try read { db in
+            var rows = CatalogRows()
+            for sku in skus { try rows.loadSubtree(sku, db) }
+            return rows.catalog
+        }
+    }
+
+    /// The status of an order, or nil when there is none.
+    public func orderStatus(_ number: String) throws -> OrderStatus? {
+        try read { db in
+            try String.fetchOne(db, sql: "SELECT status FROM orders WHERE number = ?", arguments: [number])
+                .flatMap(OrderStatus.init(rawValue:))
+        }
+    }
+
+    /// The order a receipt was recorded against, or nil when there is no such receipt.
+    public func orderNumber(ofReceipt id: String) throws -> String? {
+        try read { db in
+            try String.fetchOne(db, sql: "SELECT order_number FROM receipts WHERE id = ?", arguments: [id])
         }
     }
 

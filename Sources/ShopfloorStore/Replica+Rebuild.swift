@@ -25,7 +25,8 @@ extension Replica {
     /// Clears the projections and folds the whole log in canonical order.
     static func refold(_ state: inout ReplicaState, _ db: Database) throws {
         for table in Schema.projectionTables { try db.execute(sql: "DELETE FROM \(table)") }
-        state.fold = Fold()
+        state.last = nil
+        state.count = 0
         state.boundary = nil
         try foldRemaining(&state, db)
     }
@@ -44,7 +45,7 @@ extension Replica {
         let sequencer = try String.fetchOne(db, sql: "SELECT value FROM meta WHERE key = 'sequencer'") == "1"
         let maxSeq = try Int64.fetchOne(db, sql: "SELECT MAX(seq) FROM ops") ?? 0
         return ReplicaState(
-            fold: Fold(), vector: vector, lamport: UInt64(lamport), arrival: arrival,
+            vector: vector, lamport: UInt64(lamport), arrival: arrival,
             orderSequence: Int(sequence ?? "0") ?? 0, sequencer: sequencer, nextSeq: UInt64(maxSeq) + 1)
     }
 }

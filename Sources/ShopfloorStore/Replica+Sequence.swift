@@ -10,113 +10,89 @@ import ShopfloorReplication
 /// has ordered; when HQ's order for them arrives, the device rewinds that suffix with the before-images it kept
 /// and folds forward again. The cost is the suffix, never the whole log.
 extension Replica {
-    /// Folds operations (sorted in canonical order, all after the fold's last) and writes their projections.
-    static func foldForward(_ ops: some Sequence<ShopOperation>, _ state: inout ReplicaState, _ db: Database) throws {
-        var touched = Touched()
-        for op in ops {
-            if op.seq == nil && !state.sequencer {
-                if !touched.isEmpty {
-                    try writeState(touched, fold: state.fold, db)
-                    touched = Touched()
+    /// The most operations folded over one working set: bounds a fold's memory by the batch, never the history.
+    static let foldBatchMax = 2_000
+
+    /// Folds operations (sorted in canonical order, all after the fold's last) and writes their projections, in
+    /// batches of at most ``foldBatchMax``.
+    static func foldForward(_ ops: [ShopOperation], _ state: inout ReplicaState, _ db: Database) throws {
+        var start = ops.startIndex
+        while start < ops.endIndex {
+            let end = min(start + foldBatchMax, ops.endIndex)
+            let batch = ops[start..<end].map { op in (op, try? op.command()) }
+            _ = try foldBatch(batch, local: false, &state, db)
+            start = end
+        }
+    }
+
+    /// One batch, TigerBeetle's way: prefetch the rows the batch reads, apply it in memory with no I/O, then write
+    /// only what changed (plus the append-only ledger and conflict rows). Local batches refuse by throwing a
+    /// ``DomainError``; merged ones never refuse. Operations after the sequenced prefix (a device's own unsynced
+    /// work, or any not numbered by HQ yet) enter the suffix, and the rows they change keep a before-image.
+    static func foldBatch(
+        _ batch: [(ShopOperation, Command?)], local: Bool, _ state: inout ReplicaState, _ db: Database
+    ) throws -> [FoldStep] {
+        let reader = ProjectionReader(db: db)
+        let commands = batch.compactMap(\.1)
+        var extraStock: Set<StockKey> = []
+        // The prefetch derives stock keys from the orders and catalog; a batch whose fold wrote an entry outside
+        // them is run again with those keys added (the fold is pure, so a rerun is exact).
+        for _ in 0..<3 {
+            let workingSet = try reader.workingSet(for: commands, extraStock: extraStock)
+            var fold = Fold(shop: workingSet.shop, last: state.last, count: state.count)
+            var suffixStart: (shop: Shop, boundary: Boundary)?
+            var steps: [(step: FoldStep, position: Int, suffix: Bool)] = []
+            for (op, command) in batch {
+                let suffix = op.seq == nil && !state.sequencer
+                if suffix, suffixStart == nil {
+                    suffixStart = (fold.shop, state.boundary ?? Boundary(last: fold.last, count: fold.count))
                 }
-                let boundary = state.boundary ?? Boundary(last: state.fold.last, count: state.fold.count)
-                let step = state.fold.apply(op)
-                state.boundary = boundary
-                try enterSuffix(op, touched: step.touched, db)
-                try write(step, key: op.key, fold: state.fold, stateRows: true, db)
+                let step: FoldStep
+                if local {
+                    step = try fold.applyLocal(op, command: command!)
+                } else if let command {
+                    step = fold.apply(command, op: op)
+                } else {
+                    step = fold.apply(op)
+                }
+                steps.append((step, fold.count, suffix))
+            }
+            let written = Set(steps.flatMap { $0.step.entries.map { StockKey(sku: $0.sku, location: $0.location) } })
+            let missing = written.subtracting(workingSet.stock)
+            guard missing.isEmpty else {
+                extraStock.formUnion(missing)
+                continue
+            }
+            let writer = ProjectionWriter(db: db)
+            if let suffixStart {
+                try writer.write(from: workingSet.shop, to: suffixStart.shop, keepUndo: false)
+                try writer.write(from: suffixStart.shop, to: fold.shop, keepUndo: true)
+                state.boundary = suffixStart.boundary
             } else {
-                let step = state.fold.apply(op)
-                try write(step, key: op.key, fold: state.fold, stateRows: false, db)
-                touched.formUnion(step.touched)
+                try writer.write(from: workingSet.shop, to: fold.shop, keepUndo: false)
             }
-        }
-        if !touched.isEmpty { try writeState(touched, fold: state.fold, db) }
-    }
-
-    /// Remembers an unsequenced operation and the rows it is about to change, as they are before the suffix.
-    static func enterSuffix(_ op: ShopOperation, touched: Touched, _ db: Database) throws {
-        try db.cachedStatement(sql: "INSERT OR IGNORE INTO suffix (replica, counter) VALUES (?, ?)")
-            .execute(arguments: [op.id.replica, Int64(op.id.counter)])
-        let insert = try db.cachedStatement(sql: "INSERT OR IGNORE INTO undo (kind, key, image) VALUES (?, ?, ?)")
-        let known = try db.cachedStatement(sql: "SELECT 1 FROM undo WHERE kind = ? AND key = ?")
-        // Only the first image of a row counts (the row as it was before the suffix): skip reading it again.
-        struct Keeper {
-            let insert: Statement
-            let known: Statement
-            func execute(_ kind: String, _ key: String, image: () throws -> String?) throws {
-                guard try Bool.fetchOne(known, arguments: [kind, key]) == nil else { return }
-                try insert.execute(arguments: [kind, key, try image()])
+            let enterSuffix = try db.cachedStatement(
+                sql: "INSERT OR IGNORE INTO suffix (replica, counter) VALUES (?, ?)")
+            for ((op, _), (step, position, suffix)) in zip(batch, steps) {
+                try writer.append(step, key: op.key, position: position)
+                if suffix { try enterSuffix.execute(arguments: [op.id.replica, Int64(op.id.counter)]) }
             }
+            state.last = fold.last
+            state.count = fold.count
+            return steps.map(\.step)
         }
-        let keep = Keeper(insert: insert, known: known)
-        for sku in Set(touched.items) {
-            try keep.execute("item", sku) {
-                try image(db, "SELECT sku, kind, unit, name FROM items WHERE sku = ?", [sku])
-            }
-        }
-        for code in Set(touched.locations) {
-            try keep.execute("location", code) {
-                try image(db, "SELECT code, name FROM locations WHERE code = ?", [code])
-            }
-        }
-        for parent in Set(touched.boms) {
-            try keep.execute("bom", parent) {
-                let lines = try Row.fetchAll(
-                    db, sql: "SELECT child, quantity FROM bom_lines WHERE parent = ?", arguments: [parent]
-                ).map { [$0["child"] as String, $0["quantity"] as String] }
-                return lines.isEmpty ? nil : try json(lines)
-            }
-        }
-        for number in Set(touched.orders) {
-            try keep.execute("order", number) {
-                try String.fetchOne(db, sql: "SELECT document FROM orders WHERE number = ?", arguments: [number])
-            }
-        }
-        for key in touched.stock {
-            try keep.execute("stock", try json([key.sku, key.location])) {
-                let valuation = try image(
-                    db, "SELECT * FROM valuations WHERE sku = ? AND location = ?", [key.sku, key.location])
-                let position = try image(
-                    db, "SELECT * FROM positions WHERE sku = ? AND location = ?", [key.sku, key.location])
-                return valuation == nil && position == nil ? nil : try json([valuation ?? "", position ?? ""])
-            }
-        }
-        for conflict in Set(touched.acknowledgements) {
-            try keep.execute("ack", conflict) {
-                try image(db, "SELECT * FROM acknowledgements WHERE conflict = ?", [conflict])
-            }
-        }
-        for field in Set(touched.fields) {
-            try keep.execute("field", field) { try image(db, "SELECT * FROM field_writes WHERE key = ?", [field]) }
-        }
-    }
-
-    /// A row as a JSON object of its column texts, or nil when there is no row.
-    static func image(_ db: Database, _ sql: String, _ arguments: [String]) throws -> String? {
-        guard let row = try Row.fetchOne(db, sql: sql, arguments: StatementArguments(arguments)) else { return nil }
-        var object: [String: String?] = [:]
-        for (column, value) in row {
-            object[column] = value.isNull ? nil : String.fromDatabaseValue(value) ?? value.description
-        }
-        return try json(object)
-    }
-
-    /// Re-inserts a row from its image.
-    static func restoreRow(_ db: Database, table: String, image: String) throws {
-        let object = try JSONDecoder().decode([String: String?].self, from: Data(image.utf8))
-        let columns = object.keys.sorted()
-        let sql =
-            "INSERT OR REPLACE INTO \(table) (\(columns.joined(separator: ", "))) VALUES ("
-            + columns.map { _ in "?" }.joined(separator: ", ") + ")"
-        try db.execute(sql: sql, arguments: StatementArguments(columns.map { object[$0]! }))
+        preconditionFailure("the working set of a batch kept missing stock keys")
     }
 
     /// Undoes the unsequenced suffix: projection rows back to their before-images, the suffix's ledger entries and
-    /// conflicts removed, and the in-memory fold reloaded at the boundary. Clocks are kept.
+    /// conflicts removed, and the fold position back at the boundary. Clocks are kept.
     static func rewind(_ state: inout ReplicaState, _ db: Database) throws {
         guard let boundary = state.boundary else { return }
-        try db.execute(sql: "PRAGMA defer_foreign_keys = ON")
         let decoder = JSONDecoder()
+        let writer = ProjectionWriter(db: db)
+        func decode<T: Decodable>(_ type: T.Type, _ image: String?) throws -> T? {
+            try image.map { try decoder.decode(T.self, from: Data($0.utf8)) }
+        }
         for row in try Row.fetchAll(db, sql: "SELECT kind, key, image FROM undo") {
             let kind: String = row["kind"]
             let key: String = row["key"]
@@ -124,38 +100,33 @@ extension Replica {
             switch kind {
             case "item":
                 try db.execute(sql: "DELETE FROM items WHERE sku = ?", arguments: [key])
-                if let image { try restoreRow(db, table: "items", image: image) }
+                if let item = try decode(Item.self, image) { try writer.writeItem(item) }
             case "location":
                 try db.execute(sql: "DELETE FROM locations WHERE code = ?", arguments: [key])
-                if let image { try restoreRow(db, table: "locations", image: image) }
+                if let location = try decode(Location.self, image) { try writer.writeLocation(location) }
             case "bom":
                 try db.execute(sql: "DELETE FROM bom_lines WHERE parent = ?", arguments: [key])
-                for line in try image.map({ try decoder.decode([[String]].self, from: Data($0.utf8)) }) ?? [] {
-                    try db.execute(
-                        sql: "INSERT INTO bom_lines (parent, child, quantity) VALUES (?, ?, ?)",
-                        arguments: [key, line[0], line[1]])
-                }
+                if let lines = try decode([BOMLine].self, image) { try writer.writeBOM(key, lines: lines) }
             case "order":
-                try db.execute(sql: "DELETE FROM receipts WHERE order_number = ?", arguments: [key])
-                try db.execute(sql: "DELETE FROM orders WHERE number = ?", arguments: [key])
-                if let image { try writeOrder(try decoder.decode(Order.self, from: Data(image.utf8)), db) }
+                try writer.deleteOrder(key)
+                if let order = try decode(Order.self, image) { try writer.writeOrder(order, previous: nil) }
             case "stock":
                 let parts = try decoder.decode([String].self, from: Data(key.utf8))
                 try db.execute(
                     sql: "DELETE FROM valuations WHERE sku = ? AND location = ?", arguments: [parts[0], parts[1]])
                 try db.execute(
                     sql: "DELETE FROM positions WHERE sku = ? AND location = ?", arguments: [parts[0], parts[1]])
-                if let image {
-                    let pair = try decoder.decode([String].self, from: Data(image.utf8))
-                    if !pair[0].isEmpty { try restoreRow(db, table: "valuations", image: pair[0]) }
-                    if !pair[1].isEmpty { try restoreRow(db, table: "positions", image: pair[1]) }
+                if let stock = try decode(StockImage.self, image) {
+                    try writer.writeStock(
+                        StockKey(sku: parts[0], location: parts[1]), valuation: stock.valuation,
+                        position: stock.position)
                 }
             case "ack":
                 try db.execute(sql: "DELETE FROM acknowledgements WHERE conflict = ?", arguments: [key])
-                if let image { try restoreRow(db, table: "acknowledgements", image: image) }
+                if let ack = try decode(Acknowledgement.self, image) { try writer.writeAcknowledgement(ack) }
             case "field":
                 try db.execute(sql: "DELETE FROM field_writes WHERE key = ?", arguments: [key])
-                if let image { try restoreRow(db, table: "field_writes", image: image) }
+                if let write = try decode(FieldWrite.self, image) { try writer.writeField(key, write) }
             default:
                 preconditionFailure("unknown undo kind \(kind)")
             }
@@ -169,33 +140,19 @@ extension Replica {
         }
         try db.execute(sql: "DELETE FROM suffix")
         try db.execute(sql: "DELETE FROM undo")
-        if let last = boundary.last {
-            try db.execute(
-                sql: "INSERT OR REPLACE INTO meta (key, value) VALUES ('folded_key', ?)", arguments: [try json(last)])
-        } else {
-            try db.execute(sql: "DELETE FROM meta WHERE key = 'folded_key'")
-        }
-        try db.execute(
-            sql: "INSERT OR REPLACE INTO meta (key, value) VALUES ('folded_count', ?)", arguments: ["\(boundary.count)"]
-        )
-        try db.execute(sql: "DELETE FROM meta WHERE key = 'boundary'")
-        let kept = state
-        state = try loadState(db)
-        state.vector = kept.vector
-        state.lamport = kept.lamport
-        state.arrival = kept.arrival
-        state.orderSequence = kept.orderSequence
-        state.nextSeq = kept.nextSeq
+        state.last = boundary.last
+        state.count = boundary.count
         state.boundary = nil
     }
 
     /// Folds every operation that sorts after the fold's last (after a rewind, or from nothing for a rebuild).
     static func foldRemaining(_ state: inout ReplicaState, _ db: Database) throws {
-        var after = Int64(state.fold.last?.seq ?? 0)
+        var after = Int64(state.last?.seq ?? 0)
         while true {
             // In chunks, so a long log never sits in memory at once.
             let chunk = try Row.fetchAll(
-                db, sql: "SELECT * FROM ops WHERE seq > ? ORDER BY seq LIMIT 10000", arguments: [after]
+                db.cachedStatement(sql: "SELECT * FROM ops WHERE seq > ? ORDER BY seq LIMIT \(foldBatchMax)"),
+                arguments: [after]
             ).map(decodeOperation)
             guard let last = chunk.last else { break }
             try foldForward(chunk, &state, db)
@@ -242,10 +199,8 @@ extension Replica {
         if sorted.count == unpromoted.count {
             // The whole suffix is in HQ's order now: nothing left to rewind.
             let last = unpromoted[unpromoted.count - 1]
-            state.fold.relabelLast(
-                CanonicalKey(
-                    seq: sorted[sorted.count - 1].value, lamport: last.1, replica: last.0.replica,
-                    counter: last.0.counter))
+            state.last = CanonicalKey(
+                seq: sorted[sorted.count - 1].value, lamport: last.1, replica: last.0.replica, counter: last.0.counter)
             try db.execute(sql: "DELETE FROM suffix")
             try db.execute(sql: "DELETE FROM undo")
             state.boundary = nil
@@ -285,11 +240,4 @@ extension Replica {
 
     /// True for HQ.
     public var isSequencer: Bool { state.withLock { $0.sequencer } }
-}
-
-extension Touched {
-    var isEmpty: Bool {
-        items.isEmpty && locations.isEmpty && boms.isEmpty && orders.isEmpty && stock.isEmpty
-            && acknowledgements.isEmpty && fields.isEmpty
-    }
 }

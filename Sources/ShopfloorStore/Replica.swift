@@ -42,9 +42,13 @@ public enum CrashSite: String, Sendable, CaseIterable {
     case rebuiltFold = "rebuild.folded"
 }
 
-/// The in-memory side of a replica: the fold plus the clocks, guarded by one lock.
+/// The in-memory side of a replica: clocks and where the fold stands, guarded by one lock. No domain state: every
+/// fold reads the working set its batch needs from the file and writes back what changed.
 struct ReplicaState: Sendable {
-    var fold: Fold
+    /// The canonical key of the last operation folded.
+    var last: CanonicalKey?
+    /// Operations folded (a conflict's position in the fold).
+    var count = 0
     var vector: VersionVector
     var lamport: UInt64
     var arrival: Int64
@@ -188,7 +192,8 @@ public final class Replica: Sendable {
         try record([command], date: date)[0]
     }
 
-    /// Records several commands atomically: all of them, or (on the first refusal) none.
+    /// Records several commands atomically: all of them, or (on the first refusal) none. They are folded as one
+    /// batch over the working set they read, in one transaction.
     @discardableResult
     public func record(_ commands: [Command], date: String? = nil) throws -> [Recorded] {
         let now = configuration.now()
@@ -199,44 +204,36 @@ public final class Replica: Sendable {
             do {
                 return try database.write { db in
                     try Self.catchUp(&state, db)
-                    var results: [Recorded] = []
+                    var next = state
+                    var ops: [(ShopOperation, Command?)] = []
                     for command in commands {
-                        let id = OperationID(replica: self.id, counter: state.vector[self.id] + 1)
+                        let id = OperationID(replica: self.id, counter: next.vector[self.id] + 1)
                         var op = ShopOperation(
-                            id: id, lamport: state.lamport + 1, context: state.vector, timestamp: stamp,
+                            id: id, lamport: next.lamport + 1, context: next.vector, timestamp: stamp,
                             date: businessDate, command: command)
-                        if state.sequencer { op.seq = state.nextSeq }
-                        let boundary = state.boundary ?? Boundary(last: state.fold.last, count: state.fold.count)
-                        let step: FoldStep
-                        do { step = try state.fold.applyLocal(op, command: command) } catch let error as DomainError {
-                            throw ReplicaError.refused(error)
+                        if next.sequencer {
+                            op.seq = next.nextSeq
+                            next.nextSeq += 1
                         }
-                        state.lamport = op.lamport
-                        state.vector.record(id)
-                        state.arrival += 1
-                        if state.sequencer { state.nextSeq += 1 }
-                        try Self.insert(op, arrival: state.arrival, db)
-                        if op.seq == nil {
-                            // Folded before HQ ordered it: remember how to rewind it.
-                            state.boundary = boundary
-                            try Self.enterSuffix(op, touched: step.touched, db)
-                        }
-                        try Self.write(step, key: op.key, fold: state.fold, stateRows: true, db)
-                        try configuration.crashSite?(.recordedOperation)
-                        results.append(Recorded(operation: op, entries: step.entries))
+                        next.lamport = op.lamport
+                        next.vector.record(id)
+                        next.arrival += 1
+                        try Self.insert(op, arrival: next.arrival, db)
+                        ops.append((op, command))
                     }
-                    try Self.saveClocks(state, db)
-                    state.dataVersion = try Self.dataVersion(db)
-                    return results
+                    let steps: [FoldStep]
+                    do { steps = try Self.foldBatch(ops, local: true, &next, db) } catch let error as DomainError {
+                        throw ReplicaError.refused(error)
+                    }
+                    try configuration.crashSite?(.recordedOperation)
+                    try Self.saveClocks(next, db)
+                    next.dataVersion = try Self.dataVersion(db)
+                    state = next
+                    return zip(ops, steps).map { Recorded(operation: $0.0.0, entries: $0.1.entries) }
                 }
             } catch {
-                // The transaction rolled back. A single refused command changed nothing in memory (the fold refuses
-                // before it moves, and the clocks move after); anything else may have moved ahead of the file, so
-                // reload. (Restoring clocks captured before `catchUp` would pair another process's newer fold with
-                // older clocks.)
-                if commands.count > 1 || !(error is ReplicaError) {
-                    state = try database.read { try Self.loadState($0) }
-                }
+                // The transaction rolled back and the state was not moved; reload only if another process wrote.
+                if !(error is ReplicaError) { state = try database.read { try Self.loadState($0) } }
                 throw error
             }
         }
@@ -254,18 +251,19 @@ public final class Replica: Sendable {
         try state.withLock { state in
             let prefix = kind == .work ? "WO" : "PO"
             var sequence = state.orderSequence
-            var number: String
-            repeat {
-                sequence += 1
-                number = "\(prefix)-\(id)-\(sequence)"
-            } while state.fold.shop.orders[number] != nil
-            state.orderSequence = sequence
-            let saved = sequence
+            var number = ""
             try database.write { db in
                 try Self.catchUp(&state, db)
+                sequence = max(sequence, state.orderSequence)
+                let exists = try db.cachedStatement(sql: "SELECT 1 FROM orders WHERE number = ?")
+                repeat {
+                    sequence += 1
+                    number = "\(prefix)-\(id)-\(sequence)"
+                } while try Bool.fetchOne(exists, arguments: [number]) != nil
+                state.orderSequence = sequence
                 try db.execute(
                     sql: "INSERT OR REPLACE INTO meta (key, value) VALUES ('order_sequence', ?)",
-                    arguments: ["\(saved)"])
+                    arguments: ["\(sequence)"])
             }
             return number
         }
@@ -278,14 +276,33 @@ public final class Replica: Sendable {
 
     // MARK: Reading state
 
-    /// The domain state (a copy).
-    public var shop: Shop { state.withLock { $0.fold.shop } }
+    /// The whole domain state, read from every projection row. For tests, the simulator's checks and tools: a
+    /// command never needs it (each fold reads only its working set).
+    public var shop: Shop {
+        get throws { try database.read { try ProjectionReader(db: $0).wholeShop() } }
+    }
+
+    /// The domain state the given commands would read: the working set their fold would prefetch. A client
+    /// validates commands against it before recording (the record validates again inside its transaction).
+    public func workingSet(for commands: [Command]) throws -> Shop {
+        try database.read { try ProjectionReader(db: $0).workingSet(for: commands).shop }
+    }
     public var versionVector: VersionVector { state.withLock { $0.vector } }
     public var operationCount: Int { state.withLock { Int($0.vector.total) } }
     /// Conflicts in fold order, with their acknowledgement if any.
     public var conflicts: [(conflict: Conflict, acknowledgement: Acknowledgement?)] {
-        state.withLock { state in
-            state.fold.shop.conflicts.map { ($0, state.fold.shop.acknowledgements[$0.id]) }
+        get throws {
+            try database.read { db in
+                let acknowledgements = Dictionary(
+                    try Row.fetchAll(db, sql: "SELECT * FROM acknowledgements").map {
+                        let ack = ProjectionReader.acknowledgement($0)
+                        return (ack.conflict, ack)
+                    }, uniquingKeysWith: { first, _ in first })
+                return try Row.fetchAll(db, sql: "SELECT * FROM conflicts ORDER BY position, idx").map {
+                    let conflict = try ProjectionReader.conflict($0)
+                    return (conflict, acknowledgements[conflict.id])
+                }
+            }
         }
     }
 

@@ -189,6 +189,118 @@ enum Schema {
                     ALTER TABLE conflicts ADD COLUMN position INTEGER NOT NULL DEFAULT 0;
                     """)
         }
+        migrator.registerMigration("v6-normalized-projections") { db in
+            // Projections are derived data: the tables are recreated and the fold (version 6) re-derives them.
+            // Amount columns have no declared type, so SQLite keeps what is written: INTEGER millionths when the
+            // amount fits in 64 bits (every realistic quantity and value), decimal TEXT beyond (see StoredAmount).
+            try db.execute(
+                sql: """
+                    DROP TABLE ledger; DROP TABLE receipts; DROP TABLE orders; DROP TABLE bom_lines;
+                    DROP TABLE valuations; DROP TABLE positions; DROP TABLE undo;
+                    CREATE TABLE bom_lines (
+                        parent TEXT NOT NULL, child TEXT NOT NULL, quantity NOT NULL, PRIMARY KEY (parent, child)
+                    ) WITHOUT ROWID;
+                    CREATE TABLE orders (
+                        number TEXT PRIMARY KEY NOT NULL,
+                        kind TEXT NOT NULL,
+                        location TEXT NOT NULL,
+                        status TEXT NOT NULL,
+                        due TEXT,
+                        notes TEXT NOT NULL,
+                        tolerance NOT NULL,
+                        created_by TEXT,
+                        requested_number TEXT,
+                        closed_by TEXT,
+                        creation_index INTEGER
+                    ) WITHOUT ROWID;
+                    CREATE INDEX orders_status ON orders (status, number);
+                    CREATE INDEX orders_requested ON orders (requested_number) WHERE requested_number IS NOT NULL;
+                    CREATE INDEX orders_creation ON orders (creation_index);
+                    -- Output lines; produced and on_order are what receipts and closes change.
+                    CREATE TABLE order_lines (
+                        order_number TEXT NOT NULL,
+                        idx INTEGER NOT NULL,
+                        sku TEXT NOT NULL,
+                        quantity NOT NULL,
+                        unit_cost,
+                        produced NOT NULL,
+                        on_order NOT NULL,
+                        PRIMARY KEY (order_number, idx)
+                    ) WITHOUT ROWID;
+                    -- Each line's input snapshot taken at Enter, and what the line consumed of it so far.
+                    CREATE TABLE line_inputs (
+                        order_number TEXT NOT NULL,
+                        line_idx INTEGER NOT NULL,
+                        idx INTEGER NOT NULL,
+                        sku TEXT NOT NULL,
+                        quantity NOT NULL,
+                        consumed NOT NULL,
+                        PRIMARY KEY (order_number, line_idx, idx)
+                    ) WITHOUT ROWID;
+                    -- The order's commitments per input SKU.
+                    CREATE TABLE order_inputs (
+                        order_number TEXT NOT NULL,
+                        sku TEXT NOT NULL,
+                        required NOT NULL,
+                        demand NOT NULL,
+                        allocated NOT NULL,
+                        PRIMARY KEY (order_number, sku)
+                    ) WITHOUT ROWID;
+                    CREATE TABLE receipts (
+                        id TEXT PRIMARY KEY NOT NULL,
+                        order_number TEXT NOT NULL,
+                        date TEXT NOT NULL,
+                        voided INTEGER NOT NULL,
+                        voided_by TEXT,
+                        creation_index INTEGER,
+                        operation TEXT,
+                        requested_id TEXT
+                    ) WITHOUT ROWID;
+                    CREATE INDEX receipts_order ON receipts (order_number, creation_index);
+                    CREATE INDEX receipts_requested ON receipts (requested_id) WHERE requested_id IS NOT NULL;
+                    CREATE INDEX receipts_creation ON receipts (creation_index);
+                    CREATE TABLE receipt_lines (
+                        receipt_id TEXT NOT NULL, idx INTEGER NOT NULL, sku TEXT NOT NULL, quantity NOT NULL,
+                        PRIMARY KEY (receipt_id, idx)
+                    ) WITHOUT ROWID;
+                    -- The only home of ledger entries; a receipt finds its own by the operation that wrote them, and
+                    -- `line` names the output line a receipt's entry belongs to.
+                    CREATE TABLE ledger (
+                        lamport INTEGER NOT NULL,
+                        replica TEXT NOT NULL,
+                        counter INTEGER NOT NULL,
+                        idx INTEGER NOT NULL,
+                        sku TEXT NOT NULL,
+                        location TEXT NOT NULL,
+                        event TEXT NOT NULL,
+                        quantity NOT NULL,
+                        unit_cost,
+                        value,
+                        relieved NOT NULL,
+                        ref TEXT,
+                        date TEXT NOT NULL,
+                        line TEXT,
+                        PRIMARY KEY (lamport, replica, counter, idx)
+                    ) WITHOUT ROWID;
+                    CREATE INDEX ledger_ref ON ledger (ref);
+                    CREATE INDEX ledger_sku ON ledger (sku, location);
+                    CREATE INDEX ledger_operation ON ledger (replica, counter);
+                    CREATE TABLE valuations (
+                        sku TEXT NOT NULL, location TEXT NOT NULL, quantity NOT NULL, value NOT NULL, last_rate NOT NULL,
+                        PRIMARY KEY (sku, location)
+                    ) WITHOUT ROWID;
+                    CREATE TABLE positions (
+                        sku TEXT NOT NULL, location TEXT NOT NULL, on_hand NOT NULL, on_order NOT NULL,
+                        demand NOT NULL, allocated NOT NULL, value NOT NULL,
+                        PRIMARY KEY (sku, location)
+                    ) WITHOUT ROWID;
+                    -- Before-images of the rows a device's unsynced suffix changed (kind, key): NULL when the row
+                    -- did not exist. An order's image is the whole order, so a rewind restores all its rows.
+                    CREATE TABLE undo (kind TEXT NOT NULL, key TEXT NOT NULL, image TEXT, PRIMARY KEY (kind, key))
+                        WITHOUT ROWID;
+                    CREATE INDEX conflicts_id_position ON conflicts (position, idx);
+                    """)
+        }
         return migrator
     }
 
@@ -197,7 +309,8 @@ enum Schema {
 
     /// The projection tables, in an order that respects foreign keys when deleting.
     static let projectionTables = [
-        "ledger", "receipts", "orders", "bom_lines", "items", "locations", "valuations", "positions", "conflicts",
-        "acknowledgements", "field_writes", "suffix", "undo",
+        "ledger", "receipt_lines", "receipts", "line_inputs", "order_inputs", "order_lines", "orders", "bom_lines",
+        "items", "locations", "valuations", "positions", "conflicts", "acknowledgements", "field_writes", "suffix",
+        "undo",
     ]
 }

@@ -74,7 +74,7 @@ extension Bench {
                     outputs: [OutputSpec(sku: sku, quantity: 10_000_000, unitCost: 10)])))
         try replica!.record(.transition(OrderTransition(order: order, action: .enter)))
         try replica!.record(.transition(OrderTransition(order: order, action: .start)))
-        let orders = replica!.shop.orders.count
+        let orders = try replica!.orders().count
         let operations = replica!.operationCount
         replica = nil
 

@@ -68,7 +68,7 @@ func pull(_ target: Replica, from source: Replica, limit: Int = 1_000_000) throw
 /// clocks, stamping operations exactly as ``Replica/record(_:date:)`` does), which is much faster to drive.
 protocol HistoryNode: AnyObject {
     var nodeID: String { get }
-    var shop: Shop { get }
+    var shop: Shop { get throws }
     /// Records `command` after local validation; false when refused.
     func attempt(_ command: Command) throws -> Bool
     /// Takes (a causally closed prefix of) what `source` holds and this node lacks.
@@ -231,7 +231,7 @@ struct RandomHistory {
     }
 
     static func randomCommand(for node: some HistoryNode, rng: inout SplitMixRNG) throws -> Command? {
-        let shop = node.shop
+        let shop = try node.shop
         let orders = shop.orders.keys.sorted()
         let receipts = shop.receiptOrders.keys.sorted()
         let materials = ["STEEL", "BOLT", "PAINT"]

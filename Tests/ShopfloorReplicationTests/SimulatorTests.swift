@@ -120,11 +120,11 @@ import Testing
         try sync(device, with: hq)
         #expect(try device.digest() == hq.digest())
         // Rule 1: the receipt is kept on every replica, with its PRODUCE; the order kept, flagged.
-        #expect(hq.shop.receiptOrders["RC-1"] == "WO-1")
-        #expect(device.shop.receiptOrders["RC-1"] == "WO-1")
-        #expect(hq.shop.position(sku: "CHAIR", location: "PLANT").onHand == 1)
+        #expect(try hq.shop.receiptOrders["RC-1"] == "WO-1")
+        #expect(try device.shop.receiptOrders["RC-1"] == "WO-1")
+        #expect(try hq.shop.position(sku: "CHAIR", location: "PLANT").onHand == 1)
         // Not silent: the refused BOM and the order's missing BOM are conflicts.
-        #expect(hq.shop.conflicts.contains { $0.kind == .refusedOperation })
-        #expect(hq.shop.conflicts.contains { $0.kind == .catalogMismatch && $0.subject == "WO-1" })
+        #expect(try hq.shop.conflicts.contains { $0.kind == .refusedOperation })
+        #expect(try hq.shop.conflicts.contains { $0.kind == .catalogMismatch && $0.subject == "WO-1" })
     }
 }

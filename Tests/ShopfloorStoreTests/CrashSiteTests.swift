@@ -45,13 +45,13 @@ import Testing
         _ body: () throws -> Void
     ) throws {
         let before = try state(replica)
-        let memoryBefore = replica.shop.orders
+        let memoryBefore = try replica.shop.orders
         gate.armed.withLock { $0 = site }
         #expect(throws: Crash.self, "\(site)") { try body() }
         #expect(gate.crashes.withLock { $0 } == 1, "the crash site \(site) was not reached")
         // The process lives on: memory was reloaded from the rolled-back file.
         #expect(try state(replica) == before, "\(site)")
-        #expect(replica.shop.orders == memoryBefore, "\(site)")
+        #expect(try replica.shop.orders == memoryBefore, "\(site)")
         // The process dies: the reopened file holds nothing of the transaction either.
         let reopened = try Replica.open(at: replica.path, configuration: configuration)
         #expect(try state(reopened) == before, "\(site) after reopen")
@@ -78,7 +78,7 @@ import Testing
             .createOrder(order), .transition(OrderTransition(order: "PO-1", action: .enter)),
         ])
         #expect(recorded.map(\.operation.id.counter) == [11, 12])
-        #expect(replica.shop.orders["PO-1"]?.status == .entered)
+        #expect(try replica.shop.orders["PO-1"]?.status == .entered)
     }
 
     @Test(arguments: [CrashSite.integratedOperations, .integratedFold])

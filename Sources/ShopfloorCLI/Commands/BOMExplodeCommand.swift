@@ -33,7 +33,7 @@ struct BOMExplodeCommand: ReplicaCommand {
     }
 
     func run(replica: Replica, output: Output) throws {
-        let catalog = replica.shop.catalog
+        let catalog = try replica.catalog(subtreesOf: [sku])
         let lines = try catalog.explode(sku, quantity: qty, levels: levels)
         let inputs = lines.map { line in
             let item = catalog.items[line.sku]

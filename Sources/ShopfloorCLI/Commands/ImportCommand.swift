@@ -20,7 +20,7 @@ struct ImportCommand: ParsableCommand {
 
     /// Validates the whole plan against the current state, then records it as one batch.
     static func run(_ plan: ImportPlan, file: String, what: String, replica: Replica, output: Output) throws {
-        try plan.validate(against: replica.shop, date: Replica.businessDate(Date()))
+        try plan.validate(against: replica.workingSet(for: plan.commands), date: Replica.businessDate(Date()))
         let recorded = plan.steps.isEmpty ? [] : try replica.record(plan.commands)
         let operations = recorded.map(\.operation.id.description)
         let imported = Imported(

@@ -46,18 +46,18 @@ struct OrderCreateCommand: ReplicaCommand {
             outputs: outputs)
         if number == nil {
             // Taking a default number advances a persisted sequence: check the rest first so a refusal changes nothing.
-            try Self.validateExceptNumber(create, shop: replica.shop)
+            try Self.validateExceptNumber(create, replica: replica)
             create.number = try replica.nextOrderNumber(kind: kind)
         }
         let recorded = try replica.record(.createOrder(create))
         try Confirmation(recorded, [("number", create.number)]).print(output)
     }
 
-    /// Applies `create` to a copy of `shop` under a number no order uses.
-    static func validateExceptNumber(_ create: CreateOrder, shop: Shop) throws {
-        var scratch = shop
+    /// Applies `create`, under a number no order uses, to the working set it reads.
+    static func validateExceptNumber(_ create: CreateOrder, replica: Replica) throws {
         var probe = create
         probe.number = "new"
+        var scratch = try replica.workingSet(for: [.createOrder(probe)])
         while scratch.orders[probe.number] != nil { probe.number += "_" }
         try scratch.apply(.createOrder(probe), context: ApplyContext(date: Replica.businessDate(Date())))
     }

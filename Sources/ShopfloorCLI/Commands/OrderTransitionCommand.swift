@@ -11,7 +11,7 @@ protocol OrderTransitionCommand: ReplicaCommand {
 extension OrderTransitionCommand {
     func run(replica: Replica, output: Output) throws {
         let recorded = try replica.record(.transition(OrderTransition(order: number, action: Self.action)))
-        let status = replica.shop.orders[number]?.status.rawValue ?? ""
+        let status = try replica.orderStatus(number)?.rawValue ?? ""
         try Confirmation(recorded, [("number", number), ("action", Self.action.rawValue), ("status", status)])
             .print(output)
     }

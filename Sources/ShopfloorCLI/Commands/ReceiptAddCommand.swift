@@ -29,7 +29,7 @@ struct ReceiptAddCommand: ReplicaCommand {
         let receipt = id ?? replica.nextReceiptID()
         let add = AddReceipt(order: number, receipt: receipt, lines: lines, date: date)
         let recorded = try replica.record(.addReceipt(add), date: date)
-        let status = replica.shop.orders[number]?.status.rawValue ?? ""
+        let status = try replica.orderStatus(number)?.rawValue ?? ""
         try Confirmation(recorded, [("number", number), ("receipt", receipt), ("status", status)]).print(output)
     }
 }

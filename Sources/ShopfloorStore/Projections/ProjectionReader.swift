@@ -1,0 +1,400 @@
+import Foundation
+import GRDB
+import ShopfloorDomain
+import ShopfloorReplication
+
+/// The rows a batch reads, as a partial ``Shop``, and the stock keys that were looked up for it.
+struct WorkingSet {
+    var shop: Shop
+    /// Every stock key read (present or known to be absent): a fold that writes an entry outside it was given the
+    /// wrong working set.
+    var stock: Set<StockKey>
+}
+
+/// Reads projection rows into domain values. Prefetch for a batch: the orders and receipts its commands name (with
+/// renamed duplicates), the catalog rows an explosion or a cycle check walks, the stock keys the orders can touch,
+/// field writes, conflicts and acknowledgements. Nothing else is read, so the cost follows the batch, not the
+/// history.
+struct ProjectionReader {
+    let db: Database
+
+    func workingSet(for commands: [Command], extraStock: Set<StockKey> = []) throws -> WorkingSet {
+        var keys = WorkingSetKeys(commands)
+        var orderNumbers = Set<String>()
+        for number in keys.orders { orderNumbers.formUnion(try numbers(named: number)) }
+        var voidedReceipts = Set<String>()
+        for id in keys.receipts {
+            for (receipt, order) in try receipts(named: id) {
+                orderNumbers.insert(order)
+                if keys.voided.contains(id) { voidedReceipts.insert(receipt) }
+            }
+        }
+        var orders: [Order] = []
+        for number in orderNumbers.sorted() {
+            guard var order = try order(number) else { continue }
+            for index in order.receipts.indices where voidedReceipts.contains(order.receipts[index].id) {
+                try loadEntries(&order.receipts[index])
+            }
+            var skus = order.lines.map(\.sku) + order.inputs.map(\.sku)
+            if order.status == .draft {
+                // Enter explodes the lines against the catalog as it is now.
+                keys.subtrees.formUnion(order.lines.map(\.sku))
+            }
+            for receipt in order.receipts { skus += receipt.lines.map(\.sku) }
+            for sku in skus { keys.stock.insert(StockKey(sku: sku, location: order.location)) }
+            keys.locations.insert(order.location)
+            orders.append(order)
+        }
+        var catalog = CatalogRows()
+        for sku in keys.subtrees.sorted() { try catalog.loadSubtree(sku, db) }
+        for created in keys.created {
+            for sku in created.skus + created.skus.flatMap({ catalog.subtree($0) }) {
+                keys.stock.insert(StockKey(sku: sku, location: created.location))
+            }
+        }
+        for order in orders where order.status == .draft {
+            for line in order.lines {
+                for sku in catalog.subtree(line.sku) { keys.stock.insert(StockKey(sku: sku, location: order.location)) }
+            }
+        }
+        keys.stock.formUnion(extraStock)
+        for sku in keys.items.sorted() { try catalog.loadItem(sku, db) }
+        for code in keys.locations.sorted() { try catalog.loadLocation(code, db) }
+
+        var fieldWrites: [String: FieldWrite] = [:]
+        for key in keys.fields { if let write = try fieldWrite(key) { fieldWrites[key] = write } }
+        for order in orders {
+            for (key, write) in try self.fieldWrites(prefix: FieldKey.orderPrefix(order.number)) { fieldWrites[key] = write }
+        }
+        var valuations: [StockKey: Valuation] = [:]
+        var positions: [StockKey: Position] = [:]
+        for key in keys.stock {
+            if let valuation = try valuation(key) { valuations[key] = valuation }
+            if let position = try position(key) { positions[key] = position }
+        }
+        var conflicts: [Conflict] = []
+        var acknowledgements: [Acknowledgement] = []
+        for id in keys.conflicts.sorted() {
+            if let conflict = try conflict(id) { conflicts.append(conflict) }
+            if let ack = try acknowledgement(id) { acknowledgements.append(ack) }
+        }
+        let shop = Shop(
+            catalog: catalog.catalog, orders: orders,
+            valuations: valuations, positions: positions, conflicts: conflicts, acknowledgements: acknowledgements,
+            fieldWrites: fieldWrites, ordersCreated: try nextCreationIndex("orders"),
+            receiptsCreated: try nextCreationIndex("receipts"))
+        return WorkingSet(shop: shop, stock: keys.stock)
+    }
+
+    /// The whole domain state (tests, the simulator's checks, snapshots): every row.
+    func wholeShop() throws -> Shop {
+        var catalog = CatalogRows()
+        for row in try Row.fetchAll(db, sql: "SELECT sku, kind, unit, name FROM items") {
+            catalog.items[row["sku"]] = Self.item(row)
+        }
+        for row in try Row.fetchAll(db, sql: "SELECT code, name FROM locations") {
+            catalog.locations[row["code"]] = Location(code: row["code"], name: row["name"])
+        }
+        for row in try Row.fetchAll(db, sql: "SELECT parent, child, quantity FROM bom_lines ORDER BY parent, child") {
+            catalog.boms[row["parent"], default: []].append(
+                BOMLine(sku: row["child"], quantity: try StoredAmount.amount(row["quantity"])))
+        }
+        var orders: [Order] = []
+        for number in try String.fetchAll(db, sql: "SELECT number FROM orders ORDER BY number") {
+            if let order = try order(number) { orders.append(order) }
+        }
+        var valuations: [StockKey: Valuation] = [:]
+        for row in try Row.fetchAll(db, sql: "SELECT * FROM valuations") {
+            valuations[StockKey(sku: row["sku"], location: row["location"])] = try Self.valuation(row)
+        }
+        var positions: [StockKey: Position] = [:]
+        for row in try Row.fetchAll(db, sql: "SELECT * FROM positions") {
+            let position = try Self.position(row)
+            positions[StockKey(sku: position.sku, location: position.location)] = position
+        }
+        let conflicts = try Row.fetchAll(db, sql: "SELECT * FROM conflicts ORDER BY position, idx").map(Self.conflict)
+        let acknowledgements = try Row.fetchAll(db, sql: "SELECT * FROM acknowledgements").map(Self.acknowledgement)
+        var fieldWrites: [String: FieldWrite] = [:]
+        for row in try Row.fetchAll(db, sql: "SELECT * FROM field_writes") {
+            fieldWrites[row["key"]] = try Self.fieldWrite(row)
+        }
+        return Shop(
+            catalog: catalog.catalog, orders: orders,
+            valuations: valuations, positions: positions, conflicts: conflicts, acknowledgements: acknowledgements,
+            fieldWrites: fieldWrites, ordersCreated: try nextCreationIndex("orders"),
+            receiptsCreated: try nextCreationIndex("receipts"))
+    }
+
+    // MARK: Orders and receipts
+
+    /// The order called `number` and every renamed duplicate that asked for it (rule 7).
+    func numbers(named number: String) throws -> [String] {
+        try String.fetchAll(
+            db.cachedStatement(
+                sql: "SELECT number FROM orders WHERE number = ?1 UNION SELECT number FROM orders WHERE requested_number = ?1"
+            ), arguments: [number])
+    }
+
+    /// The receipt called `id` and its renamed duplicates, each with its order.
+    func receipts(named id: String) throws -> [(String, String)] {
+        try Row.fetchAll(
+            db.cachedStatement(
+                sql: """
+                    SELECT id, order_number FROM receipts WHERE id = ?1
+                    UNION SELECT id, order_number FROM receipts WHERE requested_id = ?1
+                    """), arguments: [id]
+        ).map { ($0["id"], $0["order_number"]) }
+    }
+
+    /// One order with its lines, inputs and receipts (without their ledger entries).
+    func order(_ number: String) throws -> Order? {
+        guard
+            let header = try Row.fetchOne(
+                db.cachedStatement(sql: "SELECT * FROM orders WHERE number = ?"), arguments: [number])
+        else { return nil }
+        var lines: [OrderLine] = []
+        for row in try Row.fetchAll(
+            db.cachedStatement(sql: "SELECT * FROM order_lines WHERE order_number = ? ORDER BY idx"),
+            arguments: [number])
+        {
+            var line = OrderLine(
+                sku: row["sku"], quantity: try StoredAmount.amount(row["quantity"]),
+                unitCost: try StoredAmount.optionalAmount(row["unit_cost"]))
+            line.produced = try StoredAmount.amount(row["produced"])
+            line.onOrder = try StoredAmount.amount(row["on_order"])
+            lines.append(line)
+        }
+        for row in try Row.fetchAll(
+            db.cachedStatement(
+                sql: "SELECT line_idx, sku, quantity, consumed FROM line_inputs WHERE order_number = ? ORDER BY line_idx, idx"
+            ), arguments: [number])
+        {
+            let index: Int = row["line_idx"]
+            guard lines.indices.contains(index) else { continue }
+            let sku: String = row["sku"]
+            lines[index].inputs.append(BOMLine(sku: sku, quantity: try StoredAmount.amount(row["quantity"])))
+            let consumed = try StoredAmount.amount(row["consumed"])
+            if !consumed.isZero { lines[index].consumed[sku] = consumed }
+        }
+        var order = Order(
+            number: number, kind: OrderKind(rawValue: header["kind"]) ?? .work, location: header["location"],
+            due: header["due"], notes: header["notes"], tolerancePercent: try StoredAmount.amount(header["tolerance"]),
+            lines: lines)
+        order.status = OrderStatus(rawValue: header["status"]) ?? .draft
+        order.createdBy = header["created_by"]
+        order.requestedNumber = header["requested_number"]
+        order.closedBy = header["closed_by"]
+        order.creationIndex = header["creation_index"]
+        for row in try Row.fetchAll(
+            db.cachedStatement(
+                sql: "SELECT sku, required, demand, allocated FROM order_inputs WHERE order_number = ? ORDER BY sku"),
+            arguments: [number])
+        {
+            var input = InputCommitment(sku: row["sku"], required: try StoredAmount.amount(row["required"]))
+            input.demand = try StoredAmount.amount(row["demand"])
+            input.allocated = try StoredAmount.amount(row["allocated"])
+            order.inputs.append(input)
+        }
+        var receiptLines: [String: [BOMLine]] = [:]
+        for row in try Row.fetchAll(
+            db.cachedStatement(
+                sql: """
+                    SELECT l.receipt_id, l.sku, l.quantity FROM receipt_lines l JOIN receipts r ON r.id = l.receipt_id
+                    WHERE r.order_number = ? ORDER BY l.receipt_id, l.idx
+                    """), arguments: [number])
+        {
+            receiptLines[row["receipt_id"], default: []].append(
+                BOMLine(sku: row["sku"], quantity: try StoredAmount.amount(row["quantity"])))
+        }
+        for row in try Row.fetchAll(
+            db.cachedStatement(sql: "SELECT * FROM receipts WHERE order_number = ? ORDER BY creation_index, id"),
+            arguments: [number])
+        {
+            let id: String = row["id"]
+            var receipt = Receipt(id: id, order: number, date: row["date"], lines: receiptLines[id] ?? [])
+            receipt.voided = row["voided"]
+            receipt.voidedBy = row["voided_by"]
+            receipt.creationIndex = row["creation_index"]
+            receipt.operation = row["operation"]
+            receipt.requestedID = row["requested_id"]
+            order.receipts.append(receipt)
+        }
+        return order
+    }
+
+    /// A receipt's ledger entries, found by the operation that recorded it.
+    func loadEntries(_ receipt: inout Receipt) throws {
+        guard let operation = receipt.operation.flatMap(OperationID.init) else { return }
+        var entries: [LedgerEntry] = []
+        var lines: [String] = []
+        for row in try Row.fetchAll(
+            db.cachedStatement(sql: "SELECT * FROM ledger WHERE replica = ? AND counter = ? ORDER BY idx"),
+            arguments: [operation.replica, Int64(operation.counter)])
+        {
+            entries.append(try Self.entry(row, operation: receipt.operation!))
+            lines.append(row["line"] ?? receipt.lines.first?.sku ?? "")
+        }
+        receipt.entries = entries
+        receipt.entryLines = lines
+    }
+
+    func nextCreationIndex(_ table: String) throws -> Int {
+        (try Int.fetchOne(db.cachedStatement(sql: "SELECT MAX(creation_index) FROM \(table)")) ?? -1) + 1
+    }
+
+    // MARK: Rows
+
+    func valuation(_ key: StockKey) throws -> Valuation? {
+        try Row.fetchOne(
+            db.cachedStatement(sql: "SELECT * FROM valuations WHERE sku = ? AND location = ?"),
+            arguments: [key.sku, key.location]
+        ).map(Self.valuation)
+    }
+
+    func position(_ key: StockKey) throws -> Position? {
+        try Row.fetchOne(
+            db.cachedStatement(sql: "SELECT * FROM positions WHERE sku = ? AND location = ?"),
+            arguments: [key.sku, key.location]
+        ).map(Self.position)
+    }
+
+    func fieldWrite(_ key: String) throws -> FieldWrite? {
+        try Row.fetchOne(db.cachedStatement(sql: "SELECT * FROM field_writes WHERE key = ?"), arguments: [key])
+            .map(Self.fieldWrite)
+    }
+
+    func fieldWrites(prefix: String) throws -> [(String, FieldWrite)] {
+        // Every key with this prefix sorts between the prefix and the prefix with its last character raised.
+        let upper = String(prefix.dropLast()) + ";"
+        return try Row.fetchAll(
+            db.cachedStatement(sql: "SELECT * FROM field_writes WHERE key >= ? AND key < ?"), arguments: [prefix, upper]
+        ).map { ($0["key"], try Self.fieldWrite($0)) }
+    }
+
+    func conflict(_ id: String) throws -> Conflict? {
+        try Row.fetchOne(db.cachedStatement(sql: "SELECT * FROM conflicts WHERE id = ?"), arguments: [id])
+            .map(Self.conflict)
+    }
+
+    func acknowledgement(_ id: String) throws -> Acknowledgement? {
+        try Row.fetchOne(db.cachedStatement(sql: "SELECT * FROM acknowledgements WHERE conflict = ?"), arguments: [id])
+            .map(Self.acknowledgement)
+    }
+
+    static func item(_ row: Row) -> Item {
+        Item(sku: row["sku"], kind: ItemKind(rawValue: row["kind"]) ?? .material, unit: row["unit"], name: row["name"])
+    }
+
+    static func valuation(_ row: Row) throws -> Valuation {
+        Valuation(
+            quantity: try StoredAmount.amount(row["quantity"]), value: try StoredAmount.amount(row["value"]),
+            lastRate: try StoredAmount.amount(row["last_rate"]))
+    }
+
+    static func position(_ row: Row) throws -> Position {
+        var position = Position(sku: row["sku"], location: row["location"])
+        position.onHand = try StoredAmount.amount(row["on_hand"])
+        position.onOrder = try StoredAmount.amount(row["on_order"])
+        position.demand = try StoredAmount.amount(row["demand"])
+        position.allocated = try StoredAmount.amount(row["allocated"])
+        position.value = try StoredAmount.amount(row["value"])
+        return position
+    }
+
+    static func entry(_ row: Row, operation: String) throws -> LedgerEntry {
+        LedgerEntry(
+            sku: row["sku"], location: row["location"], event: LedgerEvent(rawValue: row["event"]) ?? .adjust,
+            quantity: try StoredAmount.amount(row["quantity"]),
+            unitCost: try StoredAmount.optionalAmount(row["unit_cost"]),
+            value: try StoredAmount.optionalAmount(row["value"]), relieved: try StoredAmount.amount(row["relieved"]),
+            ref: row["ref"], date: row["date"], operation: operation)
+    }
+
+    static func conflict(_ row: Row) throws -> Conflict {
+        var conflict = Conflict(
+            kind: Conflict.Kind(rawValue: row["kind"]) ?? .refusedOperation, subject: row["subject"], trigger: "",
+            operations: try JSONDecoder().decode([String].self, from: Data((row["operations"] as String).utf8)),
+            outcome: row["outcome"], explanation: row["explanation"])
+        conflict.id = row["id"]
+        return conflict
+    }
+
+    static func acknowledgement(_ row: Row) -> Acknowledgement {
+        Acknowledgement(conflict: row["conflict"], operation: row["operation"], note: row["note"], date: row["date"])
+    }
+
+    static func fieldWrite(_ row: Row) throws -> FieldWrite {
+        let rivals: String = row["rivals"]
+        return FieldWrite(
+            operation: row["operation"], value: row["value"],
+            rivals: rivals.isEmpty ? [] : try JSONDecoder().decode([FieldWrite].self, from: Data(rivals.utf8)))
+    }
+}
+
+/// Catalog rows gathered for a working set.
+struct CatalogRows {
+    var items: [String: Item] = [:]
+    var locations: [String: Location] = [:]
+    var boms: [String: [BOMLine]] = [:]
+    /// SKUs whose subtree is loaded.
+    private var loadedSubtrees: Set<String> = []
+    private var checkedItems: Set<String> = []
+    private var checkedLocations: Set<String> = []
+
+    var catalog: Catalog {
+        Catalog(items: Array(items.values), locations: Array(locations.values), boms: boms)
+    }
+
+    /// The SKUs below `sku` in the loaded BOMs (and `sku` itself).
+    func subtree(_ sku: String) -> [String] {
+        var seen: Set<String> = [sku]
+        var stack = [sku]
+        while let next = stack.popLast() {
+            for line in boms[next] ?? [] where seen.insert(line.sku).inserted { stack.append(line.sku) }
+        }
+        return seen.sorted()
+    }
+
+    mutating func loadSubtree(_ sku: String, _ db: Database) throws {
+        guard !loadedSubtrees.contains(sku) else { return }
+        let rows = try Row.fetchAll(
+            db.cachedStatement(
+                sql: """
+                    WITH RECURSIVE tree(sku) AS (
+                        SELECT ?1 UNION SELECT b.child FROM bom_lines b JOIN tree t ON b.parent = t.sku
+                    )
+                    SELECT b.parent, b.child, b.quantity FROM bom_lines b WHERE b.parent IN tree ORDER BY b.parent, b.child
+                    """), arguments: [sku])
+        var parents: Set<String> = []
+        var skus: Set<String> = [sku]
+        for row in rows {
+            let parent: String = row["parent"]
+            let child: String = row["child"]
+            skus.formUnion([parent, child])
+            if parents.insert(parent).inserted, boms[parent] != nil { boms[parent] = [] }
+            boms[parent, default: []].append(BOMLine(sku: child, quantity: try StoredAmount.amount(row["quantity"])))
+        }
+        for sku in skus.sorted() {
+            loadedSubtrees.insert(sku)
+            try loadItem(sku, db)
+        }
+    }
+
+    mutating func loadItem(_ sku: String, _ db: Database) throws {
+        guard checkedItems.insert(sku).inserted else { return }
+        if let row = try Row.fetchOne(
+            db.cachedStatement(sql: "SELECT sku, kind, unit, name FROM items WHERE sku = ?"), arguments: [sku])
+        {
+            items[sku] = ProjectionReader.item(row)
+        }
+    }
+
+    mutating func loadLocation(_ code: String, _ db: Database) throws {
+        guard checkedLocations.insert(code).inserted else { return }
+        if let row = try Row.fetchOne(
+            db.cachedStatement(sql: "SELECT code, name FROM locations WHERE code = ?"), arguments: [code])
+        {
+            locations[code] = Location(code: code, name: row["name"])
+        }
+    }
+}

@@ -1,0 +1,280 @@
+import Foundation
+import GRDB
+import ShopfloorDomain
+import ShopfloorReplication
+
+/// Writes what a fold changed: the rows of `after` that differ from `before` (the working set as loaded), and
+/// nothing else. With `keepUndo`, the first before-image of each row is kept so a device's unsynced suffix can be
+/// rewound (see `Replica+Sequence.swift`).
+struct ProjectionWriter {
+    let db: Database
+
+    func write(from before: Shop, to after: Shop, keepUndo: Bool) throws {
+        let undo = keepUndo ? UndoLog(db: db) : nil
+        for (sku, item) in after.catalog.items where before.catalog.items[sku] != item {
+            try undo?.keep("item", sku, before.catalog.items[sku])
+            try writeItem(item)
+        }
+        for (code, location) in after.catalog.locations where before.catalog.locations[code] != location {
+            try undo?.keep("location", code, before.catalog.locations[code])
+            try writeLocation(location)
+        }
+        for (parent, lines) in after.catalog.boms where before.catalog.boms[parent] != lines {
+            try undo?.keep("bom", parent, before.catalog.boms[parent])
+            try writeBOM(parent, lines: lines)
+        }
+        for (number, order) in after.orders {
+            let previous = before.orders[number]
+            guard previous.map(Self.persisted) != Self.persisted(order) else { continue }
+            try undo?.keep("order", number, previous.map(Self.persisted))
+            try writeOrder(order, previous: previous)
+        }
+        let stockKeys = Set(after.valuations.keys).union(after.positions.keys)
+        for key in stockKeys.sorted() {
+            let valuation = after.valuations[key]
+            let position = after.positions[key]
+            guard valuation != before.valuations[key] || position != before.positions[key] else { continue }
+            if let undo {
+                let image =
+                    before.valuations[key] == nil && before.positions[key] == nil
+                    ? nil : StockImage(valuation: before.valuations[key], position: before.positions[key])
+                try undo.keep("stock", try Self.json([key.sku, key.location]), image)
+            }
+            try writeStock(key, valuation: valuation, position: position)
+        }
+        for (conflict, ack) in after.acknowledgements where before.acknowledgements[conflict] != ack {
+            try undo?.keep("ack", conflict, before.acknowledgements[conflict])
+            try writeAcknowledgement(ack)
+        }
+        for (key, write) in after.fieldWrites where before.fieldWrites[key] != write {
+            try undo?.keep("field", key, before.fieldWrites[key])
+            try writeField(key, write)
+        }
+    }
+
+    /// An order as its rows hold it: receipts without the ledger entries a void loads.
+    static func persisted(_ order: Order) -> Order {
+        var order = order
+        for index in order.receipts.indices {
+            order.receipts[index].entries = []
+            order.receipts[index].entryLines = nil
+        }
+        for index in order.lines.indices {
+            // Zero consumption and no row are the same thing.
+            order.lines[index].consumed = order.lines[index].consumed.filter { !$0.value.isZero }
+        }
+        return order
+    }
+
+    // MARK: Rows
+
+    func writeItem(_ item: Item) throws {
+        try db.cachedStatement(sql: "INSERT OR REPLACE INTO items (sku, kind, unit, name) VALUES (?, ?, ?, ?)")
+            .execute(arguments: [item.sku, item.kind.rawValue, item.unit, item.name])
+    }
+
+    func writeLocation(_ location: Location) throws {
+        try db.cachedStatement(sql: "INSERT OR REPLACE INTO locations (code, name) VALUES (?, ?)")
+            .execute(arguments: [location.code, location.name])
+    }
+
+    func writeBOM(_ parent: String, lines: [BOMLine]) throws {
+        try db.cachedStatement(sql: "DELETE FROM bom_lines WHERE parent = ?").execute(arguments: [parent])
+        let insert = try db.cachedStatement(sql: "INSERT INTO bom_lines (parent, child, quantity) VALUES (?, ?, ?)")
+        for line in lines { try insert.execute(arguments: [parent, line.sku, StoredAmount.value(line.quantity)]) }
+    }
+
+    /// Writes the rows of `order` that differ from `previous` (all of them when there is none).
+    func writeOrder(_ order: Order, previous: Order?) throws {
+        let number = order.number
+        if previous.map({ Self.header($0) != Self.header(order) }) ?? true {
+            try db.cachedStatement(
+                sql: """
+                    INSERT OR REPLACE INTO orders (number, kind, location, status, due, notes, tolerance, created_by,
+                        requested_number, closed_by, creation_index) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                    """
+            ).execute(arguments: [
+                number, order.kind.rawValue, order.location, order.status.rawValue, order.due, order.notes,
+                StoredAmount.value(order.tolerancePercent), order.createdBy, order.requestedNumber, order.closedBy,
+                order.creationIndex,
+            ])
+        }
+        let writeLine = try db.cachedStatement(
+            sql: """
+                INSERT OR REPLACE INTO order_lines (order_number, idx, sku, quantity, unit_cost, produced, on_order)
+                VALUES (?, ?, ?, ?, ?, ?, ?)
+                """)
+        let writeInput = try db.cachedStatement(
+            sql: """
+                INSERT OR REPLACE INTO line_inputs (order_number, line_idx, idx, sku, quantity, consumed)
+                VALUES (?, ?, ?, ?, ?, ?)
+                """)
+        for (index, line) in order.lines.enumerated() {
+            let old = previous.flatMap { $0.lines.indices.contains(index) ? $0.lines[index] : nil }
+            if old.map({ ($0.sku, $0.quantity, $0.unitCost, $0.produced, $0.onOrder) })
+                .map({ $0 != (line.sku, line.quantity, line.unitCost, line.produced, line.onOrder) }) ?? true
+            {
+                try writeLine.execute(arguments: [
+                    number, index, line.sku, StoredAmount.value(line.quantity), StoredAmount.value(line.unitCost),
+                    StoredAmount.value(line.produced), StoredAmount.value(line.onOrder),
+                ])
+            }
+            for (inputIndex, input) in line.inputs.enumerated() {
+                let consumed = line.consumed[input.sku] ?? .zero
+                let oldInput = old.flatMap { $0.inputs.indices.contains(inputIndex) ? $0.inputs[inputIndex] : nil }
+                if let old, oldInput == input, (old.consumed[input.sku] ?? .zero) == consumed { continue }
+                try writeInput.execute(arguments: [
+                    number, index, inputIndex, input.sku, StoredAmount.value(input.quantity),
+                    StoredAmount.value(consumed),
+                ])
+            }
+        }
+        let writeCommitment = try db.cachedStatement(
+            sql: """
+                INSERT OR REPLACE INTO order_inputs (order_number, sku, required, demand, allocated)
+                VALUES (?, ?, ?, ?, ?)
+                """)
+        for input in order.inputs where previous?.inputs.first(where: { $0.sku == input.sku }) != input {
+            try writeCommitment.execute(arguments: [
+                number, input.sku, StoredAmount.value(input.required), StoredAmount.value(input.demand),
+                StoredAmount.value(input.allocated),
+            ])
+        }
+        let writeReceipt = try db.cachedStatement(
+            sql: """
+                INSERT OR REPLACE INTO receipts (id, order_number, date, voided, voided_by, creation_index, operation,
+                    requested_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+                """)
+        let writeReceiptLine = try db.cachedStatement(
+            sql: "INSERT OR REPLACE INTO receipt_lines (receipt_id, idx, sku, quantity) VALUES (?, ?, ?, ?)")
+        let oldReceipts = Dictionary(
+            (previous?.receipts ?? []).map { ($0.id, $0) }, uniquingKeysWith: { first, _ in first })
+        for receipt in order.receipts {
+            let old = oldReceipts[receipt.id]
+            if let old, old.voided == receipt.voided, old.voidedBy == receipt.voidedBy, old.date == receipt.date,
+                old.creationIndex == receipt.creationIndex, old.operation == receipt.operation,
+                old.requestedID == receipt.requestedID
+            {
+                continue
+            }
+            try writeReceipt.execute(arguments: [
+                receipt.id, number, receipt.date, receipt.voided, receipt.voidedBy, receipt.creationIndex,
+                receipt.operation, receipt.requestedID,
+            ])
+            guard old?.lines != receipt.lines else { continue }
+            for (index, line) in receipt.lines.enumerated() {
+                try writeReceiptLine.execute(arguments: [receipt.id, index, line.sku, StoredAmount.value(line.quantity)])
+            }
+        }
+    }
+
+    /// Removes every row of an order (a rewind, before its image is written back).
+    func deleteOrder(_ number: String) throws {
+        try db.cachedStatement(
+            sql: "DELETE FROM receipt_lines WHERE receipt_id IN (SELECT id FROM receipts WHERE order_number = ?)"
+        ).execute(arguments: [number])
+        for table in ["receipts", "line_inputs", "order_inputs", "order_lines"] {
+            try db.cachedStatement(sql: "DELETE FROM \(table) WHERE order_number = ?").execute(arguments: [number])
+        }
+        try db.cachedStatement(sql: "DELETE FROM orders WHERE number = ?").execute(arguments: [number])
+    }
+
+    static func header(_ order: Order) -> [String?] {
+        [
+            order.kind.rawValue, order.location, order.status.rawValue, order.due, order.notes,
+            order.tolerancePercent.description, order.createdBy, order.requestedNumber, order.closedBy,
+            order.creationIndex.map { "\($0)" },
+        ]
+    }
+
+    func writeStock(_ key: StockKey, valuation: Valuation?, position: Position?) throws {
+        if let valuation {
+            try db.cachedStatement(
+                sql:
+                    "INSERT OR REPLACE INTO valuations (sku, location, quantity, value, last_rate) VALUES (?, ?, ?, ?, ?)"
+            ).execute(arguments: [
+                key.sku, key.location, StoredAmount.value(valuation.quantity), StoredAmount.value(valuation.value),
+                StoredAmount.value(valuation.lastRate),
+            ])
+        }
+        if let position {
+            try db.cachedStatement(
+                sql: """
+                    INSERT OR REPLACE INTO positions (sku, location, on_hand, on_order, demand, allocated, value)
+                    VALUES (?, ?, ?, ?, ?, ?, ?)
+                    """
+            ).execute(arguments: [
+                key.sku, key.location, StoredAmount.value(position.onHand), StoredAmount.value(position.onOrder),
+                StoredAmount.value(position.demand), StoredAmount.value(position.allocated),
+                StoredAmount.value(position.value),
+            ])
+        }
+    }
+
+    func writeAcknowledgement(_ ack: Acknowledgement) throws {
+        try db.cachedStatement(
+            sql: "INSERT OR REPLACE INTO acknowledgements (conflict, operation, note, date) VALUES (?, ?, ?, ?)"
+        ).execute(arguments: [ack.conflict, ack.operation, ack.note, ack.date])
+    }
+
+    func writeField(_ key: String, _ write: FieldWrite) throws {
+        try db.cachedStatement(
+            sql: "INSERT OR REPLACE INTO field_writes (key, operation, value, rivals) VALUES (?, ?, ?, ?)"
+        ).execute(arguments: [key, write.operation, write.value, write.rivals.isEmpty ? "" : try Self.json(write.rivals)])
+    }
+
+    /// Appends what one folded operation wrote to the append-only tables: ledger entries and conflicts.
+    func append(_ step: FoldStep, key: CanonicalKey, position: Int) throws {
+        let insertConflict = try db.cachedStatement(
+            sql: """
+                INSERT INTO conflicts (id, lamport, replica, counter, idx, kind, subject, operations, outcome,
+                    explanation, position) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                """)
+        for (index, conflict) in step.conflicts.enumerated() {
+            try insertConflict.execute(arguments: [
+                conflict.id, Int64(key.lamport), key.replica, Int64(key.counter), index, conflict.kind.rawValue,
+                conflict.subject, try Self.json(conflict.operations), conflict.outcome, conflict.explanation, position,
+            ])
+        }
+        let insertEntry = try db.cachedStatement(
+            sql: """
+                INSERT INTO ledger (lamport, replica, counter, idx, sku, location, event, quantity, unit_cost, value,
+                    relieved, ref, date, line) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                """)
+        let lamport = Int64(key.lamport)
+        let counter = Int64(key.counter)
+        for (index, entry) in step.entries.enumerated() {
+            let line = step.entryLines.flatMap { $0.indices.contains(index) ? $0[index] : nil }
+            try insertEntry.execute(arguments: [
+                lamport, key.replica, counter, index, entry.sku, entry.location, entry.event.rawValue,
+                StoredAmount.value(entry.quantity), StoredAmount.value(entry.unitCost), StoredAmount.value(entry.value),
+                StoredAmount.value(entry.relieved), entry.ref, entry.date, line,
+            ])
+        }
+    }
+
+    static func json(_ value: some Encodable) throws -> String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        return String(decoding: try encoder.encode(value), as: UTF8.self)
+    }
+}
+
+/// A stock key's rows as they were before a suffix.
+struct StockImage: Codable {
+    var valuation: Valuation?
+    var position: Position?
+}
+
+/// Before-images of rows changed by a device's unsynced suffix; the first image of a row is the one kept.
+struct UndoLog {
+    let db: Database
+
+    func keep<Image: Encodable>(_ kind: String, _ key: String, _ image: Image?) throws {
+        let known = try db.cachedStatement(sql: "SELECT 1 FROM undo WHERE kind = ? AND key = ?")
+        guard try Bool.fetchOne(known, arguments: [kind, key]) == nil else { return }
+        let text: String? = try image.map { try ProjectionWriter.json($0) }
+        try db.cachedStatement(sql: "INSERT OR IGNORE INTO undo (kind, key, image) VALUES (?, ?, ?)")
+            .execute(arguments: [kind, key, text])
+    }
+}

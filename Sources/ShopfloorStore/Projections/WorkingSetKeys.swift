@@ -1,0 +1,73 @@
+import ShopfloorDomain
+
+/// The projection rows a batch of commands will read, derived from the commands alone (before any row is read).
+///
+/// The store widens this once the named orders are loaded (their lines, inputs and location give stock keys); see
+/// ``ProjectionReader/workingSet(for:)``.
+struct WorkingSetKeys {
+    /// Order numbers as commands name them: each loads the order and every renamed duplicate that asked for it.
+    var orders: Set<String> = []
+    /// Receipt ids as commands name them, with their renamed duplicates and orders.
+    var receipts: Set<String> = []
+    /// Receipt ids whose ledger entries a void will reverse.
+    var voided: Set<String> = []
+    var items: Set<String> = []
+    /// SKUs whose whole BOM subtree (items and BOM lines) an explosion or a cycle check walks.
+    var subtrees: Set<String> = []
+    var locations: Set<String> = []
+    var stock: Set<StockKey> = []
+    var fields: Set<String> = []
+    var conflicts: Set<String> = []
+    /// Orders the batch creates: their location and output SKUs.
+    var created: [(location: String, skus: [String])] = []
+
+    init(_ commands: some Sequence<Command>) {
+        for command in commands { add(command) }
+    }
+
+    mutating func add(_ command: Command) {
+        switch command {
+        case .addItem(let item):
+            items.insert(item.sku)
+            fields.insert(FieldKey.item(item.sku))
+        case .addLocation(let location): locations.insert(location.code)
+        case .setBOM(let bom):
+            items.insert(bom.parent)
+            subtrees.insert(bom.parent)
+            for line in bom.lines { subtrees.insert(line.sku) }
+            fields.insert(FieldKey.bom(bom.parent))
+        case .adjustStock(let adjust):
+            items.insert(adjust.sku)
+            locations.insert(adjust.location)
+            stock.insert(StockKey(sku: adjust.sku, location: adjust.location))
+        case .transferStock(let transfer):
+            items.insert(transfer.sku)
+            locations.formUnion([transfer.from, transfer.to])
+            stock.insert(StockKey(sku: transfer.sku, location: transfer.from))
+            stock.insert(StockKey(sku: transfer.sku, location: transfer.to))
+        case .createOrder(let create):
+            orders.insert(create.number)
+            locations.insert(create.location)
+            for output in create.outputs { subtrees.insert(output.sku) }
+            created.append((create.location, create.outputs.map(\.sku)))
+        case .setCost(let value): orders.insert(value.order)
+        case .editOrder(let value): orders.insert(value.order)
+        case .transition(let value): orders.insert(value.order)
+        case .addReceipt(let value):
+            orders.insert(value.order)
+            receipts.insert(value.receipt)
+        case .voidReceipt(let value):
+            receipts.insert(value.receipt)
+            voided.insert(value.receipt)
+        case .acknowledgeConflict(let value): conflicts.insert(value.conflict)
+        }
+    }
+}
+
+/// The keys of rule 5's field writes (shared by the domain's writes and the store's prefetch).
+enum FieldKey {
+    static func item(_ sku: String) -> String { "item:\(sku)" }
+    static func bom(_ parent: String) -> String { "bom:\(parent)" }
+    /// Every field of an order starts with this prefix (cost per line, due, notes, tolerance).
+    static func orderPrefix(_ number: String) -> String { "order:\(number):" }
+}
