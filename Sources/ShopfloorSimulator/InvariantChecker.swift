@@ -251,7 +251,9 @@ public struct InvariantChecker {
                     value: row.value, relieved: row.relieved, ref: row.ref, date: row.date, operation: row.operation))
         }
         var valuationByKey: [StockKey: (Amount, Amount)] = [:]
-        for (key, valuation) in try replica.shop.valuations { valuationByKey[key] = (valuation.quantity, valuation.value) }
+        for (key, valuation) in try replica.shop.valuations {
+            valuationByKey[key] = (valuation.quantity, valuation.value)
+        }
         for key in Set(valuationByKey.keys).union(values.keys).union(quantities.keys).sorted() {
             let (quantity, value) = valuationByKey[key] ?? (.zero, .zero)
             let ledgerQuantity = quantities[key] ?? .zero

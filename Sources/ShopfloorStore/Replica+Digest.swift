@@ -30,82 +30,111 @@ extension Replica {
     static let digestKinds: [DigestKind] = [
         DigestKind(
             tag: "item", table: "items",
-            fields: [.text("sku", column: "sku"), .text("kind", column: "kind"), .text("unit", column: "unit"),
-                .text("name", column: "name")], order: "sku"),
+            fields: [
+                .text("sku", column: "sku"), .text("kind", column: "kind"), .text("unit", column: "unit"),
+                .text("name", column: "name"),
+            ], order: "sku"),
         DigestKind(
-            tag: "location", table: "locations", fields: [.text("code", column: "code"), .text("name", column: "name")],
+            tag: "location", table: "locations",
+            fields: [.text("code", column: "code"), .text("name", column: "name")],
             order: "code"),
         DigestKind(
             tag: "bom", table: "bom_lines",
-            fields: [.text("parent", column: "parent"), .text("child", column: "child"),
-                .amount("quantity", column: "quantity")], order: "parent, child"),
+            fields: [
+                .text("parent", column: "parent"), .text("child", column: "child"),
+                .amount("quantity", column: "quantity"),
+            ], order: "parent, child"),
         DigestKind(
             tag: "order", table: "orders",
-            fields: [.text("number", column: "number"), .text("kind", column: "kind"),
+            fields: [
+                .text("number", column: "number"), .text("kind", column: "kind"),
                 .text("location", column: "location"), .text("status", column: "status"), .text("due", column: "due"),
                 .text("notes", column: "notes"), .amount("tolerance", column: "tolerance"),
                 .text("created_by", column: "created_by"), .text("requested_number", column: "requested_number"),
-                .text("closed_by", column: "closed_by"), .integer("creation_index", column: "creation_index")],
+                .text("closed_by", column: "closed_by"), .integer("creation_index", column: "creation_index"),
+            ],
             order: "number"),
         DigestKind(
             tag: "order_line", table: "order_lines",
-            fields: [.text("order", column: "order_number"), .integer("idx", column: "idx"),
+            fields: [
+                .text("order", column: "order_number"), .integer("idx", column: "idx"),
                 .text("sku", column: "sku"), .amount("quantity", column: "quantity"),
                 .amount("unit_cost", column: "unit_cost"), .amount("produced", column: "produced"),
-                .amount("on_order", column: "on_order")], order: "order_number, idx"),
+                .amount("on_order", column: "on_order"),
+            ], order: "order_number, idx"),
         DigestKind(
             tag: "line_input", table: "line_inputs",
-            fields: [.text("order", column: "order_number"), .integer("line", column: "line_idx"),
+            fields: [
+                .text("order", column: "order_number"), .integer("line", column: "line_idx"),
                 .integer("idx", column: "idx"), .text("sku", column: "sku"), .amount("quantity", column: "quantity"),
-                .amount("consumed", column: "consumed")], order: "order_number, line_idx, idx"),
+                .amount("consumed", column: "consumed"),
+            ], order: "order_number, line_idx, idx"),
         DigestKind(
             tag: "order_input", table: "order_inputs",
-            fields: [.text("order", column: "order_number"), .text("sku", column: "sku"),
+            fields: [
+                .text("order", column: "order_number"), .text("sku", column: "sku"),
                 .amount("required", column: "required"), .amount("demand", column: "demand"),
-                .amount("allocated", column: "allocated")], order: "order_number, sku"),
+                .amount("allocated", column: "allocated"),
+            ], order: "order_number, sku"),
         DigestKind(
             tag: "receipt", table: "receipts",
-            fields: [.text("id", column: "id"), .text("order", column: "order_number"), .text("date", column: "date"),
+            fields: [
+                .text("id", column: "id"), .text("order", column: "order_number"), .text("date", column: "date"),
                 .integer("voided", column: "voided"), .text("voided_by", column: "voided_by"),
                 .integer("creation_index", column: "creation_index"), .text("operation", column: "operation"),
-                .text("requested_id", column: "requested_id")], order: "id"),
+                .text("requested_id", column: "requested_id"),
+            ], order: "id"),
         DigestKind(
             tag: "receipt_line", table: "receipt_lines",
-            fields: [.text("receipt", column: "receipt_id"), .integer("idx", column: "idx"),
-                .text("sku", column: "sku"), .amount("quantity", column: "quantity")], order: "receipt_id, idx"),
+            fields: [
+                .text("receipt", column: "receipt_id"), .integer("idx", column: "idx"),
+                .text("sku", column: "sku"), .amount("quantity", column: "quantity"),
+            ], order: "receipt_id, idx"),
         DigestKind(
             tag: "ledger", table: "ledger",
-            fields: [.integer("lamport", column: "lamport"), .text("replica", column: "replica"),
+            fields: [
+                .integer("lamport", column: "lamport"), .text("replica", column: "replica"),
                 .integer("counter", column: "counter"), .integer("idx", column: "idx"), .text("sku", column: "sku"),
                 .text("location", column: "location"), .text("event", column: "event"),
                 .amount("quantity", column: "quantity"), .amount("unit_cost", column: "unit_cost"),
                 .amount("value", column: "value"), .amount("relieved", column: "relieved"),
-                .text("ref", column: "ref"), .text("date", column: "date"), .text("line", column: "line")],
+                .text("ref", column: "ref"), .text("date", column: "date"), .text("line", column: "line"),
+            ],
             order: "lamport, replica, counter, idx"),
         DigestKind(
             tag: "valuation", table: "valuations",
-            fields: [.text("sku", column: "sku"), .text("location", column: "location"),
+            fields: [
+                .text("sku", column: "sku"), .text("location", column: "location"),
                 .amount("quantity", column: "quantity"), .amount("value", column: "value"),
-                .amount("last_rate", column: "last_rate")], order: "sku, location"),
+                .amount("last_rate", column: "last_rate"),
+            ], order: "sku, location"),
         DigestKind(
             tag: "position", table: "positions",
-            fields: [.text("sku", column: "sku"), .text("location", column: "location"),
+            fields: [
+                .text("sku", column: "sku"), .text("location", column: "location"),
                 .amount("on_hand", column: "on_hand"), .amount("on_order", column: "on_order"),
                 .amount("demand", column: "demand"), .amount("allocated", column: "allocated"),
-                .amount("value", column: "value")], order: "sku, location"),
+                .amount("value", column: "value"),
+            ], order: "sku, location"),
         DigestKind(
             tag: "conflict", table: "conflicts",
-            fields: [.text("id", column: "id"), .text("kind", column: "kind"), .text("subject", column: "subject"),
+            fields: [
+                .text("id", column: "id"), .text("kind", column: "kind"), .text("subject", column: "subject"),
                 .text("operations", column: "operations"), .text("outcome", column: "outcome"),
-                .text("explanation", column: "explanation")], order: "lamport, replica, counter, idx"),
+                .text("explanation", column: "explanation"),
+            ], order: "lamport, replica, counter, idx"),
         DigestKind(
             tag: "acknowledgement", table: "acknowledgements",
-            fields: [.text("conflict", column: "conflict"), .text("operation", column: "operation"),
-                .text("note", column: "note"), .text("date", column: "date")], order: "conflict"),
+            fields: [
+                .text("conflict", column: "conflict"), .text("operation", column: "operation"),
+                .text("note", column: "note"), .text("date", column: "date"),
+            ], order: "conflict"),
         DigestKind(
             tag: "field", table: "field_writes",
-            fields: [.text("key", column: "key"), .text("operation", column: "operation"),
-                .text("value", column: "value"), .text("rivals", column: "rivals")], order: "key"),
+            fields: [
+                .text("key", column: "key"), .text("operation", column: "operation"),
+                .text("value", column: "value"), .text("rivals", column: "rivals"),
+            ], order: "key"),
     ]
 
     /// Every projection row in its canonical digest form, per kind (to say precisely where two states differ).

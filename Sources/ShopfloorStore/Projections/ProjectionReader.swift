@@ -64,7 +64,9 @@ struct ProjectionReader {
         var fieldWrites: [String: FieldWrite] = [:]
         for key in keys.fields { if let write = try fieldWrite(key) { fieldWrites[key] = write } }
         for order in orders {
-            for (key, write) in try self.fieldWrites(prefix: FieldKey.orderPrefix(order.number)) { fieldWrites[key] = write }
+            for (key, write) in try self.fieldWrites(prefix: FieldKey.orderPrefix(order.number)) {
+                fieldWrites[key] = write
+            }
         }
         var valuations: [StockKey: Valuation] = [:]
         var positions: [StockKey: Position] = [:]
@@ -131,7 +133,8 @@ struct ProjectionReader {
     func numbers(named number: String) throws -> [String] {
         try String.fetchAll(
             db.cachedStatement(
-                sql: "SELECT number FROM orders WHERE number = ?1 UNION SELECT number FROM orders WHERE requested_number = ?1"
+                sql:
+                    "SELECT number FROM orders WHERE number = ?1 UNION SELECT number FROM orders WHERE requested_number = ?1"
             ), arguments: [number])
     }
 
@@ -166,7 +169,8 @@ struct ProjectionReader {
         }
         for row in try Row.fetchAll(
             db.cachedStatement(
-                sql: "SELECT line_idx, sku, quantity, consumed FROM line_inputs WHERE order_number = ? ORDER BY line_idx, idx"
+                sql:
+                    "SELECT line_idx, sku, quantity, consumed FROM line_inputs WHERE order_number = ? ORDER BY line_idx, idx"
             ), arguments: [number])
         {
             let index: Int = row["line_idx"]
@@ -267,7 +271,8 @@ struct ProjectionReader {
         // Every key with this prefix sorts between the prefix and the prefix with its last character raised.
         let upper = String(prefix.dropLast()) + ";"
         return try Row.fetchAll(
-            db.cachedStatement(sql: "SELECT * FROM field_writes WHERE key >= ? AND key < ?"), arguments: [prefix, upper]
+            db.cachedStatement(sql: "SELECT * FROM field_writes WHERE key >= ? AND key < ?"),
+            arguments: [prefix, upper]
         ).map { ($0["key"], try Self.fieldWrite($0)) }
     }
 

@@ -163,7 +163,9 @@ struct ProjectionWriter {
             ])
             guard old?.lines != receipt.lines else { continue }
             for (index, line) in receipt.lines.enumerated() {
-                try writeReceiptLine.execute(arguments: [receipt.id, index, line.sku, StoredAmount.value(line.quantity)])
+                try writeReceiptLine.execute(arguments: [
+                    receipt.id, index, line.sku, StoredAmount.value(line.quantity),
+                ])
             }
         }
     }
@@ -220,7 +222,9 @@ struct ProjectionWriter {
     func writeField(_ key: String, _ write: FieldWrite) throws {
         try db.cachedStatement(
             sql: "INSERT OR REPLACE INTO field_writes (key, operation, value, rivals) VALUES (?, ?, ?, ?)"
-        ).execute(arguments: [key, write.operation, write.value, write.rivals.isEmpty ? "" : try Self.json(write.rivals)])
+        ).execute(arguments: [
+            key, write.operation, write.value, write.rivals.isEmpty ? "" : try Self.json(write.rivals),
+        ])
     }
 
     /// Appends what one folded operation wrote to the append-only tables: ledger entries and conflicts.
