@@ -146,14 +146,48 @@ public struct Amount: Sendable, Hashable, Comparable {
 
     /// Prints with at least `minimumFractionDigits` digits after the point (for money: 2).
     public func formatted(minimumFractionDigits: Int) -> String {
-        let negative = units < 0
+        // Digits written into a fixed buffer (every amount of every row the digest and every payload pass through
+        // here): sign, integer digits, then the six fraction digits cut after the last significant one.
         let magnitude = units.magnitude
-        let integer = magnitude / UInt128(Self.unit)
-        var fraction = String(magnitude % UInt128(Self.unit))
-        fraction = String(repeating: "0", count: Self.scale - fraction.count) + fraction
-        while fraction.count > minimumFractionDigits, fraction.last == "0" { fraction.removeLast() }
-        let body = fraction.isEmpty ? "\(integer)" : "\(integer).\(fraction)"
-        return negative ? "-" + body : body
+        var integer = magnitude / UInt128(Self.unit)
+        var fraction = UInt64(magnitude % UInt128(Self.unit))
+        let keep = max(0, min(Self.scale, minimumFractionDigits))
+        var fractionDigits = Self.scale
+        while fractionDigits > keep, fraction % 10 == 0 {
+            fraction /= 10
+            fractionDigits -= 1
+        }
+        return String(unsafeUninitializedCapacity: 64) { buffer in
+            var count = 0
+            if units < 0 {
+                buffer[0] = UInt8(ascii: "-")
+                count = 1
+            }
+            // Integer digits least significant first, then reversed in place.
+            let start = count
+            repeat {
+                buffer[count] = UInt8(ascii: "0") + UInt8(integer % 10)
+                integer /= 10
+                count += 1
+            } while integer > 0
+            var low = start
+            var high = count - 1
+            while low < high {
+                buffer.swapAt(low, high)
+                low += 1
+                high -= 1
+            }
+            if fractionDigits > 0 {
+                buffer[count] = UInt8(ascii: ".")
+                count += 1
+                for index in stride(from: fractionDigits - 1, through: 0, by: -1) {
+                    buffer[count + index] = UInt8(ascii: "0") + UInt8(fraction % 10)
+                    fraction /= 10
+                }
+                count += fractionDigits
+            }
+            return count
+        }
     }
 }
 

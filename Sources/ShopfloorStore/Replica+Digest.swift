@@ -1,6 +1,8 @@
 import Crypto
 import Foundation
 import GRDB
+import GRDBSQLite
+import ShopfloorDomain
 
 extension Replica {
     /// A stable SHA-256 over every projection row: the same op set gives the same digest on any machine.
@@ -167,41 +169,77 @@ extension Replica {
     /// Calls `body` with each projection row as its canonical line (ending in a newline), kind by kind.
     static func forEachCanonicalRow(_ db: Database, _ body: (DigestKind, [UInt8]) throws -> Void) throws {
         var line: [UInt8] = []
+        line.reserveCapacity(512)
         for kind in digestKinds {
             let columns = kind.fields.map { field in
                 switch field {
                 case .text(_, let column), .integer(_, let column), .amount(_, let column): column
                 }
             }
-            let cursor = try Row.fetchCursor(
-                db, sql: "SELECT \(columns.joined(separator: ", ")) FROM \(kind.table) ORDER BY \(kind.order)")
-            while let row = try cursor.next() {
+            let names = kind.fields.map { field in
+                switch field {
+                case .text(let name, _), .integer(let name, _), .amount(let name, _): Array(name.utf8)
+                }
+            }
+            // Read through SQLite's C API: the digest reads every projection row.
+            let statement = try db.makeStatement(
+                sql: "SELECT \(columns.joined(separator: ", ")) FROM \(kind.table) ORDER BY \(kind.order)")
+            let handle = statement.sqliteStatement
+            defer { sqlite3_reset(handle) }
+            while true {
+                let code = sqlite3_step(handle)
+                if code == SQLITE_DONE { break }
+                guard code == SQLITE_ROW else {
+                    throw DatabaseError(
+                        resultCode: ResultCode(rawValue: code),
+                        message: String(cString: sqlite3_errmsg(db.sqliteConnection)), sql: statement.sql)
+                }
                 line.removeAll(keepingCapacity: true)
                 line += kind.tag.utf8
                 for (index, field) in kind.fields.enumerated() {
-                    let value: DatabaseValue = row[index]
-                    guard !value.isNull else { continue }
-                    let name: String
-                    let text: String
-                    switch field {
-                    case .text(let fieldName, _):
-                        name = fieldName
-                        text = String.fromDatabaseValue(value) ?? value.description
-                    case .integer(let fieldName, _):
-                        name = fieldName
-                        text = Int64.fromDatabaseValue(value).map { "\($0)" } ?? value.description
-                    case .amount(let fieldName, _):
-                        name = fieldName
-                        text = try StoredAmount.text(value)
-                    }
+                    let column = Int32(index)
+                    let type = sqlite3_column_type(handle, column)
+                    guard type != SQLITE_NULL else { continue }
                     line.append(0x1F)
-                    line += name.utf8
+                    line += names[index]
                     line.append(UInt8(ascii: "="))
-                    line += text.utf8
+                    switch (field, type) {
+                    case (.text, SQLITE_TEXT):
+                        // Escaped, so no text can end a field or a row early: \ → \\, LF → \n, 0x1F → \s.
+                        let count = Int(sqlite3_column_bytes(handle, column))
+                        if let bytes = sqlite3_column_text(handle, column) {
+                            for byte in UnsafeBufferPointer(start: bytes, count: count) {
+                                switch byte {
+                                case UInt8(ascii: "\\"): line += [UInt8(ascii: "\\"), UInt8(ascii: "\\")]
+                                case UInt8(ascii: "\n"): line += [UInt8(ascii: "\\"), UInt8(ascii: "n")]
+                                case 0x1F: line += [UInt8(ascii: "\\"), UInt8(ascii: "s")]
+                                default: line.append(byte)
+                                }
+                            }
+                        }
+                    case (.integer, SQLITE_INTEGER):
+                        line += String(sqlite3_column_int64(handle, column)).utf8
+                    case (.amount, SQLITE_INTEGER):
+                        let units = sqlite3_column_int64(handle, column)
+                        line += (try Amount.fromUnits(Int128(units))).description.utf8
+                    case (.amount, SQLITE_TEXT):
+                        let text = String(cString: sqlite3_column_text(handle, column))
+                        line += try Amount(parsing: text).description.utf8
+                    default:
+                        throw DigestError(table: kind.table, column: columns[index], type: type)
+                    }
                 }
                 line.append(UInt8(ascii: "\n"))
                 try body(kind, line)
             }
         }
     }
+}
+
+/// A projection value of the wrong storage type: the file was changed by something other than this code.
+struct DigestError: Error, CustomStringConvertible {
+    var table: String
+    var column: String
+    var type: Int32
+    var description: String { "\(table).\(column) holds a value of unexpected SQLite type \(type)" }
 }

@@ -15,7 +15,8 @@ extension Replica {
                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                 """
         ).execute(arguments: [
-            op.id.replica, Int64(op.id.counter), Int64(op.lamport), try json(op.context), op.timestamp, op.date,
+            op.id.replica, Int64(op.id.counter), Int64(op.lamport), try op.context.compactJSON ?? json(op.context),
+            op.timestamp, op.date,
             op.kind, op.payload, op.schema, arrival, op.seq.map { Int64($0) },
         ])
     }
@@ -70,10 +71,12 @@ extension Replica {
     }
 
     static func decodeOperation(_ row: Row) throws -> ShopOperation {
-        ShopOperation(
+        let context: String = row["context"]
+        return ShopOperation(
             id: OperationID(replica: row["replica"], counter: UInt64(row["counter"] as Int64)),
             lamport: UInt64(row["lamport"] as Int64),
-            context: try JSONDecoder().decode(VersionVector.self, from: Data((row["context"] as String).utf8)),
+            context: try VersionVector(compactJSON: context)
+                ?? JSONDecoder().decode(VersionVector.self, from: Data(context.utf8)),
             timestamp: row["timestamp"], date: row["date"], kind: row["kind"], payload: row["payload"],
             schema: row["schema"], seq: (row["seq"] as Int64?).map { UInt64($0) })
     }

@@ -132,10 +132,11 @@ extension Replica {
             }
         }
         for table in ["ledger", "conflicts"] {
+            // By the key's prefix (lamport, replica, counter): the cost is the suffix, not the table.
             try db.execute(
                 sql: """
-                    DELETE FROM \(table) WHERE EXISTS
-                        (SELECT 1 FROM suffix s WHERE s.replica = \(table).replica AND s.counter = \(table).counter)
+                    DELETE FROM \(table) WHERE (lamport, replica, counter) IN
+                        (SELECT o.lamport, o.replica, o.counter FROM suffix s JOIN ops o USING (replica, counter))
                     """)
         }
         try db.execute(sql: "DELETE FROM suffix")

@@ -92,6 +92,9 @@ public final class Replica: Sendable {
         self.configuration = configuration
     }
 
+    /// SQLite's page cache per connection.
+    static let pageCacheKiB = 32 * 1024
+
     static func connect(_ path: String, configuration: ReplicaConfiguration) throws -> DatabaseQueue {
         var config = Configuration()
         config.foreignKeysEnabled = true
@@ -100,6 +103,9 @@ public final class Replica: Sendable {
         config.prepareDatabase { db in
             try db.execute(sql: "PRAGMA journal_mode = WAL")
             try db.execute(sql: durable ? "PRAGMA synchronous = FULL" : "PRAGMA synchronous = NORMAL")
+            // A batch writes many rows in one transaction: a page cache that holds them keeps SQLite from spilling
+            // to the WAL mid-transaction (the default is 2 MiB). Bounded, so memory stays bounded by the batch.
+            try db.execute(sql: "PRAGMA cache_size = -\(Self.pageCacheKiB)")
         }
         let queue = try DatabaseQueue(path: path, configuration: config)
         try Schema.migrator.migrate(queue)

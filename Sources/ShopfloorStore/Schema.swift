@@ -263,8 +263,9 @@ enum Schema {
                         receipt_id TEXT NOT NULL, idx INTEGER NOT NULL, sku TEXT NOT NULL, quantity NOT NULL,
                         PRIMARY KEY (receipt_id, idx)
                     ) WITHOUT ROWID;
-                    -- The only home of ledger entries; a receipt finds its own by the operation that wrote them, and
-                    -- `line` names the output line a receipt's entry belongs to.
+                    -- The only home of ledger entries; a receipt finds its own by the operation that wrote them (the
+                    -- key's prefix, with the operation's lamport from ops), and `line` names the output line a
+                    -- receipt's entry belongs to.
                     CREATE TABLE ledger (
                         lamport INTEGER NOT NULL,
                         replica TEXT NOT NULL,
@@ -284,7 +285,6 @@ enum Schema {
                     ) WITHOUT ROWID;
                     CREATE INDEX ledger_ref ON ledger (ref);
                     CREATE INDEX ledger_sku ON ledger (sku, location);
-                    CREATE INDEX ledger_operation ON ledger (replica, counter);
                     CREATE TABLE valuations (
                         sku TEXT NOT NULL, location TEXT NOT NULL, quantity NOT NULL, value NOT NULL, last_rate NOT NULL,
                         PRIMARY KEY (sku, location)

@@ -58,7 +58,8 @@ extension Bench {
             while held < size { try integrate(history.next(min(2000, size - held))) }
             let buildRate = Double(held - heldBefore) / (buildSeconds - secondsBefore)
             report.add(
-                "HQ build", "integrate in canonical order, in-process, ops \(heldBefore.formatted3)…\(size.formatted3)",
+                id: "hq.build.\(size)", "HQ build",
+                "integrate in canonical order, in-process, ops \(heldBefore.formatted3)…\(size.formatted3)",
                 buildRate, "ops/s", baseline: ("raw burst", limitOpsPerSecond),
                 note: "setup for catch-up; batches of 2,000, durable: false")
             let credentials = try DeviceRegistry(replica: hq).add(name: "catchup-\(size)")
@@ -102,20 +103,24 @@ extension Bench {
             let rate = Double(size) / sync.seconds
             let million = size >= 1_000_000
             report.add(
-                "catch-up", "\(size.formatted3) ops, seconds", sync.seconds, "s",
+                id: "catchup.\(size).seconds", "catch-up", "\(size.formatted3) ops, seconds", sync.seconds, "s",
                 baseline: ("raw insert of as many rows", Double(size) / limitOpsPerSecond),
                 target: million ? "≤ 15 s" : nil, met: million ? sync.seconds <= 15 : nil, note: note)
             report.add(
-                "catch-up", "\(size.formatted3) ops, rate", rate, "ops/s", baseline: ("raw burst", limitOpsPerSecond))
+                id: "catchup.\(size)", "catch-up", "\(size.formatted3) ops, rate", rate, "ops/s",
+                baseline: ("raw burst", limitOpsPerSecond))
             report.add(
-                "memory", "device peak RSS during catch-up of \(size.formatted3) ops", Double(sync.peakKiB) / 1024,
+                id: "memory.device.catchup.\(size)", "memory",
+                "device peak RSS during catch-up of \(size.formatted3) ops", Double(sync.peakKiB) / 1024,
                 "MiB")
             if let hqPeak {
                 let mib = Double(hqPeak) / 1024
                 report.add(
-                    "memory", "HQ peak RSS (VmHWM) serving that catch-up", mib, "MiB", target: "≤ 256 MiB",
+                    id: "memory.hq.catchup.\(size)", "memory", "HQ peak RSS (VmHWM) serving that catch-up", mib, "MiB",
+                    target: "≤ 256 MiB",
                     met: mib <= 256)
             }
+            try await historySweep(device: device, size: size)
             let rebuildRate = try rebuild(device: device, size: size)
             rates = (buildRate, rate, rebuildRate ?? rates?.rebuild ?? rate)
             held += try lateArrival(hq: hq, size: size)
@@ -134,7 +139,8 @@ extension Bench {
         let seconds = clock.seconds
         let cpuSeconds = CPUTime.now() - cpu
         report.add(
-            "rebuild", "projections from the log, \(size.formatted3) ops", Double(size) / seconds, "ops/s",
+            id: "rebuild.\(size)", "rebuild", "projections from the log, \(size.formatted3) ops",
+            Double(size) / seconds, "ops/s",
             baseline: ("raw burst", limitOpsPerSecond), note: "\(seconds.formatted3) s, CPU \(cpuSeconds.formatted3) s")
         return Double(size) / seconds
     }
@@ -164,7 +170,7 @@ extension Bench {
             throw Spawn.Failure(description: "HQ refused a late operation: \([warm, tip, old].map(\.outcomes))")
         }
         report.add(
-            "late arrival", "HQ integrates 1 op with lamport 1, on \(size.formatted3) ops", late, "ms",
+            id: "hq.late", "late arrival", "HQ integrates 1 op with lamport 1, on \(size.formatted3) ops", late, "ms",
             baseline: ("1 op with the highest lamport", append))
         return 3
     }

@@ -34,7 +34,7 @@ extension Bench {
         if let peak = result.hqPeakKiB {
             let mib = Double(peak) / 1024
             report.add(
-                "memory",
+                id: "memory.hq.ingest", "memory",
                 "HQ peak RSS (VmHWM) after accepting \(result.accepted.formatted3) pushed ops from \(devices) devices",
                 mib,
                 "MiB",
@@ -57,6 +57,7 @@ extension Bench {
             met = met && rate >= yjs.mergeRate
         }
         report.add(
+            id: place == "HQ process" ? "ingest.http.\(devices)" : "ingest.inprocess.\(devices).\(operations)",
             "HQ ingest",
             "\(devices) device\(devices == 1 ? "" : "s") × \((operations / devices).formatted3) ops, \(place)", rate,
             "ops/s", baseline: ("raw burst", limitOpsPerSecond), target: target, met: met, note: note)

@@ -11,12 +11,17 @@ extension Bench {
         let seconds = try RawSQLite.burst(limitRows, count: plan.limitRows, path: try path("limit/burst.sqlite"))
         limitOpsPerSecond = Double(plan.limitRows) / seconds
         report.add(
-            "limit", "raw INSERT burst, 1 txn, WAL + synchronous=NORMAL", limitOpsPerSecond, "rows/s",
+            id: "limit.insert", "limit", "raw INSERT burst, 1 txn, WAL + synchronous=NORMAL", limitOpsPerSecond,
+            "rows/s",
             note: "\(plan.limitRows.formatted3) rows of \(averageBytes.formatted3) B, ops schema + 2 indexes")
         let latencies = try RawSQLite.durableCommits(
             limitRows, count: plan.durableCommits, path: try path("limit/durable.sqlite"))
         limitDurable = (percentile(latencies, 50) * 1000, percentile(latencies, 99) * 1000)
-        report.add("limit", "raw single-row commit, WAL + synchronous=FULL, p50", limitDurable.p50, "ms")
-        report.add("limit", "raw single-row commit, WAL + synchronous=FULL, p99", limitDurable.p99, "ms")
+        report.add(
+            id: "limit.commit.p50", "limit", "raw single-row commit, WAL + synchronous=FULL, p50", limitDurable.p50,
+            "ms")
+        report.add(
+            id: "limit.commit.p99", "limit", "raw single-row commit, WAL + synchronous=FULL, p99", limitDurable.p99,
+            "ms")
     }
 }

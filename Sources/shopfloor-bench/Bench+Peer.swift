@@ -68,18 +68,20 @@ extension Bench {
         }
         yjs = result
         report.add(
-            "peer (Yjs \(result.version))", "merge of \(result.replicas) replicas' updates at one doc",
+            id: "peer.yjs.merge", "peer (Yjs \(result.version))",
+            "merge of \(result.replicas) replicas' updates at one doc",
             result.mergeRate,
             "receipts/s", note: "\(result.receipts.formatted3) receipts in \(result.mergeSeconds.formatted3) s")
         report.add(
-            "peer (Yjs \(result.version))", "bytes per receipt, 500-receipt update, raw", result.batchBytesPerReceipt,
+            id: "peer.yjs.bytes", "peer (Yjs \(result.version))", "bytes per receipt, 500-receipt update, raw",
+            result.batchBytesPerReceipt,
             "B")
         report.add(
-            "peer (Yjs \(result.version))", "bytes per receipt, 500-receipt update, gzip -6",
+            id: "peer.yjs.bytes.gzip", "peer (Yjs \(result.version))", "bytes per receipt, 500-receipt update, gzip -6",
             result.batchGzipBytesPerReceipt,
             "B")
         report.add(
-            "peer (Yjs \(result.version))", "bytes per receipt, whole merged doc, raw / gzip",
+            id: "peer.yjs.doc", "peer (Yjs \(result.version))", "bytes per receipt, whole merged doc, raw / gzip",
             result.documentBytesPerReceipt,
             "B", note: "gzip \(result.documentGzipBytesPerReceipt.formatted3) B")
     }

@@ -52,7 +52,8 @@ extension Bench {
             return (offlineSeconds, onlineSeconds)
         }
         report.add(
-            "suffix", "sync of a device with \(own.formatted3) own unsynced ops (push + pull \(others.formatted3))",
+            id: "suffix.sync", "suffix",
+            "sync of a device with \(own.formatted3) own unsynced ops (push + pull \(others.formatted3))",
             offline * 1000, "ms", baseline: ("pull of the same \(others.formatted3) only", online * 1000),
             note: "SyncClient.sync, in-process HQ")
     }

@@ -32,13 +32,13 @@ extension Bench {
         let contexts = Double(contextBytes) / Double(receipts.count)
         let entries = receipts.last?.context.counters.count ?? 0
         report.add(
-            "wire", "push body bytes per receipt, raw JSON", Double(raw) / count, "B",
+            id: "wire.push.bytes", "wire", "push body bytes per receipt, raw JSON", Double(raw) / count, "B",
             baseline: yjs.map { ("Yjs update raw", $0.batchBytesPerReceipt) },
             note: "context of \(entries) entries is \(contexts.formatted3) B of it")
         let gzip = Double(compressed) / count
         let yjsGzip = yjs?.batchGzipBytesPerReceipt
         report.add(
-            "wire", "push body bytes per receipt, gzip -6", gzip, "B",
+            id: "wire.push.bytes.gzip", "wire", "push body bytes per receipt, gzip -6", gzip, "B",
             baseline: yjsGzip.map { ("Yjs update gzip", $0) }, target: "≤ Yjs gzip",
             met: yjsGzip.map { gzip <= $0 })
     }

@@ -21,6 +21,10 @@ final class Bench {
     var limitDurable: (p50: Double, p99: Double) = (.nan, .nan)
     var limitRows: [RawSQLite.Row] = []
     var yjs: PeerResult?
+    /// The sqlite3 shell's single durable insert as a whole process, median (ms).
+    var shellInsertMs: Double?
+    /// Each history-sweep command's median at the smallest history measured.
+    var historyBaseline: [String: (size: Int, median: Double)] = [:]
 
     init(plan: BenchPlan, scratch: String, binaries: String, python: String, yjsScript: String, only: Set<String>?) {
         self.plan = plan
@@ -83,7 +87,7 @@ final class Bench {
         if wants("wire") { await attempt("wire") { try await wire() } }
         if wants("local") || wants("process") { await attempt("local write") { try await localWrite() } }
         // Catch-up runs before ingest, which is bounded by its own budget, so the big sizes get the time left.
-        if wants("catchup") { await attempt("catch-up") { try await catchUp() } }
+        if wants("catchup") || wants("history") { await attempt("catch-up") { try await catchUp() } }
         if wants("suffix") { await attempt("suffix") { try await suffix() } }
         if wants("ingest") { await attempt("ingest") { try await ingest() } }
     }

@@ -2,6 +2,9 @@ import Foundation
 
 /// One measured figure with the baseline it is compared with, from the same run.
 struct Figure: Sendable, Codable {
+    /// Stable across runs and code changes (`limit.insert`, `local.cli.receipt`, `ingest.http.8`, …), for tools that
+    /// compare runs; the benchmark and measure texts are for people.
+    var id: String
     var benchmark: String
     var measure: String
     var value: Double
@@ -15,7 +18,7 @@ struct Figure: Sendable, Codable {
     var note: String?
 
     enum CodingKeys: String, CodingKey {
-        case benchmark, measure, value, unit, baseline, ratio, target, met, note
+        case id, benchmark, measure, value, unit, baseline, ratio, target, met, note
         case baselineLabel = "baseline_label"
     }
 }
@@ -36,16 +39,17 @@ final class Report: @unchecked Sendable {
     }
 
     func add(
-        _ benchmark: String, _ measure: String, _ value: Double, _ unit: String, baseline: (String, Double)? = nil,
+        id: String, _ benchmark: String, _ measure: String, _ value: Double, _ unit: String,
+        baseline: (String, Double)? = nil,
         target: String? = nil, met: Bool? = nil, note: String? = nil
     ) {
         let ratio = baseline.map { $0.1 != 0 ? value / $0.1 : .nan }
         figures.append(
             Figure(
-                benchmark: benchmark, measure: measure, value: value, unit: unit, baselineLabel: baseline?.0,
+                id: id, benchmark: benchmark, measure: measure, value: value, unit: unit, baselineLabel: baseline?.0,
                 baseline: baseline?.1, ratio: ratio, target: target, met: met, note: note))
         let shown = baseline.map { " (baseline \($0.0): \($0.1.formatted3))" } ?? ""
-        Progress.say("  \(benchmark) · \(measure): \(value.formatted3) \(unit)\(shown)")
+        Progress.say("  [\(id)] \(benchmark) · \(measure): \(value.formatted3) \(unit)\(shown)")
     }
 
     func unavailable(_ benchmark: String, reason: String) {
@@ -83,8 +87,8 @@ final class Report: @unchecked Sendable {
             "Shopfloor benchmarks, \(Self.today()), \(Self.machine()), \(mode) run, \(String(format: "%.0f", seconds)) s, "
                 + "load average \(load(loadAtStart)) at the start, \(load(loadAtEnd)) at the end",
             "",
-            "| Benchmark | Measure | Value | Baseline (same run) | Ratio | Target | Met |",
-            "|---|---|---:|---|---:|---|:-:|",
+            "| Id | Benchmark | Measure | Value | Baseline (same run) | Ratio | Target | Met |",
+            "|---|---|---|---:|---|---:|---|:-:|",
         ]
         for figure in figures {
             let baseline = figure.baseline.map { "\(figure.baselineLabel ?? ""): \($0.formatted3)" } ?? ""
@@ -93,7 +97,7 @@ final class Report: @unchecked Sendable {
             var value = "\(figure.value.formatted3) \(figure.unit)"
             if let note = figure.note { value += " (\(note))" }
             lines.append(
-                "| \(figure.benchmark) | \(figure.measure) | \(value) | \(baseline) | \(ratio) | \(figure.target ?? "") | \(met) |"
+                "| `\(figure.id)` | \(figure.benchmark) | \(figure.measure) | \(value) | \(baseline) | \(ratio) | \(figure.target ?? "") | \(met) |"
             )
         }
         if !notes.isEmpty {

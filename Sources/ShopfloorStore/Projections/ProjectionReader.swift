@@ -231,9 +231,16 @@ struct ProjectionReader {
         guard let operation = receipt.operation.flatMap(OperationID.init) else { return }
         var entries: [LedgerEntry] = []
         var lines: [String] = []
+        let arguments: StatementArguments = [operation.replica, Int64(operation.counter)]
+        guard
+            let lamport = try Int64.fetchOne(
+                db.cachedStatement(sql: "SELECT lamport FROM ops WHERE replica = ? AND counter = ?"),
+                arguments: arguments)
+        else { return }
         for row in try Row.fetchAll(
-            db.cachedStatement(sql: "SELECT * FROM ledger WHERE replica = ? AND counter = ? ORDER BY idx"),
-            arguments: [operation.replica, Int64(operation.counter)])
+            db.cachedStatement(
+                sql: "SELECT * FROM ledger WHERE lamport = ? AND replica = ? AND counter = ? ORDER BY idx"),
+            arguments: [lamport, operation.replica, Int64(operation.counter)])
         {
             entries.append(try Self.entry(row, operation: receipt.operation!))
             lines.append(row["line"] ?? receipt.lines.first?.sku ?? "")

@@ -237,10 +237,12 @@ struct ProjectionWriter {
         for (index, conflict) in step.conflicts.enumerated() {
             try insertConflict.execute(arguments: [
                 conflict.id, Int64(key.lamport), key.replica, Int64(key.counter), index, conflict.kind.rawValue,
-                conflict.subject, try Self.json(conflict.operations), conflict.outcome, conflict.explanation, position,
+                conflict.subject, try Self.operationList(conflict.operations), conflict.outcome, conflict.explanation,
+                position,
             ])
         }
-        let insertEntry = try db.cachedStatement(
+        let insertEntry = try RawInsert(
+            db,
             sql: """
                 INSERT INTO ledger (lamport, replica, counter, idx, sku, location, event, quantity, unit_cost, value,
                     relieved, ref, date, line) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
@@ -249,12 +251,31 @@ struct ProjectionWriter {
         let counter = Int64(key.counter)
         for (index, entry) in step.entries.enumerated() {
             let line = step.entryLines.flatMap { $0.indices.contains(index) ? $0[index] : nil }
-            try insertEntry.execute(arguments: [
-                lamport, key.replica, counter, index, entry.sku, entry.location, entry.event.rawValue,
-                StoredAmount.value(entry.quantity), StoredAmount.value(entry.unitCost), StoredAmount.value(entry.value),
-                StoredAmount.value(entry.relieved), entry.ref, entry.date, line,
-            ])
+            insertEntry.bind(1, lamport)
+            insertEntry.bind(2, key.replica)
+            insertEntry.bind(3, counter)
+            insertEntry.bind(4, index)
+            insertEntry.bind(5, entry.sku)
+            insertEntry.bind(6, entry.location)
+            insertEntry.bind(7, entry.event.rawValue)
+            insertEntry.bind(8, StoredAmount.value(entry.quantity))
+            insertEntry.bind(9, StoredAmount.value(entry.unitCost))
+            insertEntry.bind(10, StoredAmount.value(entry.value))
+            insertEntry.bind(11, StoredAmount.value(entry.relieved))
+            insertEntry.bind(12, entry.ref)
+            insertEntry.bind(13, entry.date)
+            insertEntry.bind(14, line)
+            try insertEntry.step(db)
         }
+    }
+
+    /// A JSON array of operation ids (`["r1:7","hq:2"]`), written without a coder when no id needs escaping.
+    static func operationList(_ ids: [String]) throws -> String {
+        let plain = ids.allSatisfy { id in
+            id.utf8.allSatisfy { $0 > 0x20 && $0 < 0x7F && $0 != UInt8(ascii: "\"") && $0 != UInt8(ascii: "\\") }
+        }
+        guard plain else { return try json(ids) }
+        return "[" + ids.map { "\"\($0)\"" }.joined(separator: ",") + "]"
     }
 
     static func json(_ value: some Encodable) throws -> String {
