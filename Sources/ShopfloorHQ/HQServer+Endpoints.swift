@@ -12,9 +12,11 @@ extension HQServer {
             throw HQError.tooLarge(
                 "\(push.operations.count) operations in one push; at most \(configuration.pushOperationsMax)")
         }
-        try registry.checkBinding(device, to: push.replica)
-        let report = try replica.integrate(push.operations, author: push.replica, allOrNothing: true)
-        if report.stored { try registry.bind(device, to: push.replica) }
+        let registry = self.registry
+        try await offload { try registry.checkBinding(device, to: push.replica) }
+        let report = try await committer.integrate(
+            PushBatch(operations: push.operations, author: push.replica, allOrNothing: true))
+        if report.stored { try await offload { try registry.bind(device, to: push.replica) } }
         let results = zip(push.operations, report.outcomes).map { op, outcome in
             switch outcome {
             case .accepted: PushResult(id: op.id.description, status: report.stored ? .accepted : .aborted)
@@ -25,7 +27,7 @@ extension HQServer {
         }
         recordBoundaryRefusals(results, operations: push.operations, device: device.id)
         let pushed = push.operations.map(\.id.counter).max() ?? 0
-        try registry.recordContact(device.id, pushed: report.stored ? pushed : nil)
+        try await offload { try registry.recordContact(device.id, pushed: report.stored ? pushed : nil) }
         if !report.stored, let first = results.first(where: { $0.status == .refused }) {
             let status: HTTPResponse.Status =
                 switch RefusalCode(rawValue: first.code ?? "") {
@@ -53,8 +55,12 @@ extension HQServer {
         let device = try requireDevice(request)
         let pull = try await decode(PullRequest.self, from: request)
         let limit = min(max(pull.limit ?? configuration.pullOperationsMax, 1), configuration.pullOperationsMax)
-        let page = try replica.page(after: pull.after ?? 0, holding: pull.vector, limit: limit)
-        try registry.recordContact(device.id, acknowledged: pull.vector)
+        let (replica, registry) = (self.replica, self.registry)
+        let page = try await offload {
+            let page = try replica.page(after: pull.after ?? 0, holding: pull.vector, limit: limit)
+            try registry.recordContact(device.id, acknowledged: pull.vector)
+            return page
+        }
         return try json(
             PullResponse(
                 operations: page.operations, sequenced: page.sequenced, last: page.last, more: page.more,

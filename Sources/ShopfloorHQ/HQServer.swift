@@ -12,10 +12,12 @@ public struct HQServer: Sendable {
     public let registry: DeviceRegistry
     public let configuration: HQConfiguration
     public let logger: Logger
+    let committer: GroupCommitter
 
     public init(replica: Replica, configuration: HQConfiguration = HQConfiguration(), logger: Logger) {
         self.replica = replica
         self.registry = DeviceRegistry(replica: replica)
+        self.committer = GroupCommitter(replica: replica)
         self.configuration = configuration
         self.logger = logger
     }

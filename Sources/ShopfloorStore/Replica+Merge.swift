@@ -69,6 +69,7 @@ extension Replica {
                     try Self.catchUp(&state, db)
                     var outcomes: [IntegrationOutcome] = []
                     var accepted: [ShopOperation] = []
+                    var decoded: [OperationID: Command] = [:]
                     var (vector, lamport, arrival, nextSeq) = (
                         state.vector, state.lamport, state.arrival, state.nextSeq
                     )
@@ -88,7 +89,9 @@ extension Replica {
                     let assignments = state.sequencer ? assignments : assignments.filter { keep[$0.key] == $0.value }
                     for var op in ops {
                         if !state.sequencer, let seq = op.seq, keep[op.id] != seq { op.seq = nil }
-                        let outcome = try Self.admit(op, author: author, vector: vector, db)
+                        var command: Command?
+                        let outcome = try Self.admit(op, author: author, vector: vector, db, command: &command)
+                        if let command { decoded[op.id] = command }
                         if outcome == .accepted {
                             arrival += 1
                             if state.sequencer {
@@ -144,7 +147,7 @@ extension Replica {
                     let touchesSuffix =
                         state.boundary != nil && (!assigned.isEmpty || accepted.contains { $0.seq != nil })
                     if !touchesSuffix, state.last.map({ $0 < earliest }) ?? true {
-                        try Self.foldForward(accepted, &state, db)
+                        try Self.foldForward(accepted, decoded: decoded, &state, db)
                     } else if let boundary = state.boundary, boundary.last.map({ $0 < earliest }) ?? true {
                         // HQ's order arrived for (or before) operations folded unsequenced: rewind the suffix only.
                         try Self.rewind(&state, db)
@@ -167,8 +170,9 @@ extension Replica {
         }
     }
 
+    /// Answers one offered operation; an accepted one leaves its decoded command in `command`, for the fold.
     static func admit(
-        _ op: ShopOperation, author: String?, vector: VersionVector, _ db: Database
+        _ op: ShopOperation, author: String?, vector: VersionVector, _ db: Database, command: inout Command?
     ) throws -> IntegrationOutcome {
         if let author, op.id.replica != author {
             return .refused(
@@ -219,7 +223,7 @@ extension Replica {
         do { try validateDate(op.date) } catch {
             return .refused(code: .invalidOperation, message: "operation \(op.id): \(error.description)")
         }
-        do { _ = try op.command() } catch {
+        do { command = try op.command() } catch {
             let code: RefusalCode =
                 switch error {
                 case .unknownKind: .unknownKind

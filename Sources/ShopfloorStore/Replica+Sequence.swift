@@ -15,11 +15,13 @@ extension Replica {
 
     /// Folds operations (sorted in canonical order, all after the fold's last) and writes their projections, in
     /// batches of at most ``foldBatchMax``.
-    static func foldForward(_ ops: [ShopOperation], _ state: inout ReplicaState, _ db: Database) throws {
+    static func foldForward(
+        _ ops: [ShopOperation], decoded: [OperationID: Command] = [:], _ state: inout ReplicaState, _ db: Database
+    ) throws {
         var start = ops.startIndex
         while start < ops.endIndex {
             let end = min(start + foldBatchMax, ops.endIndex)
-            let batch = ops[start..<end].map { op in (op, try? op.command()) }
+            let batch = ops[start..<end].map { op in (op, decoded[op.id] ?? (try? op.command())) }
             _ = try foldBatch(batch, local: false, &state, db)
             start = end
         }
