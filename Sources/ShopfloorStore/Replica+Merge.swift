@@ -76,7 +76,7 @@ extension Replica {
                     // A device keeps HQ's numbers only as an unbroken run after the ones it has (a pull page); a
                     // number out of that run (an operation handed over by a peer) is dropped, and HQ's pull supplies
                     // it later in order.
-                    var run = UInt64(try Int64.fetchOne(db, sql: "SELECT MAX(seq) FROM ops") ?? 0)
+                    var run = UInt64(try Int64.fetchOne(db, sql: "SELECT MAX(seq) FROM ops WHERE seq IS NOT NULL") ?? 0)
                     var keep: [OperationID: UInt64] = [:]
                     if !state.sequencer {
                         let numbered =
@@ -293,7 +293,7 @@ extension Replica {
                 }
                 page.last = op.seq!
             }
-            let highest = try Int64.fetchOne(db, sql: "SELECT MAX(seq) FROM ops") ?? 0
+            let highest = try Int64.fetchOne(db, sql: "SELECT MAX(seq) FROM ops WHERE seq IS NOT NULL") ?? 0
             page.more = UInt64(highest) > page.last
             return page
         }

@@ -59,7 +59,7 @@ extension Replica {
             vector[row["replica"]] = UInt64(row["counter"] as Int64)
         }
         let arrival = try Int64.fetchOne(db, sql: "SELECT MAX(arrival) FROM ops") ?? 0
-        let maxSeq = try Int64.fetchOne(db, sql: "SELECT MAX(seq) FROM ops") ?? 0
+        let maxSeq = try Int64.fetchOne(db, sql: "SELECT MAX(seq) FROM ops WHERE seq IS NOT NULL") ?? 0
         return ReplicaState(
             last: try meta["folded_key"].map { try decoder.decode(CanonicalKey.self, from: Data($0.utf8)) },
             count: Int(meta["folded_count"] ?? "0") ?? 0, vector: vector,

@@ -43,7 +43,7 @@ extension Replica {
         let arrival = try Int64.fetchOne(db, sql: "SELECT MAX(arrival) FROM ops") ?? 0
         let sequence = try String.fetchOne(db, sql: "SELECT value FROM meta WHERE key = 'order_sequence'")
         let sequencer = try String.fetchOne(db, sql: "SELECT value FROM meta WHERE key = 'sequencer'") == "1"
-        let maxSeq = try Int64.fetchOne(db, sql: "SELECT MAX(seq) FROM ops") ?? 0
+        let maxSeq = try Int64.fetchOne(db, sql: "SELECT MAX(seq) FROM ops WHERE seq IS NOT NULL") ?? 0
         return ReplicaState(
             vector: vector, lamport: UInt64(lamport), arrival: arrival,
             orderSequence: Int(sequence ?? "0") ?? 0, sequencer: sequencer, nextSeq: UInt64(maxSeq) + 1)

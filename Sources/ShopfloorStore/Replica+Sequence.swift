@@ -175,7 +175,7 @@ extension Replica {
     ) throws -> Bool {
         guard !assignments.isEmpty, state.boundary != nil else { return false }
         let sorted = assignments.sorted { $0.value < $1.value }
-        let highest = try Int64.fetchOne(db, sql: "SELECT MAX(seq) FROM ops") ?? 0
+        let highest = try Int64.fetchOne(db, sql: "SELECT MAX(seq) FROM ops WHERE seq IS NOT NULL") ?? 0
         guard Int64(sorted[0].value) > highest else { return false }
         let unpromoted = try Row.fetchAll(
             db,
@@ -216,7 +216,7 @@ extension Replica {
         try database.write { db in
             guard try String.fetchOne(db, sql: "SELECT value FROM meta WHERE key = 'sequencer'") != "1" else { return }
             guard try String.fetchOne(db, sql: "SELECT value FROM meta WHERE key = 'replica_id'") != nil else { return }
-            var next = (try Int64.fetchOne(db, sql: "SELECT MAX(seq) FROM ops") ?? 0) + 1
+            var next = (try Int64.fetchOne(db, sql: "SELECT MAX(seq) FROM ops WHERE seq IS NOT NULL") ?? 0) + 1
             let unsequenced = try Row.fetchAll(
                 db, sql: "SELECT replica, counter FROM ops WHERE seq IS NULL ORDER BY lamport, replica, counter")
             for row in unsequenced {
@@ -237,7 +237,8 @@ extension Replica {
 
     /// The highest sequence number this replica holds (a device's pull cursor).
     public var sequencedThrough: UInt64 {
-        (try? database.read { db in try Int64.fetchOne(db, sql: "SELECT MAX(seq) FROM ops") }).flatMap { $0 }
+        (try? database.read { db in try Int64.fetchOne(db, sql: "SELECT MAX(seq) FROM ops WHERE seq IS NOT NULL") })
+            .flatMap { $0 }
             .map { UInt64($0) } ?? 0
     }
 

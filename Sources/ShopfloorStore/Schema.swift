@@ -299,6 +299,9 @@ enum Schema {
                     CREATE TABLE undo (kind TEXT NOT NULL, key TEXT NOT NULL, image TEXT, PRIMARY KEY (kind, key))
                         WITHOUT ROWID;
                     CREATE INDEX conflicts_id_position ON conflicts (position, idx);
+                    -- Operations HQ has not numbered yet (a device's unsynced suffix), in canonical order: found
+                    -- without a scan of the log. (Queries on seq say `seq IS NOT NULL` to use ops_seq.)
+                    CREATE INDEX ops_unsequenced ON ops (lamport, replica, counter) WHERE seq IS NULL;
                     """)
         }
         return migrator
