@@ -21,34 +21,47 @@ extension VersionVector {
     /// Parses what ``compactJSON`` writes; nil for anything else (whitespace, escapes, other numbers), which a JSON
     /// coder then reads.
     public init?(compactJSON text: String) {
-        var counters: [String: UInt64] = [:]
-        var bytes = text.utf8[...]
-        guard bytes.popFirst() == UInt8(ascii: "{"), bytes.popLast() == UInt8(ascii: "}") else { return nil }
-        while !bytes.isEmpty {
-            guard bytes.popFirst() == UInt8(ascii: "\"") else { return nil }
-            guard let close = bytes.firstIndex(of: UInt8(ascii: "\"")) else { return nil }
-            let key = bytes[..<close]
-            guard !key.isEmpty, key.allSatisfy(Self.isPlain) else { return nil }
-            bytes = bytes[bytes.index(after: close)...]
-            guard bytes.popFirst() == UInt8(ascii: ":") else { return nil }
-            var counter: UInt64 = 0
-            var digits = 0
-            let leadingZero = bytes.first == UInt8(ascii: "0")
-            while let byte = bytes.first, byte >= UInt8(ascii: "0"), byte <= UInt8(ascii: "9") {
-                let (times, overflowTimes) = counter.multipliedReportingOverflow(by: 10)
-                let (sum, overflowSum) = times.addingReportingOverflow(UInt64(byte - UInt8(ascii: "0")))
-                guard !overflowTimes, !overflowSum else { return nil }
-                counter = sum
-                digits += 1
-                bytes = bytes.dropFirst()
+        var text = text
+        let parsed: [String: UInt64]? = text.withUTF8 { bytes in
+            var counters: [String: UInt64] = [:]
+            let count = bytes.count
+            guard count >= 2, bytes[0] == UInt8(ascii: "{"), bytes[count - 1] == UInt8(ascii: "}") else { return nil }
+            var index = 1
+            let end = count - 1
+            while index < end {
+                guard bytes[index] == UInt8(ascii: "\"") else { return nil }
+                index += 1
+                let keyStart = index
+                while index < end, bytes[index] != UInt8(ascii: "\"") {
+                    guard Self.isPlain(bytes[index]) else { return nil }
+                    index += 1
+                }
+                guard index < end, index > keyStart else { return nil }
+                let key = String(decoding: UnsafeBufferPointer(rebasing: bytes[keyStart..<index]), as: UTF8.self)
+                index += 1
+                guard index < end, bytes[index] == UInt8(ascii: ":") else { return nil }
+                index += 1
+                let digitsStart = index
+                var counter: UInt64 = 0
+                while index < end, bytes[index] >= UInt8(ascii: "0"), bytes[index] <= UInt8(ascii: "9") {
+                    let (times, overflowTimes) = counter.multipliedReportingOverflow(by: 10)
+                    let (sum, overflowSum) = times.addingReportingOverflow(UInt64(bytes[index] - UInt8(ascii: "0")))
+                    guard !overflowTimes, !overflowSum else { return nil }
+                    counter = sum
+                    index += 1
+                }
+                let digits = index - digitsStart
+                guard digits > 0, !(bytes[digitsStart] == UInt8(ascii: "0") && digits > 1) else { return nil }
+                counters[key] = counter
+                if index < end {
+                    guard bytes[index] == UInt8(ascii: ","), index + 1 < end else { return nil }
+                    index += 1
+                }
             }
-            guard digits > 0, !(leadingZero && digits > 1) else { return nil }
-            counters[String(decoding: key, as: UTF8.self)] = counter
-            if !bytes.isEmpty {
-                guard bytes.popFirst() == UInt8(ascii: ","), !bytes.isEmpty else { return nil }
-            }
+            return counters
         }
-        self.init(counters)
+        guard let parsed else { return nil }
+        self.init(parsed)
     }
 
     private static func isPlain(_ byte: UInt8) -> Bool {

@@ -46,7 +46,7 @@ struct ProjectionReader {
             orders.append(order)
         }
         var catalog = CatalogRows()
-        for sku in keys.subtrees.sorted() { try catalog.loadSubtree(sku, db) }
+        try catalog.loadSubtrees(keys.subtrees.sorted(), db)
         for created in keys.created {
             for sku in created.skus + created.skus.flatMap({ catalog.subtree($0) }) {
                 keys.stock.insert(StockKey(sku: sku, location: created.location))
@@ -368,17 +368,24 @@ struct CatalogRows {
     }
 
     mutating func loadSubtree(_ sku: String, _ db: Database) throws {
-        guard !loadedSubtrees.contains(sku) else { return }
+        try loadSubtrees([sku], db)
+    }
+
+    /// Every BOM line below the given SKUs, in one recursive query, and the items of every SKU met.
+    mutating func loadSubtrees(_ roots: [String], _ db: Database) throws {
+        let roots = roots.filter { !loadedSubtrees.contains($0) }
+        guard !roots.isEmpty else { return }
         let rows = try Row.fetchAll(
             db.cachedStatement(
                 sql: """
                     WITH RECURSIVE tree(sku) AS (
-                        SELECT ?1 UNION SELECT b.child FROM bom_lines b JOIN tree t ON b.parent = t.sku
+                        SELECT value FROM json_each(?1)
+                        UNION SELECT b.child FROM bom_lines b JOIN tree t ON b.parent = t.sku
                     )
                     SELECT b.parent, b.child, b.quantity FROM bom_lines b WHERE b.parent IN tree ORDER BY b.parent, b.child
-                    """), arguments: [sku])
+                    """), arguments: [try ProjectionWriter.json(roots)])
         var parents: Set<String> = []
-        var skus: Set<String> = [sku]
+        var skus = Set(roots)
         for row in rows {
             let parent: String = row["parent"]
             let child: String = row["child"]

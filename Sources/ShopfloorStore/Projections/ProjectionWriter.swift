@@ -99,12 +99,14 @@ struct ProjectionWriter {
                 order.creationIndex,
             ])
         }
-        let writeLine = try db.cachedStatement(
+        let writeLine = try RawInsert(
+            db,
             sql: """
                 INSERT OR REPLACE INTO order_lines (order_number, idx, sku, quantity, unit_cost, produced, on_order)
                 VALUES (?, ?, ?, ?, ?, ?, ?)
                 """)
-        let writeInput = try db.cachedStatement(
+        let writeInput = try RawInsert(
+            db,
             sql: """
                 INSERT OR REPLACE INTO line_inputs (order_number, line_idx, idx, sku, quantity, consumed)
                 VALUES (?, ?, ?, ?, ?, ?)
@@ -114,39 +116,39 @@ struct ProjectionWriter {
             if old.map({ ($0.sku, $0.quantity, $0.unitCost, $0.produced, $0.onOrder) })
                 .map({ $0 != (line.sku, line.quantity, line.unitCost, line.produced, line.onOrder) }) ?? true
             {
-                try writeLine.execute(arguments: [
-                    number, index, line.sku, StoredAmount.value(line.quantity), StoredAmount.value(line.unitCost),
-                    StoredAmount.value(line.produced), StoredAmount.value(line.onOrder),
-                ])
+                try writeLine.execute(
+                    db, number.databaseValue, index.databaseValue, line.sku.databaseValue,
+                    StoredAmount.value(line.quantity), StoredAmount.value(line.unitCost),
+                    StoredAmount.value(line.produced), StoredAmount.value(line.onOrder))
             }
             for (inputIndex, input) in line.inputs.enumerated() {
                 let consumed = line.consumed[input.sku] ?? .zero
                 let oldInput = old.flatMap { $0.inputs.indices.contains(inputIndex) ? $0.inputs[inputIndex] : nil }
                 if let old, oldInput == input, (old.consumed[input.sku] ?? .zero) == consumed { continue }
-                try writeInput.execute(arguments: [
-                    number, index, inputIndex, input.sku, StoredAmount.value(input.quantity),
-                    StoredAmount.value(consumed),
-                ])
+                try writeInput.execute(
+                    db, number.databaseValue, index.databaseValue, inputIndex.databaseValue, input.sku.databaseValue,
+                    StoredAmount.value(input.quantity), StoredAmount.value(consumed))
             }
         }
-        let writeCommitment = try db.cachedStatement(
+        let writeCommitment = try RawInsert(
+            db,
             sql: """
                 INSERT OR REPLACE INTO order_inputs (order_number, sku, required, demand, allocated)
                 VALUES (?, ?, ?, ?, ?)
                 """)
         for input in order.inputs where previous?.inputs.first(where: { $0.sku == input.sku }) != input {
-            try writeCommitment.execute(arguments: [
-                number, input.sku, StoredAmount.value(input.required), StoredAmount.value(input.demand),
-                StoredAmount.value(input.allocated),
-            ])
+            try writeCommitment.execute(
+                db, number.databaseValue, input.sku.databaseValue, StoredAmount.value(input.required),
+                StoredAmount.value(input.demand), StoredAmount.value(input.allocated))
         }
-        let writeReceipt = try db.cachedStatement(
+        let writeReceipt = try RawInsert(
+            db,
             sql: """
                 INSERT OR REPLACE INTO receipts (id, order_number, date, voided, voided_by, creation_index, operation,
                     requested_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
                 """)
-        let writeReceiptLine = try db.cachedStatement(
-            sql: "INSERT OR REPLACE INTO receipt_lines (receipt_id, idx, sku, quantity) VALUES (?, ?, ?, ?)")
+        let writeReceiptLine = try RawInsert(
+            db, sql: "INSERT OR REPLACE INTO receipt_lines (receipt_id, idx, sku, quantity) VALUES (?, ?, ?, ?)")
         let oldReceipts = Dictionary(
             (previous?.receipts ?? []).map { ($0.id, $0) }, uniquingKeysWith: { first, _ in first })
         for receipt in order.receipts {
@@ -157,15 +159,15 @@ struct ProjectionWriter {
             {
                 continue
             }
-            try writeReceipt.execute(arguments: [
-                receipt.id, number, receipt.date, receipt.voided, receipt.voidedBy, receipt.creationIndex,
-                receipt.operation, receipt.requestedID,
-            ])
+            try writeReceipt.execute(
+                db, receipt.id.databaseValue, number.databaseValue, receipt.date.databaseValue,
+                receipt.voided.databaseValue, receipt.voidedBy.databaseValue, receipt.creationIndex.databaseValue,
+                receipt.operation.databaseValue, receipt.requestedID.databaseValue)
             guard old?.lines != receipt.lines else { continue }
             for (index, line) in receipt.lines.enumerated() {
-                try writeReceiptLine.execute(arguments: [
-                    receipt.id, index, line.sku, StoredAmount.value(line.quantity),
-                ])
+                try writeReceiptLine.execute(
+                    db, receipt.id.databaseValue, index.databaseValue, line.sku.databaseValue,
+                    StoredAmount.value(line.quantity))
             }
         }
     }
@@ -191,25 +193,25 @@ struct ProjectionWriter {
 
     func writeStock(_ key: StockKey, valuation: Valuation?, position: Position?) throws {
         if let valuation {
-            try db.cachedStatement(
+            try RawInsert(
+                db,
                 sql:
                     "INSERT OR REPLACE INTO valuations (sku, location, quantity, value, last_rate) VALUES (?, ?, ?, ?, ?)"
-            ).execute(arguments: [
-                key.sku, key.location, StoredAmount.value(valuation.quantity), StoredAmount.value(valuation.value),
-                StoredAmount.value(valuation.lastRate),
-            ])
+            ).execute(
+                db, key.sku.databaseValue, key.location.databaseValue, StoredAmount.value(valuation.quantity),
+                StoredAmount.value(valuation.value), StoredAmount.value(valuation.lastRate))
         }
         if let position {
-            try db.cachedStatement(
+            try RawInsert(
+                db,
                 sql: """
                     INSERT OR REPLACE INTO positions (sku, location, on_hand, on_order, demand, allocated, value)
                     VALUES (?, ?, ?, ?, ?, ?, ?)
                     """
-            ).execute(arguments: [
-                key.sku, key.location, StoredAmount.value(position.onHand), StoredAmount.value(position.onOrder),
-                StoredAmount.value(position.demand), StoredAmount.value(position.allocated),
-                StoredAmount.value(position.value),
-            ])
+            ).execute(
+                db, key.sku.databaseValue, key.location.databaseValue, StoredAmount.value(position.onHand),
+                StoredAmount.value(position.onOrder), StoredAmount.value(position.demand),
+                StoredAmount.value(position.allocated), StoredAmount.value(position.value))
         }
     }
 

@@ -44,6 +44,12 @@ struct RawInsert {
         }
     }
 
+    /// Binds `values` in order and runs the statement.
+    func execute(_ db: Database, _ values: DatabaseValue...) throws {
+        for (index, value) in values.enumerated() { bind(Int32(index + 1), value) }
+        try step(db)
+    }
+
     /// Runs the insert with the values bound so far, then clears them.
     func step(_ db: Database) throws {
         let code = sqlite3_step(handle)
