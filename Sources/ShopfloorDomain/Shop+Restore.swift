@@ -13,7 +13,7 @@ extension Shop {
     /// read. A working set names the creation counters, which its own orders and receipts cannot tell.
     public init(
         catalog: Catalog, orders: [Order], valuations: [StockKey: Valuation], positions: [StockKey: Position],
-        conflicts: [Conflict] = [], acknowledgements: [Acknowledgement] = [], fieldWrites: [String: FieldWrite] = [:],
+        conflicts: [Conflict] = [], acknowledgements: [Acknowledgement] = [], fieldWrites: [FieldKey: FieldWrite] = [:],
         ordersCreated: Int? = nil, receiptsCreated: Int? = nil
     ) {
         self.init()

@@ -16,8 +16,8 @@ public struct Shop: Sendable {
     public private(set) var lastConflicts: [Conflict] = []
     /// Conflict id → acknowledgement.
     public internal(set) var acknowledgements: [String: Acknowledgement] = [:]
-    /// Field key → last writer (rule 5).
-    public internal(set) var fieldWrites: [String: FieldWrite] = [:]
+    /// Field → last writer (rule 5).
+    public internal(set) var fieldWrites: [FieldKey: FieldWrite] = [:]
     /// Requested order number → the numbers of renamed orders that asked for it (rule 7).
     public internal(set) var orderAliases: [String: [String]] = [:]
     /// Requested receipt id → renamed receipt ids.
@@ -155,7 +155,7 @@ public struct Shop: Sendable {
     /// Rule 5: records a field write. The writes this one did not see stay standing beside it as rivals; when any
     /// of them holds another value, one conflict lists every standing value (with three concurrent writers the
     /// conflict of the third lists all three).
-    mutating func write(field key: String, value: String, subject: String, context: ApplyContext) {
+    mutating func write(field key: FieldKey, value: String, subject: String, context: ApplyContext) {
         var standing: [FieldWrite] = []
         if let previous = fieldWrites[key] {
             standing = (previous.rivals + [FieldWrite(operation: previous.operation, value: previous.value)])
@@ -178,7 +178,7 @@ public struct Shop: Sendable {
     mutating func addItem(_ item: Item, context: ApplyContext) throws(DomainError) {
         if context.mode == .merge, let existing = catalog.items[item.sku] {
             // Rule 5 for adds: the first definition in canonical order stays.
-            let writer = fieldWrites["item:\(item.sku)"]?.operation ?? ""
+            let writer = fieldWrites[.item(sku: item.sku)]?.operation ?? ""
             if existing != item {
                 flag(
                     .concurrentEdit, subject: item.sku, context: context, operations: [writer, context.operation],
@@ -189,7 +189,7 @@ public struct Shop: Sendable {
             return
         }
         try catalog.add(item)
-        fieldWrites["item:\(item.sku)"] = FieldWrite(operation: context.operation, value: item.kind.rawValue)
+        fieldWrites[.item(sku: item.sku)] = FieldWrite(operation: context.operation, value: item.kind.rawValue)
     }
 
     mutating func addLocation(_ location: Location, context: ApplyContext) throws(DomainError) {
@@ -200,7 +200,7 @@ public struct Shop: Sendable {
     mutating func setBOM(_ bom: SetBOM, context: ApplyContext) throws(DomainError) {
         try catalog.setBOM(bom.parent, lines: bom.lines)
         let value = catalog.boms[bom.parent]!.map { "\($0.sku)=\($0.quantity)" }.joined(separator: " ")
-        write(field: "bom:\(bom.parent)", value: value, subject: bom.parent, context: context)
+        write(field: .bom(parent: bom.parent), value: value, subject: bom.parent, context: context)
     }
 
     mutating func acknowledge(_ ack: AcknowledgeConflict, context: ApplyContext) throws(DomainError) {
@@ -354,7 +354,7 @@ public struct Shop: Sendable {
         orders[number] = order
         for line in order.lines {
             if let cost = line.unitCost {
-                fieldWrites["order:\(number):cost:\(line.sku)"] = FieldWrite(
+                fieldWrites[.orderCost(order: number, sku: line.sku)] = FieldWrite(
                     operation: context.operation, value: cost.description)
             }
         }
@@ -380,7 +380,7 @@ public struct Shop: Sendable {
         order.lines[index].unitCost = setCost.unitCost
         orders[order.number] = order
         write(
-            field: "order:\(order.number):cost:\(setCost.sku)", value: setCost.unitCost.description,
+            field: .orderCost(order: order.number, sku: setCost.sku), value: setCost.unitCost.description,
             subject: order.number,
             context: context)
     }
@@ -392,16 +392,16 @@ public struct Shop: Sendable {
         if let tolerance = edit.tolerancePercent { try Self.validateTolerance(tolerance) }
         if let due = edit.due {
             order.due = due.isEmpty ? nil : due
-            write(field: "order:\(order.number):due", value: due, subject: order.number, context: context)
+            write(field: .orderDue(order: order.number), value: due, subject: order.number, context: context)
         }
         if let notes = edit.notes {
             order.notes = notes
-            write(field: "order:\(order.number):notes", value: notes, subject: order.number, context: context)
+            write(field: .orderNotes(order: order.number), value: notes, subject: order.number, context: context)
         }
         if let tolerance = edit.tolerancePercent {
             order.tolerancePercent = tolerance
             write(
-                field: "order:\(order.number):tolerance", value: tolerance.description, subject: order.number,
+                field: .orderTolerance(order: order.number), value: tolerance.description, subject: order.number,
                 context: context)
         }
         orders[order.number] = order

@@ -9,8 +9,10 @@ import ShopfloorStore
 public struct DeviceRegistry: Sendable {
     public let replica: Replica
 
-    public init(replica: Replica) {
+    /// Opens the registry in HQ's file, creating or migrating its tables.
+    public init(replica: Replica) throws {
         self.replica = replica
+        try replica.migrate(Self.migrator)
     }
 
     struct Record {

@@ -14,9 +14,9 @@ public struct HQServer: Sendable {
     public let logger: Logger
     let committer: GroupCommitter
 
-    public init(replica: Replica, configuration: HQConfiguration = HQConfiguration(), logger: Logger) {
+    public init(replica: Replica, configuration: HQConfiguration = HQConfiguration(), logger: Logger) throws {
         self.replica = replica
-        self.registry = DeviceRegistry(replica: replica)
+        self.registry = try DeviceRegistry(replica: replica)
         self.committer = GroupCommitter(replica: replica)
         self.configuration = configuration
         self.logger = logger

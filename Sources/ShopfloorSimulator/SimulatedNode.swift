@@ -72,6 +72,19 @@ final class SimulatedNode {
         self.configuration = configuration
         self.tripwire = tripwire
         handle = try Replica.create(at: path, name: id, id: id, configuration: configuration)
+        try handle!.migrate(Self.migrator)
+    }
+
+    /// The simulated device's own progress table, as `SyncSettings` keeps one (the replica owns none).
+    static var migrator: DatabaseMigrator {
+        var migrator = DatabaseMigrator()
+        migrator.registerMigration("sim-v1-sync-state") { db in
+            try db.execute(
+                sql:
+                    "CREATE TABLE IF NOT EXISTS sync_state (key TEXT PRIMARY KEY NOT NULL, value TEXT NOT NULL) WITHOUT ROWID"
+            )
+        }
+        return migrator
     }
 
     /// A crash between operations: the process forgets everything but the file.

@@ -128,7 +128,9 @@ extension Replica {
                 if let ack = try decode(Acknowledgement.self, image) { try writer.writeAcknowledgement(ack) }
             case "field":
                 try db.execute(sql: "DELETE FROM field_writes WHERE key = ?", arguments: [key])
-                if let write = try decode(FieldWrite.self, image) { try writer.writeField(key, write) }
+                if let write = try decode(FieldWrite.self, image) {
+                    try writer.writeField(try ProjectionReader.fieldKey(key), write)
+                }
             default:
                 preconditionFailure("unknown undo kind \(kind)")
             }

@@ -324,6 +324,12 @@ public final class Replica: Sendable {
 }
 
 extension Replica {
+    /// Runs another module's migrations on this file: the sync client's settings and HQ's device registry own their
+    /// tables and migrate them themselves (with identifiers of their own), never the replica's.
+    public func migrate(_ migrator: DatabaseMigrator) throws {
+        try migrator.migrate(database)
+    }
+
     /// Writes sync bookkeeping (devices, sync state) in its own transaction. Never for projections or the log:
     /// those change only through ``record(_:date:)``, ``integrate(_:author:allOrNothing:)`` and ``rebuild()``.
     public func writeBookkeeping<T>(_ body: (Database) throws -> T) throws -> T {

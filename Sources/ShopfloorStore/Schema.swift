@@ -88,21 +88,8 @@ enum Schema {
                         allocated TEXT NOT NULL, value TEXT NOT NULL,
                         PRIMARY KEY (sku, location)
                     ) WITHOUT ROWID;
-                    -- Sync bookkeeping, not projections. HQ side: enrolled devices.
-                    CREATE TABLE devices (
-                        id TEXT PRIMARY KEY NOT NULL,
-                        name TEXT NOT NULL,
-                        secret_hash TEXT NOT NULL,
-                        salt TEXT NOT NULL,
-                        replica TEXT UNIQUE,
-                        created TEXT NOT NULL,
-                        revoked TEXT,
-                        last_contact TEXT,
-                        acknowledged TEXT NOT NULL DEFAULT '{}',
-                        pushed INTEGER NOT NULL DEFAULT 0
-                    ) WITHOUT ROWID;
-                    -- Device side: HQ address, credentials and progress.
-                    CREATE TABLE sync_state (key TEXT PRIMARY KEY NOT NULL, value TEXT NOT NULL) WITHOUT ROWID;
+                    -- Sync bookkeeping (HQ's devices, a device's sync state) is owned and migrated by ShopfloorHQ and
+                    -- ShopfloorSync; files made before that have the same tables from here.
 
                     CREATE TABLE rejections (
                         replica TEXT NOT NULL, counter INTEGER NOT NULL, code TEXT NOT NULL, message TEXT NOT NULL,
@@ -141,22 +128,8 @@ enum Schema {
                     ) WITHOUT ROWID;
                     """)
         }
-        migrator.registerMigration("v3-boundary-refusals") { db in
-            try db.execute(
-                sql: """
-                    -- Rule 8: the same operation id with different content, refused at HQ's boundary and kept here
-                    -- so an operator sees it (sync bookkeeping, not a projection).
-                    CREATE TABLE boundary_refusals (
-                        operation TEXT NOT NULL,
-                        device TEXT NOT NULL,
-                        code TEXT NOT NULL,
-                        message TEXT NOT NULL,
-                        payload TEXT NOT NULL,
-                        at TEXT NOT NULL,
-                        PRIMARY KEY (operation, device, payload)
-                    ) WITHOUT ROWID;
-                    """)
-        }
+        // v3 created HQ's boundary_refusals, now ShopfloorHQ's own (DeviceRegistry.migrator).
+        migrator.registerMigration("v3-boundary-refusals") { _ in }
         migrator.registerMigration("v4-sequence") { db in
             try db.execute(
                 sql: """

@@ -22,6 +22,7 @@ public struct SyncSettings: Sendable, Equatable {
     public var isEnrolled: Bool { deviceID != nil && secret != nil }
 
     public static func load(from replica: Replica) throws -> SyncSettings {
+        try replica.migrate(migrator)
         let values = try replica.read { db in
             Dictionary(
                 try Row.fetchAll(db, sql: "SELECT key, value FROM sync_state").map {
@@ -41,6 +42,7 @@ public struct SyncSettings: Sendable, Equatable {
             ("hq", hq), ("device_id", deviceID), ("secret", secret), ("pushed", "\(pushed)"),
             ("last_sync", lastSync), ("last_error", lastError),
         ]
+        try replica.migrate(Self.migrator)
         try replica.writeBookkeeping { db in
             for (key, value) in values {
                 if let value {

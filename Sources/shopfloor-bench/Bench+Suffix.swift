@@ -56,5 +56,10 @@ extension Bench {
             "sync of a device with \(own.formatted3) own unsynced ops (push + pull \(others.formatted3))",
             offline * 1000, "ms", baseline: ("pull of the same \(others.formatted3) only", online * 1000),
             note: "SyncClient.sync, in-process HQ")
+        let rate = Double(own + others) / offline
+        report.add(
+            id: "suffix.rate", "suffix", "that sync's rate (own + pulled operations per second)", rate, "ops/s",
+            baseline: rebuildRate.map { ("rebuild", $0) }, target: rebuildRate.map { _ in "≥ 0.5 × rebuild" },
+            met: rebuildRate.map { rate >= 0.5 * $0 })
     }
 }

@@ -25,6 +25,8 @@ final class Bench {
     var shellInsertMs: Double?
     /// Each history-sweep command's median at the smallest history measured.
     var historyBaseline: [String: (size: Int, median: Double)] = [:]
+    /// The rebuild rate at the largest history rebuilt so far (ops/s).
+    var rebuildRate: Double?
 
     init(plan: BenchPlan, scratch: String, binaries: String, python: String, yjsScript: String, only: Set<String>?) {
         self.plan = plan
@@ -53,7 +55,8 @@ final class Bench {
     /// What the phases after catch-up may take at most (each ingest configuration stops at its budget).
     var reservedAfterCatchUp: Double {
         let ingestRuns = wants("ingest") ? Double(plan.ingestSizes.count * plan.ingestDevices.count + 1) : 0
-        return ingestRuns * (plan.ingestBudgetSeconds + 15) + (wants("suffix") ? 30 : 0)
+        return ingestRuns * (plan.ingestBudgetSeconds + 15) + (wants("ingest") ? plan.ingestProcessBudgetSeconds : 0)
+            + (wants("suffix") ? 60 : 0)
     }
 
     func path(_ name: String) throws -> String {

@@ -9,7 +9,7 @@ enum InProcessHQ {
 
     static func with<T>(replica: Replica, _ body: (HQServer, String) async throws -> T) async throws -> T {
         let logger = Bench.logger("bench.hq")
-        let server = HQServer(
+        let server = try HQServer(
             replica: replica, configuration: HQConfiguration(host: "127.0.0.1", port: 0), logger: logger)
         let (ports, continuation) = AsyncStream<Int>.makeStream()
         let app = server.application { port in continuation.yield(port) }

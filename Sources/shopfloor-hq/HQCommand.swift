@@ -59,7 +59,7 @@ struct HQCommand: AsyncParsableCommand {
             let logger = HQCommand.makeLogger()
             let replica = try options.openReplica(logger: logger)
             let secret = adminSecret ?? ProcessInfo.processInfo.environment["SHOPFLOOR_ADMIN_SECRET"]
-            let server = HQServer(
+            let server = try HQServer(
                 replica: replica, configuration: HQConfiguration(host: host, port: port, adminSecret: secret),
                 logger: logger)
             let host = self.host
@@ -87,7 +87,7 @@ struct HQCommand: AsyncParsableCommand {
             @Flag(help: "Print JSON.") var json = false
 
             func run() throws {
-                let registry = DeviceRegistry(replica: try options.openReplica(logger: HQCommand.makeLogger()))
+                let registry = try DeviceRegistry(replica: try options.openReplica(logger: HQCommand.makeLogger()))
                 let credentials = try registry.add(name: name, hq: hqURL)
                 if json {
                     try HQCommand.emitJSON(credentials)
@@ -134,7 +134,7 @@ struct HQCommand: AsyncParsableCommand {
             @Argument(help: "The device id.") var id: String
 
             func run() throws {
-                let registry = DeviceRegistry(replica: try options.openReplica(logger: HQCommand.makeLogger()))
+                let registry = try DeviceRegistry(replica: try options.openReplica(logger: HQCommand.makeLogger()))
                 guard try registry.revoke(id) else { throw ValidationError("no device '\(id)'") }
                 HQCommand.emit("revoked \(id)")
             }

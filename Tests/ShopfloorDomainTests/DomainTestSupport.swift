@@ -17,7 +17,7 @@ struct ShopSnapshot: Equatable {
     var positions: [StockKey: Position]
     var conflicts: [Conflict]
     var acknowledgements: [String: Acknowledgement]
-    var fieldWrites: [String: FieldWrite]
+    var fieldWrites: [FieldKey: FieldWrite]
     var orderAliases: [String: [String]]
     var receiptAliases: [String: [String]]
 

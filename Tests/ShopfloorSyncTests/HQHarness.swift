@@ -41,7 +41,7 @@ struct HQHarness {
             ? try Replica.open(at: path, configuration: ReplicaConfiguration(durable: false, sequencer: true))
             : try Replica.create(
                 at: path, name: "hq", id: "hq", configuration: ReplicaConfiguration(durable: false, sequencer: true))
-        let server = HQServer(replica: replica, configuration: configuration, logger: logger)
+        let server = try HQServer(replica: replica, configuration: configuration, logger: logger)
         let (ports, continuation) = AsyncStream<Int>.makeStream()
         let app = server.application { port in continuation.yield(port) }
         let group = ServiceGroup(configuration: ServiceGroupConfiguration(services: [app], logger: logger))

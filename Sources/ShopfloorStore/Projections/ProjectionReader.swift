@@ -61,7 +61,7 @@ struct ProjectionReader {
         for sku in keys.items.sorted() { try catalog.loadItem(sku, db) }
         for code in keys.locations.sorted() { try catalog.loadLocation(code, db) }
 
-        var fieldWrites: [String: FieldWrite] = [:]
+        var fieldWrites: [FieldKey: FieldWrite] = [:]
         for key in keys.fields { if let write = try fieldWrite(key) { fieldWrites[key] = write } }
         for order in orders {
             for (key, write) in try self.fieldWrites(prefix: FieldKey.orderPrefix(order.number)) {
@@ -116,9 +116,9 @@ struct ProjectionReader {
         }
         let conflicts = try Row.fetchAll(db, sql: "SELECT * FROM conflicts ORDER BY position, idx").map(Self.conflict)
         let acknowledgements = try Row.fetchAll(db, sql: "SELECT * FROM acknowledgements").map(Self.acknowledgement)
-        var fieldWrites: [String: FieldWrite] = [:]
+        var fieldWrites: [FieldKey: FieldWrite] = [:]
         for row in try Row.fetchAll(db, sql: "SELECT * FROM field_writes") {
-            fieldWrites[row["key"]] = try Self.fieldWrite(row)
+            fieldWrites[try Self.fieldKey(row["key"])] = try Self.fieldWrite(row)
         }
         return Shop(
             catalog: catalog.catalog, orders: orders,
@@ -269,18 +269,25 @@ struct ProjectionReader {
         ).map(Self.position)
     }
 
-    func fieldWrite(_ key: String) throws -> FieldWrite? {
-        try Row.fetchOne(db.cachedStatement(sql: "SELECT * FROM field_writes WHERE key = ?"), arguments: [key])
-            .map(Self.fieldWrite)
+    func fieldWrite(_ key: FieldKey) throws -> FieldWrite? {
+        try Row.fetchOne(
+            db.cachedStatement(sql: "SELECT * FROM field_writes WHERE key = ?"), arguments: [key.rawValue]
+        ).map(Self.fieldWrite)
     }
 
-    func fieldWrites(prefix: String) throws -> [(String, FieldWrite)] {
+    /// A stored field key; one this build cannot read means the file was written by something else.
+    static func fieldKey(_ text: String) throws -> FieldKey {
+        guard let key = FieldKey(rawValue: text) else { throw StoredFieldKeyError(key: text) }
+        return key
+    }
+
+    func fieldWrites(prefix: String) throws -> [(FieldKey, FieldWrite)] {
         // Every key with this prefix sorts between the prefix and the prefix with its last character raised.
         let upper = String(prefix.dropLast()) + ";"
         return try Row.fetchAll(
             db.cachedStatement(sql: "SELECT * FROM field_writes WHERE key >= ? AND key < ?"),
             arguments: [prefix, upper]
-        ).map { ($0["key"], try Self.fieldWrite($0)) }
+        ).map { (try Self.fieldKey($0["key"]), try Self.fieldWrite($0)) }
     }
 
     func conflict(_ id: String) throws -> Conflict? {
@@ -341,6 +348,12 @@ struct ProjectionReader {
             operation: row["operation"], value: row["value"],
             rivals: rivals.isEmpty ? [] : try JSONDecoder().decode([FieldWrite].self, from: Data(rivals.utf8)))
     }
+}
+
+/// A stored field-write key that names no field.
+struct StoredFieldKeyError: Error, CustomStringConvertible {
+    var key: String
+    var description: String { "field_writes holds the key '\(key)', which names no editable field" }
 }
 
 /// Catalog rows gathered for a working set.

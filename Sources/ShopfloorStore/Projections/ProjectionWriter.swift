@@ -47,7 +47,7 @@ struct ProjectionWriter {
             try writeAcknowledgement(ack)
         }
         for (key, write) in after.fieldWrites where before.fieldWrites[key] != write {
-            try undo?.keep("field", key, before.fieldWrites[key])
+            try undo?.keep("field", key.rawValue, before.fieldWrites[key])
             try writeField(key, write)
         }
     }
@@ -221,11 +221,11 @@ struct ProjectionWriter {
         ).execute(arguments: [ack.conflict, ack.operation, ack.note, ack.date])
     }
 
-    func writeField(_ key: String, _ write: FieldWrite) throws {
+    func writeField(_ key: FieldKey, _ write: FieldWrite) throws {
         try db.cachedStatement(
             sql: "INSERT OR REPLACE INTO field_writes (key, operation, value, rivals) VALUES (?, ?, ?, ?)"
         ).execute(arguments: [
-            key, write.operation, write.value, write.rivals.isEmpty ? "" : try Self.json(write.rivals),
+            key.rawValue, write.operation, write.value, write.rivals.isEmpty ? "" : try Self.json(write.rivals),
         ])
     }
 

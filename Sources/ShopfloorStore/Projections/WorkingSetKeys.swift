@@ -16,7 +16,7 @@ struct WorkingSetKeys {
     var subtrees: Set<String> = []
     var locations: Set<String> = []
     var stock: Set<StockKey> = []
-    var fields: Set<String> = []
+    var fields: Set<FieldKey> = []
     var conflicts: Set<String> = []
     /// Orders the batch creates: their location and output SKUs.
     var created: [(location: String, skus: [String])] = []
@@ -29,13 +29,13 @@ struct WorkingSetKeys {
         switch command {
         case .addItem(let item):
             items.insert(item.sku)
-            fields.insert(FieldKey.item(item.sku))
+            fields.insert(.item(sku: item.sku))
         case .addLocation(let location): locations.insert(location.code)
         case .setBOM(let bom):
             items.insert(bom.parent)
             subtrees.insert(bom.parent)
             for line in bom.lines { subtrees.insert(line.sku) }
-            fields.insert(FieldKey.bom(bom.parent))
+            fields.insert(.bom(parent: bom.parent))
         case .adjustStock(let adjust):
             items.insert(adjust.sku)
             locations.insert(adjust.location)
@@ -62,12 +62,4 @@ struct WorkingSetKeys {
         case .acknowledgeConflict(let value): conflicts.insert(value.conflict)
         }
     }
-}
-
-/// The keys of rule 5's field writes (shared by the domain's writes and the store's prefetch).
-enum FieldKey {
-    static func item(_ sku: String) -> String { "item:\(sku)" }
-    static func bom(_ parent: String) -> String { "bom:\(parent)" }
-    /// Every field of an order starts with this prefix (cost per line, due, notes, tolerance).
-    static func orderPrefix(_ number: String) -> String { "order:\(number):" }
 }
