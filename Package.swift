@@ -29,7 +29,7 @@ let package = Package(
         .target(
             name: "ShopfloorStore",
             dependencies: [
-                "ShopfloorReplication",
+                "ShopfloorDomain", "ShopfloorReplication",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "GRDBSQLite", package: "GRDB.swift"),
                 .product(name: "Crypto", package: "swift-crypto"),
@@ -40,9 +40,10 @@ let package = Package(
         .target(
             name: "ShopfloorSync",
             dependencies: [
-                "ShopfloorStore",
+                "ShopfloorReplication", "ShopfloorStore",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOFoundationCompat", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
@@ -52,7 +53,8 @@ let package = Package(
         .target(
             name: "ShopfloorHQ",
             dependencies: [
-                "ShopfloorStore",
+                "ShopfloorDomain", "ShopfloorReplication", "ShopfloorStore",
+                .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
@@ -65,7 +67,7 @@ let package = Package(
         .target(
             name: "ShopfloorCLI",
             dependencies: [
-                "ShopfloorStore",
+                "ShopfloorDomain", "ShopfloorStore",
                 "ShopfloorSync",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
@@ -76,7 +78,7 @@ let package = Package(
         .target(
             name: "ShopfloorSimulator",
             dependencies: [
-                "ShopfloorStore",
+                "ShopfloorDomain", "ShopfloorReplication", "ShopfloorStore",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -93,9 +95,10 @@ let package = Package(
         .executableTarget(
             name: "shopfloor-bench",
             dependencies: [
-                "ShopfloorHQ", "ShopfloorSync",
+                "ShopfloorDomain", "ShopfloorReplication", "ShopfloorStore", "ShopfloorHQ", "ShopfloorSync",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "GRDBSQLite", package: "GRDB.swift"),
+                .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -105,7 +108,8 @@ let package = Package(
         .executableTarget(
             name: "shopfloor-hq",
             dependencies: [
-                "ShopfloorHQ",
+                "ShopfloorReplication", "ShopfloorStore", "ShopfloorHQ",
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -114,24 +118,34 @@ let package = Package(
         .testTarget(
             name: "ShopfloorReplicationTests",
             dependencies: [
-                "ShopfloorReplication", "ShopfloorStore", "ShopfloorSimulator",
+                "ShopfloorDomain", "ShopfloorReplication", "ShopfloorStore", "ShopfloorSimulator",
                 .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Logging", package: "swift-log"),
             ]
         ),
         .testTarget(
             name: "ShopfloorStoreTests",
-            dependencies: ["ShopfloorStore", .product(name: "GRDB", package: "GRDB.swift")]
+            dependencies: [
+                "ShopfloorDomain", "ShopfloorReplication", "ShopfloorStore",
+                .product(name: "GRDB", package: "GRDB.swift"), .product(name: "Logging", package: "swift-log"),
+            ]
         ),
         .testTarget(
             name: "ShopfloorCLITests",
-            dependencies: ["ShopfloorStore", "shopfloor", .product(name: "GRDB", package: "GRDB.swift")],
+            dependencies: [
+                "ShopfloorDomain", "ShopfloorStore", "shopfloor", .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
             resources: [.copy("Fixtures")]
         ),
         .testTarget(
             name: "ShopfloorSyncTests",
             dependencies: [
-                "ShopfloorHQ", "ShopfloorSync", "shopfloor", "shopfloor-hq",
+                "ShopfloorDomain", "ShopfloorReplication", "ShopfloorStore", "ShopfloorHQ", "ShopfloorSync", "shopfloor",
+                "shopfloor-hq",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "GRDB", package: "GRDB.swift"),
             ]

@@ -38,9 +38,11 @@ public enum ShopfloorCommandLine {
         switch error {
         case let error as ReplicaError:
             Output.standardError("error: \(error.description)")
+            if let hint = hint(for: error) { Output.standardError("hint: \(hint)") }
             return refusedStatus
         case let error as DomainError:
             Output.standardError("error: \(error.description)")
+            if let hint = hint(for: .refused(error)) { Output.standardError("hint: \(hint)") }
             return refusedStatus
         case let error as AmountError:
             Output.standardError("error: \(error.description)")
@@ -61,6 +63,28 @@ public enum ShopfloorCommandLine {
             if let exit = error as? ExitCode { return exit.rawValue }
             Output.standardError("error: \(error)")
             return refusedStatus
+        }
+    }
+
+    /// The command-line way out of an error: the domain and the store say what is wrong in their own words, and
+    /// the CLI adds its syntax.
+    static func hint(for error: ReplicaError) -> String? {
+        switch error {
+        case .notInitialized(let path): "create one with `shopfloor --db \(path) init --name NAME`"
+        case .alreadyInitialized: "choose another --db path"
+        case .refused(.unknownItem(let sku)):
+            "add it with `shopfloor item add \(sku) --kind material|component|product`"
+        case .refused(.duplicateOrder): "choose another --number, or omit --number for one unique to this replica"
+        case .refused(.emptyOrder): "give --output SKU=QTY[@COST]"
+        case .refused(.unknownConflict): "list them with `shopfloor conflicts --all`"
+        case .refused(.unknownLocation(let code)): "add it with `shopfloor location add \(code)`"
+        case .refused(.noBOM(let sku)): "set one with `shopfloor bom set \(sku) CHILD=QTY …`"
+        case .refused(.unknownOrder): "list them with `shopfloor order list`"
+        case .refused(.costNotSet(let order, let sku)): "set it with `shopfloor order set-cost \(order) \(sku) COST`"
+        case .refused(.cancelWithReceipts(let order, _)):
+            "void them with `shopfloor receipt void ID`, or close it short with `shopfloor order complete \(order)`"
+        case .refused(.unknownReceipt): "see the order's receipts with `shopfloor order show NUMBER`"
+        default: nil
         }
     }
 

@@ -42,8 +42,8 @@ public enum DomainError: Error, Sendable, Equatable, CustomStringConvertible {
         switch self {
         case .invalidCode(let what, let code):
             "invalid \(what) '\(code)': use 1–64 letters, digits, '-', '_', '.' or '/'"
-        case .unknownItem(let sku): "unknown SKU '\(sku)': add it first with `item add \(sku) --kind …`"
-        case .unknownLocation(let code): "unknown location '\(code)': add it first with `location add \(code)`"
+        case .unknownItem(let sku): "unknown SKU '\(sku)': add the item to the catalog first"
+        case .unknownLocation(let code): "unknown location '\(code)': add the location first"
         case .duplicateItem(let sku): "SKU '\(sku)' already exists"
         case .duplicateLocation(let code): "location '\(code)' already exists"
         case .materialCannotHaveBOM(let sku):
@@ -53,7 +53,7 @@ public enum DomainError: Error, Sendable, Equatable, CustomStringConvertible {
         case .duplicateBOMLine(let parent, let sku):
             "the BOM of '\(parent)' lists '\(sku)' twice: give one line with the total"
         case .bomCycle(let loop): "BOM cycle: \(loop.joined(separator: " → ")); remove one of these links"
-        case .noBOM(let sku): "'\(sku)' has no BOM: set one with `bom set \(sku) CHILD=QTY …`"
+        case .noBOM(let sku): "'\(sku)' has no BOM: set its bill of materials first"
         case .nonPositiveQuantity(let context, let quantity): "\(context): quantity must be positive, got \(quantity)"
         case .zeroQuantity(let context): "\(context): quantity must not be zero"
         case .negativeCost(let context, let cost): "\(context): cost must not be negative, got \(cost)"
@@ -63,9 +63,10 @@ public enum DomainError: Error, Sendable, Equatable, CustomStringConvertible {
         case .invalidDate(let text): "'\(text)' is not a date: use YYYY-MM-DD"
         case .invalidTolerance(let value): "tolerance must be between 0 and 1000 percent, got \(value)"
         case .arithmetic(let error): "arithmetic: \(error.description)"
-        case .unknownOrder(let number): "unknown order '\(number)': see `order list`"
-        case .duplicateOrder(let number): "order number '\(number)' is already used: choose another or omit --number"
-        case .emptyOrder(let number): "order '\(number)' has no output lines: give --output SKU=QTY"
+        case .unknownOrder(let number): "unknown order '\(number)'"
+        case .duplicateOrder(let number):
+            "order number '\(number)' is already used: choose another, or let the replica number the order"
+        case .emptyOrder(let number): "order '\(number)' has no output lines: give at least one output and quantity"
         case .duplicateOutput(let order, let sku): "order '\(order)' lists output '\(sku)' twice: give one line"
         case .notProducible(let sku, let kind): "'\(sku)' is a \(kind.rawValue) and cannot be an order output"
         case .notAnOutput(let order, let sku, let outputs):
@@ -74,19 +75,19 @@ public enum DomainError: Error, Sendable, Equatable, CustomStringConvertible {
             "order '\(order)' is \(status.rawValue): cannot \(event.rawValue); allowed: "
                 + (allowed.isEmpty ? "nothing (the order is closed)" : allowed.map(\.rawValue).joined(separator: ", "))
         case .costNotSet(let order, let sku):
-            "order '\(order)' has no unit cost for '\(sku)': set it with `order set-cost \(order) \(sku) COST`"
+            "order '\(order)' has no unit cost for '\(sku)': set the line's cost first"
         case .overReceipt(let order, let sku, let ordered, let received, let receiving, let tolerance):
             "receiving \(receiving) '\(sku)' on order '\(order)' exceeds ordered \(ordered) + \(tolerance)% "
                 + "(already received \(received)); receive less or raise the order's tolerance"
         case .cancelWithReceipts(let order, let receipts):
             "order '\(order)' has receipts (\(receipts.joined(separator: ", "))): void them first, or close it short "
-                + "with `order complete \(order)`"
-        case .unknownReceipt(let id): "unknown receipt '\(id)': see `order show NUMBER`"
+                + "(complete it)"
+        case .unknownReceipt(let id): "unknown receipt '\(id)'"
         case .duplicateReceipt(let id): "receipt id '\(id)' is already used"
         case .receiptAlreadyVoided(let id): "receipt '\(id)' is already voided"
         case .emptyReceipt(let order): "a receipt on order '\(order)' needs at least one SKU=QTY line"
         case .duplicateReceiptLine(let order, let sku): "receipt on '\(order)' lists '\(sku)' twice: give one line"
-        case .unknownConflict(let id): "unknown conflict '\(id)': see `conflicts --all`"
+        case .unknownConflict(let id): "unknown conflict '\(id)': no conflict here has that id"
         case .alreadyAcknowledged(let id): "conflict '\(id)' is already acknowledged"
         }
     }

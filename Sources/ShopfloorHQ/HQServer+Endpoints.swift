@@ -54,6 +54,11 @@ extension HQServer {
     func pull(_ request: Request) async throws -> Response {
         let device = try requireDevice(request)
         let pull = try await decode(PullRequest.self, from: request)
+        // Sequence numbers are SQLite integers: a cursor past Int64.max names no operation and must not reach the
+        // store (it stopped HQ before; issue 12's first finding).
+        guard (pull.after ?? 0) <= UInt64(Int64.max) else {
+            throw HQError.malformed("after must be between 0 and \(Int64.max); got \(pull.after ?? 0)")
+        }
         let limit = min(max(pull.limit ?? configuration.pullOperationsMax, 1), configuration.pullOperationsMax)
         let (replica, registry) = (self.replica, self.registry)
         let page = try await offload {

@@ -282,7 +282,8 @@ extension Replica {
     public func page(after: UInt64, holding vector: VersionVector, limit: Int) throws -> PullPage {
         try database.read { db in
             let rows = try Row.fetchAll(
-                db, sql: "SELECT * FROM ops WHERE seq > ? ORDER BY seq LIMIT ?", arguments: [Int64(after), limit])
+                db, sql: "SELECT * FROM ops WHERE seq > ? ORDER BY seq LIMIT ?",
+                arguments: [Int64(clamping: after), limit])
             var page = PullPage(operations: [], sequenced: [], last: after, more: false)
             for row in rows {
                 let op = try Self.decodeOperation(row)

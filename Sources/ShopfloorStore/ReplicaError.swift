@@ -13,8 +13,8 @@ public enum ReplicaError: Error, Sendable, CustomStringConvertible {
         switch self {
         case .refused(let error): error.description
         case .notInitialized(let path):
-            "no replica at '\(path)': create one with `shopfloor --db \(path) init --name NAME`"
-        case .alreadyInitialized(let path): "'\(path)' already holds a replica; choose another --db path"
+            "no replica at '\(path)': create one there first"
+        case .alreadyInitialized(let path): "'\(path)' already holds a replica; choose another path"
         case .invalidName(let name): "invalid replica name '\(name)': use 1–64 printable characters"
         case .importFailed(let line, let reason): "line \(line): \(reason); nothing was imported"
         }

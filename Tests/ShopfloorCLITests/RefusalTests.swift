@@ -42,7 +42,7 @@ extension CLIProcessTests {
             Case(
                 name: "unknown SKU",
                 arguments: ["stock", "adjust", "NOPE", "5", "--location", "PLANT", "--unit-cost", "1"],
-                mentions: ["unknown SKU 'NOPE'"]),
+                mentions: ["unknown SKU 'NOPE'", "hint: add it with `shopfloor item add NOPE --kind"]),
             Case(
                 name: "unknown location",
                 arguments: ["stock", "adjust", "STEEL", "5", "--location", "MOON", "--unit-cost", "1"],
@@ -81,7 +81,7 @@ extension CLIProcessTests {
                     "order", "create", "--kind", "work", "--number", "PO-1", "--location", "PLANT", "--output",
                     "CHAIR=1",
                 ],
-                mentions: ["order number 'PO-1' is already used"]),
+                mentions: ["order number 'PO-1' is already used", "hint: choose another --number"]),
             Case(
                 name: "unknown order", arguments: ["order", "enter", "PO-404"], mentions: ["unknown order 'PO-404'"]),
             Case(

@@ -249,7 +249,7 @@ import Testing
         d.refuse(.cancel("O"), refusal)
         #expect(
             refusal.description
-                == "order 'O' has receipts (R1, R2): void them first, or close it short with `order complete O`")
+                == "order 'O' has receipts (R1, R2): void them first, or close it short (complete it)")
         try d.run(.void("R1"))
         d.refuse(.cancel("O"), .cancelWithReceipts(order: "O", receipts: ["R2"]))
         try d.run(.void("R2"))
@@ -284,7 +284,7 @@ import Testing
         var d = try Self.shop(at: .production, cost: nil)
         let refusal = DomainError.costNotSet(order: "O", sku: "P")
         d.refuse(.receive("O", "R1", [("P", "1")]), refusal)
-        #expect(refusal.description == "order 'O' has no unit cost for 'P': set it with `order set-cost O P COST`")
+        #expect(refusal.description == "order 'O' has no unit cost for 'P': set the line's cost first")
         try d.run(.setCost("O", "P", "0"))
         let written = try d.run(.receive("O", "R1", [("P", "1")]))
         // Zero conversion cost: the product carries the material only.

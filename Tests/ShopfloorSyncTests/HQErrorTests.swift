@@ -40,6 +40,30 @@ import Testing
         return try JSONDecoder().decode(Conformance.DeviceList.self, from: answer.body).devices
     }
 
+    // MARK: Bounds
+
+    /// One pull with a cursor past SQLite's integers stopped HQ with no reply (found by fuzzing, issue 12). It is
+    /// refused with a message naming the field, and HQ goes on serving.
+    @Test func aPullCursorPastInt64IsRefusedAndHQLivesOn() async throws {
+        let dir = TempDirectory()
+        try await HQHarness.withHQ(at: dir.path("hq.sqlite")) { hq in
+            let credentials = try hq.server.registry.add(name: "floor-1")
+            let headers = Self.device(credentials)
+            for after in ["9223372036854775808", "18446744073709551615"] {
+                let body = Data("{\"after\":\(after),\"vector\":{}}".utf8)
+                let answer = try await hq.request("POST", "/v1/pull", body: body, headers: headers)
+                #expect(answer.status == 400, "after \(after)")
+                #expect(String(decoding: answer.body, as: UTF8.self).contains("malformed_body"))
+                #expect(String(decoding: answer.body, as: UTF8.self).contains("after"))
+            }
+            let health = try await hq.request("GET", "/health")
+            #expect(health.status == 200)
+            let largest = Data("{\"after\":9223372036854775807,\"vector\":{}}".utf8)
+            let page = try await hq.request("POST", "/v1/pull", body: largest, headers: headers)
+            #expect(page.status == 200)
+        }
+    }
+
     // MARK: Revocation and binding
 
     @Test func revokeOverHTTPStopsTheSyncClient() async throws {
