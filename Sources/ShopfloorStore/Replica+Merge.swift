@@ -126,7 +126,7 @@ extension Replica {
                     for (id, seq) in assignments.sorted(by: { $0.value < $1.value }) {
                         guard
                             let row = try Row.fetchOne(
-                                db, sql: "SELECT * FROM ops WHERE replica = ? AND counter = ?",
+                                db, sql: "SELECT \(Schema.operationColumns) FROM ops WHERE replica = ? AND counter = ?",
                                 arguments: [id.replica, Int64(id.counter)])
                         else { continue }
                         var op = try Self.decodeOperation(row)
@@ -188,7 +188,7 @@ extension Replica {
         }
         if vector.contains(op.id) {
             let stored = try Row.fetchOne(
-                db, sql: "SELECT * FROM ops WHERE replica = ? AND counter = ?",
+                db, sql: "SELECT \(Schema.operationColumns) FROM ops WHERE replica = ? AND counter = ?",
                 arguments: [op.id.replica, Int64(op.id.counter)]
             ).map(decodeOperation)
             if let stored, stored.sameContent(as: op) { return .duplicate }
@@ -239,7 +239,9 @@ extension Replica {
     public func operations(authoredBy author: String, after counter: UInt64, limit: Int) throws -> [ShopOperation] {
         try database.read { db in
             try Row.fetchAll(
-                db, sql: "SELECT * FROM ops WHERE replica = ? AND counter > ? ORDER BY counter LIMIT ?",
+                db,
+                sql:
+                    "SELECT \(Schema.operationColumns) FROM ops WHERE replica = ? AND counter > ? ORDER BY counter LIMIT ?",
                 arguments: [author, Int64(counter), limit]
             ).map(Self.decodeOperation)
         }
@@ -271,7 +273,7 @@ extension Replica {
             return try Row.fetchAll(
                 db,
                 sql:
-                    "SELECT * FROM ops WHERE (\(conditions)) AND lamport >= ? ORDER BY lamport, replica, counter LIMIT ?",
+                    "SELECT \(Schema.operationColumns) FROM ops WHERE (\(conditions)) AND lamport >= ? ORDER BY lamport, replica, counter LIMIT ?",
                 arguments: StatementArguments(arguments)
             ).map(Self.decodeOperation)
         }
@@ -282,7 +284,7 @@ extension Replica {
     public func page(after: UInt64, holding vector: VersionVector, limit: Int) throws -> PullPage {
         try database.read { db in
             let rows = try Row.fetchAll(
-                db, sql: "SELECT * FROM ops WHERE seq > ? ORDER BY seq LIMIT ?",
+                db, sql: "SELECT \(Schema.operationColumns) FROM ops WHERE seq > ? ORDER BY seq LIMIT ?",
                 arguments: [Int64(clamping: after), limit])
             var page = PullPage(operations: [], sequenced: [], last: after, more: false)
             for row in rows {
@@ -303,7 +305,8 @@ extension Replica {
     /// Every operation in canonical order.
     public func allOperations() throws -> [ShopOperation] {
         try database.read { db in
-            try Row.fetchAll(db, sql: "SELECT * FROM ops ORDER BY \(Schema.canonicalOrder)").map(Self.decodeOperation)
+            try Row.fetchAll(db, sql: "SELECT \(Schema.operationColumns) FROM ops ORDER BY \(Schema.canonicalOrder)")
+                .map(Self.decodeOperation)
         }
     }
 }

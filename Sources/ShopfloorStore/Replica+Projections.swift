@@ -70,14 +70,14 @@ extension Replica {
             dataVersion: try dataVersion(db))
     }
 
+    /// An operation from a row of `SELECT \(Schema.operationColumns) FROM ops`.
     static func decodeOperation(_ row: Row) throws -> ShopOperation {
-        let context: String = row["context"]
+        let context: String = row[3]
         return ShopOperation(
-            id: OperationID(replica: row["replica"], counter: UInt64(row["counter"] as Int64)),
-            lamport: UInt64(row["lamport"] as Int64),
+            id: OperationID(replica: row[0], counter: UInt64(row[1] as Int64)), lamport: UInt64(row[2] as Int64),
             context: try VersionVector(compactJSON: context)
                 ?? JSONDecoder().decode(VersionVector.self, from: Data(context.utf8)),
-            timestamp: row["timestamp"], date: row["date"], kind: row["kind"], payload: row["payload"],
-            schema: row["schema"], seq: (row["seq"] as Int64?).map { UInt64($0) })
+            timestamp: row[4], date: row[5], kind: row[6], payload: row[7], schema: row[8],
+            seq: (row[9] as Int64?).map { UInt64($0) })
     }
 }

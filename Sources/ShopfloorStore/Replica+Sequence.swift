@@ -156,7 +156,8 @@ extension Replica {
         while true {
             // In chunks, so a long log never sits in memory at once.
             let chunk = try Row.fetchAll(
-                db.cachedStatement(sql: "SELECT * FROM ops WHERE seq > ? ORDER BY seq LIMIT \(foldBatchMax)"),
+                db.cachedStatement(
+                    sql: "SELECT \(Schema.operationColumns) FROM ops WHERE seq > ? ORDER BY seq LIMIT \(foldBatchMax)"),
                 arguments: [after]
             ).map(decodeOperation)
             guard let last = chunk.last else { break }
@@ -164,7 +165,7 @@ extension Replica {
             after = Int64(last.seq!)
         }
         let unsequenced = try Row.fetchAll(
-            db, sql: "SELECT * FROM ops WHERE seq IS NULL ORDER BY lamport, replica, counter"
+            db, sql: "SELECT \(Schema.operationColumns) FROM ops WHERE seq IS NULL ORDER BY lamport, replica, counter"
         ).map(decodeOperation)
         try foldForward(unsequenced, &state, db)
     }

@@ -280,6 +280,10 @@ enum Schema {
         return migrator
     }
 
+    /// The columns ``Replica/decodeOperation(_:)`` reads, in the order it reads them (by index: by name costs a
+    /// case-insensitive search per column).
+    static let operationColumns = "replica, counter, lamport, context, timestamp, date, kind, payload, schema, seq"
+
     /// The canonical order in SQL: HQ-sequenced operations by sequence, then the rest by (lamport, replica, counter).
     static let canonicalOrder = "seq IS NULL, seq, lamport, replica, counter"
 

@@ -44,7 +44,7 @@ import Testing
         // The pure fold (no database) agrees with the replica's projections.
         var fold = Fold()
         for op in all { _ = fold.apply(op) }
-        #expect(try fold.shop.conflicts.map(\.id) == conflicts.map(\.id), note)
+        #expect(fold.shop.conflicts.map(\.id) == conflicts.map(\.id), note)
         #expect(
             try reference.orders().map { "\($0.number) \($0.status)" }
                 == fold.shop.orders.values.sorted { $0.number < $1.number }.map { "\($0.number) \($0.status.rawValue)" },

@@ -151,20 +151,28 @@ struct ProjectionReader {
 
     /// One order with its lines, inputs and receipts (without their ledger entries).
     func order(_ number: String) throws -> Order? {
+        // Columns by index (by name costs a case-insensitive search per value): every query names its columns.
         guard
             let header = try Row.fetchOne(
-                db.cachedStatement(sql: "SELECT * FROM orders WHERE number = ?"), arguments: [number])
+                db.cachedStatement(
+                    sql: """
+                        SELECT kind, location, due, notes, tolerance, status, created_by, requested_number, closed_by,
+                            creation_index FROM orders WHERE number = ?
+                        """), arguments: [number])
         else { return nil }
         var lines: [OrderLine] = []
         for row in try Row.fetchAll(
-            db.cachedStatement(sql: "SELECT * FROM order_lines WHERE order_number = ? ORDER BY idx"),
-            arguments: [number])
+            db.cachedStatement(
+                sql: """
+                    SELECT sku, quantity, unit_cost, produced, on_order FROM order_lines WHERE order_number = ?
+                    ORDER BY idx
+                    """), arguments: [number])
         {
             var line = OrderLine(
-                sku: row["sku"], quantity: try StoredAmount.amount(row["quantity"]),
-                unitCost: try StoredAmount.optionalAmount(row["unit_cost"]))
-            line.produced = try StoredAmount.amount(row["produced"])
-            line.onOrder = try StoredAmount.amount(row["on_order"])
+                sku: row[0], quantity: try StoredAmount.amount(row[1]),
+                unitCost: try StoredAmount.optionalAmount(row[2]))
+            line.produced = try StoredAmount.amount(row[3])
+            line.onOrder = try StoredAmount.amount(row[4])
             lines.append(line)
         }
         for row in try Row.fetchAll(
@@ -173,30 +181,29 @@ struct ProjectionReader {
                     "SELECT line_idx, sku, quantity, consumed FROM line_inputs WHERE order_number = ? ORDER BY line_idx, idx"
             ), arguments: [number])
         {
-            let index: Int = row["line_idx"]
+            let index: Int = row[0]
             guard lines.indices.contains(index) else { continue }
-            let sku: String = row["sku"]
-            lines[index].inputs.append(BOMLine(sku: sku, quantity: try StoredAmount.amount(row["quantity"])))
-            let consumed = try StoredAmount.amount(row["consumed"])
+            let sku: String = row[1]
+            lines[index].inputs.append(BOMLine(sku: sku, quantity: try StoredAmount.amount(row[2])))
+            let consumed = try StoredAmount.amount(row[3])
             if !consumed.isZero { lines[index].consumed[sku] = consumed }
         }
         var order = Order(
-            number: number, kind: OrderKind(rawValue: header["kind"]) ?? .work, location: header["location"],
-            due: header["due"], notes: header["notes"], tolerancePercent: try StoredAmount.amount(header["tolerance"]),
-            lines: lines)
-        order.status = OrderStatus(rawValue: header["status"]) ?? .draft
-        order.createdBy = header["created_by"]
-        order.requestedNumber = header["requested_number"]
-        order.closedBy = header["closed_by"]
-        order.creationIndex = header["creation_index"]
+            number: number, kind: OrderKind(rawValue: header[0]) ?? .work, location: header[1], due: header[2],
+            notes: header[3], tolerancePercent: try StoredAmount.amount(header[4]), lines: lines)
+        order.status = OrderStatus(rawValue: header[5]) ?? .draft
+        order.createdBy = header[6]
+        order.requestedNumber = header[7]
+        order.closedBy = header[8]
+        order.creationIndex = header[9]
         for row in try Row.fetchAll(
             db.cachedStatement(
                 sql: "SELECT sku, required, demand, allocated FROM order_inputs WHERE order_number = ? ORDER BY sku"),
             arguments: [number])
         {
-            var input = InputCommitment(sku: row["sku"], required: try StoredAmount.amount(row["required"]))
-            input.demand = try StoredAmount.amount(row["demand"])
-            input.allocated = try StoredAmount.amount(row["allocated"])
+            var input = InputCommitment(sku: row[0], required: try StoredAmount.amount(row[1]))
+            input.demand = try StoredAmount.amount(row[2])
+            input.allocated = try StoredAmount.amount(row[3])
             order.inputs.append(input)
         }
         var receiptLines: [String: [BOMLine]] = [:]
@@ -207,20 +214,22 @@ struct ProjectionReader {
                     WHERE r.order_number = ? ORDER BY l.receipt_id, l.idx
                     """), arguments: [number])
         {
-            receiptLines[row["receipt_id"], default: []].append(
-                BOMLine(sku: row["sku"], quantity: try StoredAmount.amount(row["quantity"])))
+            receiptLines[row[0], default: []].append(BOMLine(sku: row[1], quantity: try StoredAmount.amount(row[2])))
         }
         for row in try Row.fetchAll(
-            db.cachedStatement(sql: "SELECT * FROM receipts WHERE order_number = ? ORDER BY creation_index, id"),
-            arguments: [number])
+            db.cachedStatement(
+                sql: """
+                    SELECT id, date, voided, voided_by, creation_index, operation, requested_id FROM receipts
+                    WHERE order_number = ? ORDER BY creation_index, id
+                    """), arguments: [number])
         {
-            let id: String = row["id"]
-            var receipt = Receipt(id: id, order: number, date: row["date"], lines: receiptLines[id] ?? [])
-            receipt.voided = row["voided"]
-            receipt.voidedBy = row["voided_by"]
-            receipt.creationIndex = row["creation_index"]
-            receipt.operation = row["operation"]
-            receipt.requestedID = row["requested_id"]
+            let id: String = row[0]
+            var receipt = Receipt(id: id, order: number, date: row[1], lines: receiptLines[id] ?? [])
+            receipt.voided = row[2]
+            receipt.voidedBy = row[3]
+            receipt.creationIndex = row[4]
+            receipt.operation = row[5]
+            receipt.requestedID = row[6]
             order.receipts.append(receipt)
         }
         return order
@@ -257,16 +266,30 @@ struct ProjectionReader {
 
     func valuation(_ key: StockKey) throws -> Valuation? {
         try Row.fetchOne(
-            db.cachedStatement(sql: "SELECT * FROM valuations WHERE sku = ? AND location = ?"),
+            db.cachedStatement(sql: "SELECT quantity, value, last_rate FROM valuations WHERE sku = ? AND location = ?"),
             arguments: [key.sku, key.location]
-        ).map(Self.valuation)
+        ).map { row in
+            Valuation(
+                quantity: try StoredAmount.amount(row[0]), value: try StoredAmount.amount(row[1]),
+                lastRate: try StoredAmount.amount(row[2]))
+        }
     }
 
     func position(_ key: StockKey) throws -> Position? {
         try Row.fetchOne(
-            db.cachedStatement(sql: "SELECT * FROM positions WHERE sku = ? AND location = ?"),
-            arguments: [key.sku, key.location]
-        ).map(Self.position)
+            db.cachedStatement(
+                sql: """
+                    SELECT on_hand, on_order, demand, allocated, value FROM positions WHERE sku = ? AND location = ?
+                    """), arguments: [key.sku, key.location]
+        ).map { row in
+            var position = Position(sku: key.sku, location: key.location)
+            position.onHand = try StoredAmount.amount(row[0])
+            position.onOrder = try StoredAmount.amount(row[1])
+            position.demand = try StoredAmount.amount(row[2])
+            position.allocated = try StoredAmount.amount(row[3])
+            position.value = try StoredAmount.amount(row[4])
+            return position
+        }
     }
 
     func fieldWrite(_ key: FieldKey) throws -> FieldWrite? {
