@@ -4,10 +4,13 @@ import ShopfloorStore
 import Testing
 
 extension CLIProcessTests {
-    /// A replica made by an earlier release (Fixtures/v1-worked-example.sqlite) opens with the current code: intact,
-    /// same figures, same digest, equal to a rebuild, and it takes new operations.
+    /// Replicas made by earlier releases (Fixtures/*-worked-example.sqlite: schema v1, and fold version 5 with the
+    /// document tables) open with the current code: intact, same figures, the recorded digest, equal to a rebuild,
+    /// stable across reopens, and they take new operations.
     @Suite struct MigrationTests {
-        static let fixture = "v1-worked-example"
+        static let fixtures = ["v1-worked-example", "v5-worked-example"]
+        /// The fixture `writeFixture` makes (SHOPFLOOR_FIXTURE_NAME, default the first one).
+        static var fixture: String { ProcessInfo.processInfo.environment["SHOPFLOOR_FIXTURE_NAME"] ?? fixtures[0] }
 
         /// Fixtures/v1-worked-example.json: what the release that made the fixture reported.
         struct FixtureFacts: Codable, Equatable {
@@ -30,8 +33,8 @@ extension CLIProcessTests {
         /// How the fixture was made (22 operations): the worked catalog and opening stock; PO-1 (10 chairs at 12.00)
         /// entered, started, edited, receipt R-1 of 4 chairs kept and R-2 of 2 chairs voided; PO-2 entered and
         /// cancelled.
-        static func recipe(_ floor: CLISandbox) throws -> InitJSON {
-            let created = try floor.json(InitJSON.self, ["init", "--name", "v1-fixture"])
+        static func recipe(_ floor: CLISandbox, name: String) throws -> InitJSON {
+            let created = try floor.json(InitJSON.self, ["init", "--name", name])
             try floor.seedWorkedCatalog()
             try floor.record(
                 "order", "create", "--kind", "production", "--number", "PO-1", "--location", "PLANT", "--output",
@@ -65,7 +68,7 @@ extension CLIProcessTests {
             }
             let binary = environment["SHOPFLOOR_FIXTURE_CLI"].map { URL(fileURLWithPath: $0) }
             let floor = try CLISandbox("fixture", binary: binary)
-            let created = try Self.recipe(floor)
+            let created = try Self.recipe(floor, name: Self.replicaName(Self.fixture))
             let digest = try floor.digest()
             #expect(digest.operations == 22)
 
@@ -92,8 +95,13 @@ extension CLIProcessTests {
             try (encoder.encode(made) + Data("\n".utf8)).write(to: facts)
         }
 
+        /// The replica name the recipe gave a fixture ("v1-fixture" for "v1-worked-example").
+        static func replicaName(_ fixture: String) -> String {
+            fixture.replacingOccurrences(of: "-worked-example", with: "-fixture")
+        }
+
         /// The fixture copied into a fresh sandbox, and what the JSON beside it says.
-        static func copiedFixture() throws -> (CLISandbox, FixtureFacts) {
+        static func copiedFixture(_ fixture: String) throws -> (CLISandbox, FixtureFacts) {
             guard
                 let database = Bundle.module.url(
                     forResource: fixture, withExtension: "sqlite", subdirectory: "Fixtures"),
@@ -110,12 +118,13 @@ extension CLIProcessTests {
             return (floor, facts)
         }
 
-        @Test func v1FixtureOpensWithTheSameDigestAndEqualsARebuild() throws {
-            let (floor, facts) = try Self.copiedFixture()
+        @Test(arguments: fixtures)
+        func fixtureOpensWithTheRecordedDigestAndEqualsARebuild(fixture: String) throws {
+            let (floor, facts) = try Self.copiedFixture(fixture)
             #expect(facts.operations == 22)
             let replica = try Replica.openQuietly(at: floor.databasePath)
             #expect(try replica.integrityCheck() == "ok")
-            #expect(replica.id == facts.replica && replica.name == "v1-fixture")
+            #expect(replica.id == facts.replica && replica.name == Self.replicaName(fixture))
             #expect(replica.operationCount == facts.operations)
             let opened = try replica.digest()
             #expect(
@@ -123,17 +132,21 @@ extension CLIProcessTests {
                 """
                 the same operation log has another digest after the upgrade than its release reported, so an \
                 upgraded replica and an old one holding the same operations disagree; if the digest's definition \
-                changed on purpose, record the new value as "upgraded_digest" in Fixtures/\(Self.fixture).json
+                changed on purpose, record the new value as "upgraded_digest" in Fixtures/\(fixture).json
                 """)
             try replica.rebuild()
             #expect(
                 try replica.digest() == opened, "after the upgrade the projections differ from a rebuild of the log")
             #expect(try replica.integrityCheck() == "ok")
             #expect(replica.operationCount == facts.operations)
+            // Upgraded once: a reopen neither re-derives nor changes anything.
+            let reopened = try Replica.openQuietly(at: floor.databasePath)
+            #expect(try reopened.digest() == opened, "the digest moved on a second open")
         }
 
-        @Test func v1FixtureKeepsItsFiguresAndTakesNewOperations() throws {
-            let (floor, facts) = try Self.copiedFixture()
+        @Test(arguments: fixtures)
+        func fixtureKeepsItsFiguresAndTakesNewOperations(fixture: String) throws {
+            let (floor, facts) = try Self.copiedFixture(fixture)
             // Through the CLI: the upgrade happens on the first open.
             #expect(try floor.digest().operations == facts.operations)
             #expect(
