@@ -30,6 +30,7 @@ extension Replica {
             do {
                 return try database.write { db in
                     try Self.catchUp(&state, db)
+                    let vectorBefore = state.vector
                     var reports: [IntegrationReport] = []
                     var accepted: [ShopOperation] = []
                     var decoded: [OperationID: Command] = [:]
@@ -74,7 +75,7 @@ extension Replica {
                     (state.vector, state.lamport, state.arrival, state.nextSeq) = clocks
                     try Self.foldForward(accepted, decoded: decoded, &state, db)
                     try configuration.crashSite?(.integratedFold)
-                    try Self.saveClocks(state, db)
+                    try Self.saveClocks(state, db, previous: vectorBefore)
                     state.dataVersion = try Self.dataVersion(db)
                     return reports
                 }

@@ -67,6 +67,7 @@ extension Replica {
             do {
                 return try database.write { db in
                     try Self.catchUp(&state, db)
+                    let vectorBefore = state.vector
                     var outcomes: [IntegrationOutcome] = []
                     var accepted: [ShopOperation] = []
                     var decoded: [OperationID: Command] = [:]
@@ -118,7 +119,7 @@ extension Replica {
                         (state.vector, state.lamport, state.arrival, state.nextSeq) = (
                             vector, lamport, arrival, nextSeq
                         )
-                        try Self.saveClocks(state, db)
+                        try Self.saveClocks(state, db, previous: vectorBefore)
                         state.dataVersion = try Self.dataVersion(db)
                         return IntegrationReport(outcomes: outcomes, stored: true)
                     }
@@ -157,7 +158,7 @@ extension Replica {
                         try Self.refold(&state, db)
                     }
                     try configuration.crashSite?(.integratedFold)
-                    try Self.saveClocks(state, db)
+                    try Self.saveClocks(state, db, previous: vectorBefore)
                     state.dataVersion = try Self.dataVersion(db)
                     return IntegrationReport(outcomes: outcomes, stored: true)
                 }

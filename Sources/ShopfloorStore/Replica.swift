@@ -232,7 +232,7 @@ public final class Replica: Sendable {
                         throw ReplicaError.refused(error)
                     }
                     try configuration.crashSite?(.recordedOperation)
-                    try Self.saveClocks(next, db)
+                    try Self.saveClocks(next, db, previous: state.vector)
                     next.dataVersion = try Self.dataVersion(db)
                     state = next
                     return zip(ops, steps).map { Recorded(operation: $0.0.0, entries: $0.1.entries) }
