@@ -45,7 +45,7 @@ extension Bench {
                     report.notes.append(
                         "catch-up and rebuild of \(size.formatted3) ops skipped: at the rates measured at the previous size "
                             + "(build \(rates.build.formatted3), sync \(rates.sync.formatted3), rebuild \(rates.rebuild.formatted3) ops/s) "
-                            + "they would take about \(Int(projected)) s (cost per op grows with the history: see the rates above), "
+                            + "they would take about \(Int(projected)) s, "
                             + "past the run's \(Int(plan.budgetSeconds)) s budget; "
                             + "measure it alone with `tools/bench --only catchup --catch-up-sizes \(size)`")
                     Progress.say("catch-up: \(size.formatted3) skipped (projected \(Int(projected)) s)")
