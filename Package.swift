@@ -141,7 +141,8 @@ let package = Package(
         .testTarget(
             name: "ShopfloorSyncTests",
             dependencies: [
-                "ShopfloorDomain", "ShopfloorReplication", "ShopfloorStore", "ShopfloorHQ", "ShopfloorSync", "shopfloor",
+                "ShopfloorDomain", "ShopfloorReplication", "ShopfloorStore", "ShopfloorHQ", "ShopfloorSync",
+                "shopfloor",
                 "shopfloor-hq",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
