@@ -63,7 +63,11 @@ extension Replica {
         _ ops: [ShopOperation], author: String? = nil, allOrNothing: Bool = false,
         assignments: [OperationID: UInt64] = [:]
     ) throws -> IntegrationReport {
-        try state.withLock { state in
+        // At HQ a push is a group of one: one admission-and-store path for both (Replica+Group.swift).
+        if assignments.isEmpty, isSequencer {
+            return try integrate(group: [PushBatch(operations: ops, author: author, allOrNothing: allOrNothing)])[0]
+        }
+        return try state.withLock { state in
             do {
                 return try database.write { db in
                     try Self.catchUp(&state, db)
