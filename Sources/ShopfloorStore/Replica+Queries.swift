@@ -173,12 +173,21 @@ extension Replica {
     /// Ledger entries in canonical order, optionally filtered.
     public func ledger(ref: String? = nil, sku: String? = nil, location: String? = nil) throws -> [LedgerRow] {
         try read { db in
+            // By ref through ledger_refs (the operations that wrote entries for it); otherwise a scan of the ledger
+            // in its key order, which is the listing's order (README, "Ledger queries").
+            let source =
+                ref == nil
+                ? "ledger l"
+                : """
+                ledger_refs r JOIN ledger l
+                    ON l.lamport = r.lamport AND l.replica = r.replica AND l.counter = r.counter AND r.ref = ?1
+                """
             let rows = try Row.fetchAll(
                 db,
                 sql: """
-                    SELECT * FROM ledger
-                    WHERE (?1 IS NULL OR ref = ?1) AND (?2 IS NULL OR sku = ?2) AND (?3 IS NULL OR location = ?3)
-                    ORDER BY lamport, replica, counter, idx
+                    SELECT l.* FROM \(source)
+                    WHERE (?1 IS NULL OR l.ref = ?1) AND (?2 IS NULL OR l.sku = ?2) AND (?3 IS NULL OR l.location = ?3)
+                    ORDER BY l.lamport, l.replica, l.counter, l.idx
                     """, arguments: [ref, sku, location])
             return try rows.map { row in
                 LedgerRow(
@@ -226,7 +235,9 @@ extension Replica {
         try read { db in
             guard let order = try ProjectionReader(db: db).order(number) else { return nil }
             let entries =
-                try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM ledger WHERE ref = ?", arguments: [number]) ?? 0
+                try Int.fetchOne(
+                    db, sql: "SELECT COALESCE(SUM(entries), 0) FROM ledger_refs WHERE ref = ?", arguments: [number])
+                ?? 0
             var consumed: [String: Amount] = [:]
             for line in order.lines {
                 for (sku, quantity) in line.consumed { consumed[sku, default: .zero] += quantity }

@@ -135,6 +135,14 @@ extension Replica {
                 preconditionFailure("unknown undo kind \(kind)")
             }
         }
+        try db.execute(
+            sql: """
+                DELETE FROM ledger_refs WHERE (ref, lamport, replica, counter) IN
+                    (SELECT DISTINCT l.ref, l.lamport, l.replica, l.counter
+                     FROM suffix s JOIN ops o USING (replica, counter)
+                     JOIN ledger l ON l.lamport = o.lamport AND l.replica = o.replica AND l.counter = o.counter
+                     WHERE l.ref IS NOT NULL)
+                """)
         for table in ["ledger", "conflicts"] {
             // By the key's prefix (lamport, replica, counter): the cost is the suffix, not the table.
             try db.execute(

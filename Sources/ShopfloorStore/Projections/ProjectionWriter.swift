@@ -269,6 +269,30 @@ struct ProjectionWriter {
             insertEntry.bind(14, line)
             try insertEntry.step(db)
         }
+        try appendRefs(of: step.entries, lamport: lamport, replica: key.replica, counter: counter)
+    }
+
+    /// One `ledger_refs` row per order the operation's entries name, with how many entries name it.
+    private func appendRefs(of entries: [LedgerEntry], lamport: Int64, replica: String, counter: Int64) throws {
+        var counts: [(ref: String, entries: Int)] = []
+        for case let ref? in entries.map(\.ref) {
+            if let index = counts.firstIndex(where: { $0.ref == ref }) {
+                counts[index].entries += 1
+            } else {
+                counts.append((ref, 1))
+            }
+        }
+        guard !counts.isEmpty else { return }
+        let insert = try RawInsert(
+            db, sql: "INSERT INTO ledger_refs (ref, lamport, replica, counter, entries) VALUES (?, ?, ?, ?, ?)")
+        for (ref, entries) in counts {
+            insert.bind(1, ref)
+            insert.bind(2, lamport)
+            insert.bind(3, replica)
+            insert.bind(4, counter)
+            insert.bind(5, Int64(entries))
+            try insert.step(db)
+        }
     }
 
     /// A JSON array of operation ids (`["r1:7","hq:2"]`), written without a coder when no id needs escaping.
