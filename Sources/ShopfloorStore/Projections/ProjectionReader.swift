@@ -68,12 +68,7 @@ struct ProjectionReader {
                 fieldWrites[key] = write
             }
         }
-        var valuations: [StockKey: Valuation] = [:]
-        var positions: [StockKey: Position] = [:]
-        for key in keys.stock {
-            if let valuation = try valuation(key) { valuations[key] = valuation }
-            if let position = try position(key) { positions[key] = position }
-        }
+        let (valuations, positions) = try stock(keys.stock)
         var conflicts: [Conflict] = []
         var acknowledgements: [Acknowledgement] = []
         for id in keys.conflicts.sorted() {
@@ -264,32 +259,40 @@ struct ProjectionReader {
 
     // MARK: Rows
 
-    func valuation(_ key: StockKey) throws -> Valuation? {
-        try Row.fetchOne(
-            db.cachedStatement(sql: "SELECT quantity, value, last_rate FROM valuations WHERE sku = ? AND location = ?"),
-            arguments: [key.sku, key.location]
-        ).map { row in
-            Valuation(
-                quantity: try StoredAmount.amount(row[0]), value: try StoredAmount.amount(row[1]),
-                lastRate: try StoredAmount.amount(row[2]))
-        }
-    }
-
-    func position(_ key: StockKey) throws -> Position? {
-        try Row.fetchOne(
+    /// The valuations and positions of `keys`, in one query per table (a point query per key costs more in
+    /// statement overhead than in SQLite's lookups).
+    func stock(_ keys: Set<StockKey>) throws -> (valuations: [StockKey: Valuation], positions: [StockKey: Position]) {
+        var valuations: [StockKey: Valuation] = [:]
+        var positions: [StockKey: Position] = [:]
+        guard !keys.isEmpty else { return (valuations, positions) }
+        let list = try ProjectionWriter.stockKeyList(keys)
+        for row in try Row.fetchAll(
             db.cachedStatement(
                 sql: """
-                    SELECT on_hand, on_order, demand, allocated, value FROM positions WHERE sku = ? AND location = ?
-                    """), arguments: [key.sku, key.location]
-        ).map { row in
-            var position = Position(sku: key.sku, location: key.location)
-            position.onHand = try StoredAmount.amount(row[0])
-            position.onOrder = try StoredAmount.amount(row[1])
-            position.demand = try StoredAmount.amount(row[2])
-            position.allocated = try StoredAmount.amount(row[3])
-            position.value = try StoredAmount.amount(row[4])
-            return position
+                    SELECT v.sku, v.location, v.quantity, v.value, v.last_rate FROM json_each(?) k
+                    JOIN valuations v ON v.sku = k.value ->> 0 AND v.location = k.value ->> 1
+                    """), arguments: [list])
+        {
+            valuations[StockKey(sku: row[0], location: row[1])] = Valuation(
+                quantity: try StoredAmount.amount(row[2]), value: try StoredAmount.amount(row[3]),
+                lastRate: try StoredAmount.amount(row[4]))
         }
+        for row in try Row.fetchAll(
+            db.cachedStatement(
+                sql: """
+                    SELECT p.sku, p.location, p.on_hand, p.on_order, p.demand, p.allocated, p.value FROM json_each(?) k
+                    JOIN positions p ON p.sku = k.value ->> 0 AND p.location = k.value ->> 1
+                    """), arguments: [list])
+        {
+            var position = Position(sku: row[0], location: row[1])
+            position.onHand = try StoredAmount.amount(row[2])
+            position.onOrder = try StoredAmount.amount(row[3])
+            position.demand = try StoredAmount.amount(row[4])
+            position.allocated = try StoredAmount.amount(row[5])
+            position.value = try StoredAmount.amount(row[6])
+            positions[StockKey(sku: position.sku, location: position.location)] = position
+        }
+        return (valuations, positions)
     }
 
     func fieldWrite(_ key: FieldKey) throws -> FieldWrite? {

@@ -297,11 +297,26 @@ struct ProjectionWriter {
 
     /// A JSON array of operation ids (`["r1:7","hq:2"]`), written without a coder when no id needs escaping.
     static func operationList(_ ids: [String]) throws -> String {
-        let plain = ids.allSatisfy { id in
-            id.utf8.allSatisfy { $0 > 0x20 && $0 < 0x7F && $0 != UInt8(ascii: "\"") && $0 != UInt8(ascii: "\\") }
-        }
-        guard plain else { return try json(ids) }
+        guard ids.allSatisfy(isPlain) else { return try json(ids) }
         return "[" + ids.map { "\"\($0)\"" }.joined(separator: ",") + "]"
+    }
+
+    /// A JSON array of [sku, location] pairs, for `json_each`; written without a coder when nothing needs escaping.
+    static func stockKeyList(_ keys: some Collection<StockKey>) throws -> String {
+        guard keys.allSatisfy({ isPlain($0.sku) && isPlain($0.location) }) else {
+            return try json(keys.map { [$0.sku, $0.location] })
+        }
+        var text = "["
+        for key in keys {
+            if text.utf8.count > 1 { text += "," }
+            text += "[\"\(key.sku)\",\"\(key.location)\"]"
+        }
+        return text + "]"
+    }
+
+    /// Printable ASCII with no quote or backslash: the same text inside JSON quotes.
+    private static func isPlain(_ text: String) -> Bool {
+        text.utf8.allSatisfy { $0 > 0x20 && $0 < 0x7F && $0 != UInt8(ascii: "\"") && $0 != UInt8(ascii: "\\") }
     }
 
     static func json(_ value: some Encodable) throws -> String {
