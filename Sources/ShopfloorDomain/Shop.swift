@@ -68,10 +68,13 @@ public struct Shop: Sendable {
             entries = []
         }
         for entry in entries {
-            let key = StockKey(sku: entry.sku, location: entry.location)
-            let before = positions[key]?.onHand ?? .zero
-            positions[key, default: Position(sku: entry.sku, location: entry.location)].apply(entry.delta)
-            let after = positions[key]!.onHand
+            // One hash lookup per entry: the position is changed in place.
+            let (before, after) = Self.apply(
+                entry,
+                to: &positions[
+                    StockKey(sku: entry.sku, location: entry.location),
+                    default: Position(
+                        sku: entry.sku, location: entry.location)])
             if entry.quantity.isNegative, after.isNegative, !before.isNegative {
                 flag(
                     .negativeStock, subject: "\(entry.sku)@\(entry.location)", context: context,
@@ -84,6 +87,19 @@ public struct Shop: Sendable {
         lastConflicts = pending
         pending = []
         return entries
+    }
+
+    private static func update<T>(
+        _ valuation: inout Valuation, _ body: (inout Valuation) throws(AmountError) -> T
+    ) throws(AmountError) -> T {
+        try body(&valuation)
+    }
+
+    /// Applies an entry's delta to its position; returns on hand before and after.
+    private static func apply(_ entry: LedgerEntry, to position: inout Position) -> (before: Amount, after: Amount) {
+        let before = position.onHand
+        position.apply(entry.delta)
+        return (before, position.onHand)
     }
 
     /// Records a conflict raised by the command being applied.
@@ -601,11 +617,10 @@ public struct Shop: Sendable {
         func withValuation<T>(
             _ key: StockKey, _ body: (inout Valuation) throws(AmountError) -> T
         ) throws(DomainError) -> T {
-            var valuation = scratch[key] ?? valuations[key] ?? Valuation()
+            if scratch[key] == nil { scratch[key] = valuations[key] ?? Valuation() }
             do {
-                let result = try body(&valuation)
-                scratch[key] = valuation
-                return result
+                // In place (no copy out and back): an error leaves only the scratch copy changed.
+                return try Self.update(&scratch[key]!, body)
             } catch { throw .arithmetic(error) }
         }
         var entries: [LedgerEntry] = []

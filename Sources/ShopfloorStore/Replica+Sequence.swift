@@ -59,8 +59,11 @@ extension Replica {
                 }
                 steps.append((step, fold.count, suffix))
             }
-            let written = Set(steps.flatMap { $0.step.entries.map { StockKey(sku: $0.sku, location: $0.location) } })
-            let missing = written.subtracting(workingSet.stock)
+            var missing: Set<StockKey> = []
+            for entry in steps.lazy.flatMap(\.step.entries) {
+                let key = StockKey(sku: entry.sku, location: entry.location)
+                if !workingSet.stock.contains(key) { missing.insert(key) }
+            }
             guard missing.isEmpty else {
                 extraStock.formUnion(missing)
                 continue

@@ -55,11 +55,13 @@ struct ProjectionWriter {
     /// An order as its rows hold it: receipts without the ledger entries a void loads.
     static func persisted(_ order: Order) -> Order {
         var order = order
-        for index in order.receipts.indices {
+        // Only what differs is touched: writing through an index copies the array it is in.
+        for index in order.receipts.indices
+        where !order.receipts[index].entries.isEmpty || order.receipts[index].entryLines != nil {
             order.receipts[index].entries = []
             order.receipts[index].entryLines = nil
         }
-        for index in order.lines.indices {
+        for index in order.lines.indices where order.lines[index].consumed.values.contains(where: \.isZero) {
             // Zero consumption and no row are the same thing.
             order.lines[index].consumed = order.lines[index].consumed.filter { !$0.value.isZero }
         }
