@@ -79,12 +79,17 @@ public struct DeviceRegistry: Sendable {
     }
 
     /// Checks a device may push as `replicaID`: its bound replica, or (before its first push) a replica no other
-    /// device and not HQ itself owns. Changes nothing.
-    func checkBinding(_ device: Record, to replicaID: String) throws {
+    /// device and not HQ itself owns. Reads the binding in `db`, the push's own transaction, so two first pushes
+    /// cannot both pass. Changes nothing.
+    func checkBinding(_ device: Record, to replicaID: String, _ db: Database) throws {
         guard VersionVector.isValidReplicaID(replicaID) else {
             throw HQError.malformed("replica id must be 1–64 of [A-Za-z0-9._-], got '\(replicaID.prefix(80))'")
         }
-        if let bound = device.replica {
+        let row = try Row.fetchOne(
+            db.cachedStatement(sql: "SELECT replica, revoked FROM devices WHERE id = ?"), arguments: [device.id])
+        guard let row else { throw HQError.unauthorized }
+        if (row["revoked"] as String?) != nil { throw HQError.revoked(device.id) }
+        if let bound = row["replica"] as String? {
             guard bound == replicaID else {
                 throw HQError(
                     .forbidden, "foreign_author",
@@ -95,22 +100,17 @@ public struct DeviceRegistry: Sendable {
         guard replicaID != replica.id else {
             throw HQError(.forbidden, "foreign_author", "replica '\(replicaID)' is HQ's own")
         }
-        let owner = try replica.read { db in
-            try String.fetchOne(db, sql: "SELECT id FROM devices WHERE replica = ?", arguments: [replicaID])
-        }
+        let owner = try String.fetchOne(
+            db.cachedStatement(sql: "SELECT id FROM devices WHERE replica = ?"), arguments: [replicaID])
         if let owner, owner != device.id {
             throw HQError(.forbidden, "foreign_author", "replica '\(replicaID)' belongs to another device")
         }
     }
 
-    /// Binds a device to its replica after its first stored push.
-    func bind(_ device: Record, to replicaID: String) throws {
-        guard device.replica == nil else { return }
-        try replica.writeBookkeeping { db in
-            try db.execute(
-                sql: "UPDATE devices SET replica = ? WHERE id = ? AND replica IS NULL",
-                arguments: [replicaID, device.id])
-        }
+    /// Binds a device to its replica on its first stored push, in that push's transaction.
+    func bind(_ deviceID: String, to replicaID: String, _ db: Database) throws {
+        try db.execute(
+            sql: "UPDATE devices SET replica = ? WHERE id = ? AND replica IS NULL", arguments: [replicaID, deviceID])
     }
 
     /// Records a contact: when, what the device holds, what it has pushed.
@@ -118,16 +118,22 @@ public struct DeviceRegistry: Sendable {
         _ id: String, acknowledged: VersionVector? = nil, pushed: UInt64? = nil, now: Date = Date()
     ) throws {
         try replica.writeBookkeeping { db in
+            try recordContact(id, acknowledged: acknowledged, pushed: pushed, now: now, db)
+        }
+    }
+
+    /// Records a contact in `db`'s transaction.
+    func recordContact(
+        _ id: String, acknowledged: VersionVector? = nil, pushed: UInt64? = nil, now: Date = Date(), _ db: Database
+    ) throws {
+        try db.execute(sql: "UPDATE devices SET last_contact = ? WHERE id = ?", arguments: [Self.timestamp(now), id])
+        if let acknowledged {
+            let json = String(decoding: try JSONEncoder().encode(acknowledged), as: UTF8.self)
+            try db.execute(sql: "UPDATE devices SET acknowledged = ? WHERE id = ?", arguments: [json, id])
+        }
+        if let pushed {
             try db.execute(
-                sql: "UPDATE devices SET last_contact = ? WHERE id = ?", arguments: [Self.timestamp(now), id])
-            if let acknowledged {
-                let json = String(decoding: try JSONEncoder().encode(acknowledged), as: UTF8.self)
-                try db.execute(sql: "UPDATE devices SET acknowledged = ? WHERE id = ?", arguments: [json, id])
-            }
-            if let pushed {
-                try db.execute(
-                    sql: "UPDATE devices SET pushed = MAX(pushed, ?) WHERE id = ?", arguments: [Int64(pushed), id])
-            }
+                sql: "UPDATE devices SET pushed = MAX(pushed, ?) WHERE id = ?", arguments: [Int64(pushed), id])
         }
     }
 

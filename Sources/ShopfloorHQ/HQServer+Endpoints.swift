@@ -12,11 +12,19 @@ extension HQServer {
             throw HQError.tooLarge(
                 "\(push.operations.count) operations in one push; at most \(configuration.pushOperationsMax)")
         }
+        // Binding, admission, storing, the fold and the contact bookkeeping are one transaction (issue 12's binding
+        // race: checked and set outside it, two devices could write as one replica).
         let registry = self.registry
-        try await offload { try registry.checkBinding(device, to: push.replica) }
+        let pushed = push.operations.map(\.id.counter).max() ?? 0
         let report = try await committer.integrate(
-            PushBatch(operations: push.operations, author: push.replica, allOrNothing: true))
-        if report.stored { try await offload { try registry.bind(device, to: push.replica) } }
+            PushBatch(
+                operations: push.operations, author: push.replica, allOrNothing: true,
+                check: { db in try registry.checkBinding(device, to: push.replica, db) },
+                bookkeeping: { db, stored in
+                    if stored { try registry.bind(device.id, to: push.replica, db) }
+                    try registry.recordContact(device.id, pushed: stored ? pushed : nil, db)
+                }))
+        if let rejection = report.rejection { throw rejection }
         let results = zip(push.operations, report.outcomes).map { op, outcome in
             switch outcome {
             case .accepted: PushResult(id: op.id.description, status: report.stored ? .accepted : .aborted)
@@ -26,8 +34,6 @@ extension HQServer {
             }
         }
         recordBoundaryRefusals(results, operations: push.operations, device: device.id)
-        let pushed = push.operations.map(\.id.counter).max() ?? 0
-        try await offload { try registry.recordContact(device.id, pushed: report.stored ? pushed : nil) }
         if !report.stored, let first = results.first(where: { $0.status == .refused }) {
             let status: HTTPResponse.Status =
                 switch RefusalCode(rawValue: first.code ?? "") {

@@ -9,11 +9,24 @@ public struct PushBatch: Sendable {
     public var author: String?
     /// One refusal stores nothing of this push (the others of its group are not affected).
     public var allOrNothing: Bool
+    /// Run in the push's transaction before admission (HQ checks the device's binding there, so two pushes cannot
+    /// both pass it). An error it throws refuses the whole push: it is the push's ``IntegrationReport/rejection``
+    /// and nothing of it is stored.
+    public var check: (@Sendable (Database) throws -> Void)?
+    /// Run in the same transaction after admission and storing, with whether the push was stored (HQ binds the
+    /// device and records the contact there). An error it throws fails the whole transaction.
+    public var bookkeeping: (@Sendable (Database, _ stored: Bool) throws -> Void)?
 
-    public init(operations: [ShopOperation], author: String? = nil, allOrNothing: Bool = true) {
+    public init(
+        operations: [ShopOperation], author: String? = nil, allOrNothing: Bool = true,
+        check: (@Sendable (Database) throws -> Void)? = nil,
+        bookkeeping: (@Sendable (Database, _ stored: Bool) throws -> Void)? = nil
+    ) {
         self.operations = operations
         self.author = author
         self.allOrNothing = allOrNothing
+        self.check = check
+        self.bookkeeping = bookkeeping
     }
 }
 
@@ -21,11 +34,9 @@ extension Replica {
     /// Several pushes stored and folded in one transaction (group commit). Each is admitted against what the pushes
     /// before it stored and is all or nothing on its own (a savepoint); the accepted operations of all of them are
     /// numbered in arrival order and folded as one batch, then committed once. Answers in the order given. At the
-    /// sequencer only; elsewhere each push is integrated on its own.
+    /// sequencer only (a push's `check` and `bookkeeping` run in that transaction).
     public func integrate(group: [PushBatch]) throws -> [IntegrationReport] {
-        guard isSequencer else {
-            return try group.map { try integrate($0.operations, author: $0.author, allOrNothing: $0.allOrNothing) }
-        }
+        precondition(isSequencer, "group commit is the sequencer's")
         return try state.withLock { state in
             do {
                 return try database.write { db in
@@ -38,6 +49,13 @@ extension Replica {
                         vector: state.vector, lamport: state.lamport, arrival: state.arrival, next: state.nextSeq
                     )
                     for batch in group {
+                        do {
+                            try batch.check?(db)
+                        } catch {
+                            reports.append(IntegrationReport(outcomes: [], stored: false, rejection: error))
+                            try batch.bookkeeping?(db, false)
+                            continue
+                        }
                         var outcomes: [IntegrationOutcome] = []
                         var stored: [ShopOperation] = []
                         var running = clocks
@@ -64,11 +82,13 @@ extension Replica {
                         let refused = outcomes.contains { if case .refused = $0 { true } else { false } }
                         if batch.allOrNothing && refused {
                             reports.append(IntegrationReport(outcomes: outcomes, stored: false))
+                            try batch.bookkeeping?(db, false)
                             continue
                         }
                         clocks = running
                         accepted += stored
                         reports.append(IntegrationReport(outcomes: outcomes, stored: true))
+                        try batch.bookkeeping?(db, true)
                     }
                     guard !accepted.isEmpty else { return reports }
                     try configuration.crashSite?(.integratedOperations)

@@ -36,6 +36,23 @@ public struct IntegrationReport: Sendable, Hashable {
     public var outcomes: [IntegrationOutcome]
     /// False when an all-or-nothing batch had a refusal and nothing was stored.
     public var stored: Bool
+    /// Why the push's own check refused it as a whole, before any operation was admitted.
+    public var rejection: (any Error)?
+
+    public init(outcomes: [IntegrationOutcome], stored: Bool, rejection: (any Error)? = nil) {
+        self.outcomes = outcomes
+        self.stored = stored
+        self.rejection = rejection
+    }
+
+    public static func == (lhs: Self, rhs: Self) -> Bool {
+        lhs.outcomes == rhs.outcomes && lhs.stored == rhs.stored && (lhs.rejection == nil) == (rhs.rejection == nil)
+    }
+
+    public func hash(into hasher: inout Hasher) {
+        hasher.combine(outcomes)
+        hasher.combine(stored)
+    }
 }
 
 /// One page of a pull.
