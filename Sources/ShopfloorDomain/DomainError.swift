@@ -1,6 +1,7 @@
 /// Every refusal the domain can make. Each message names the problem and what to do about it.
 public enum DomainError: Error, Sendable, Equatable, CustomStringConvertible {
     case invalidCode(what: String, code: String)
+    case outOfBounds(BoundsViolation)
     case unknownItem(String)
     case unknownLocation(String)
     case duplicateItem(String)
@@ -42,6 +43,7 @@ public enum DomainError: Error, Sendable, Equatable, CustomStringConvertible {
         switch self {
         case .invalidCode(let what, let code):
             "invalid \(what) '\(code)': use 1–64 letters, digits, '-', '_', '.' or '/'"
+        case .outOfBounds(let violation): "\(violation); nothing was recorded"
         case .unknownItem(let sku): "unknown SKU '\(sku)': add the item to the catalog first"
         case .unknownLocation(let code): "unknown location '\(code)': add the location first"
         case .duplicateItem(let sku): "SKU '\(sku)' already exists"

@@ -38,6 +38,7 @@ public struct Shop: Sendable {
     public mutating func apply(_ command: Command, context: ApplyContext) throws(DomainError) -> [LedgerEntry] {
         pending = []
         lastEntryLines = nil
+        if context.mode == .local, let violation = command.boundsViolation() { throw .outOfBounds(violation) }
         let entries: [LedgerEntry]
         switch command {
         case .addItem(let item):
@@ -220,8 +221,11 @@ public struct Shop: Sendable {
     }
 
     mutating func acknowledge(_ ack: AcknowledgeConflict, context: ApplyContext) throws(DomainError) {
+        // Merged too: an acknowledgement of a conflict this fold never raised (its author saw the conflict in an
+        // order that HQ's sequence changed) is refused, so it shows as a refused-operation conflict instead of
+        // leaving an acknowledgement of nothing (PROTOCOL.md §4.8).
+        guard conflicts.contains(where: { $0.id == ack.conflict }) else { throw .unknownConflict(ack.conflict) }
         if context.mode == .local {
-            guard conflicts.contains(where: { $0.id == ack.conflict }) else { throw .unknownConflict(ack.conflict) }
             guard acknowledgements[ack.conflict] == nil else { throw .alreadyAcknowledged(ack.conflict) }
         }
         // Concurrent acknowledgements: the first in canonical order stays.

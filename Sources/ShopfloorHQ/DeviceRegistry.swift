@@ -23,8 +23,19 @@ public struct DeviceRegistry: Sendable {
 
     /// Enrols a device; the returned secret is never shown again.
     public func add(name: String, hq: String? = nil, now: Date = Date()) throws -> DeviceCredentials {
-        guard !name.isEmpty, name.count <= 64, !name.contains(where: \.isNewline) else {
-            throw HQError.malformed("device name must be 1–64 characters on one line")
+        // Code points, as the OpenAPI document counts them; control and format characters (terminal escapes,
+        // bidirectional overrides) would reach HQ's log and `device list` raw.
+        let scalars = name.unicodeScalars
+        let unprintable = scalars.first { scalar in
+            switch scalar.properties.generalCategory {
+            case .control, .format, .lineSeparator, .paragraphSeparator: true
+            default: false
+            }
+        }
+        guard !scalars.isEmpty, scalars.count <= 64, unprintable == nil else {
+            throw HQError.malformed(
+                "device name must be 1–64 characters on one line with no control characters; got "
+                    + "\(scalars.count) characters\(unprintable.map { String(format: ", U+%04X", $0.value) } ?? "")")
         }
         let id = "dev-" + Self.randomText(bytes: 6)
         let secret = Self.randomText(bytes: 32)
@@ -135,6 +146,20 @@ public struct DeviceRegistry: Sendable {
             try db.execute(
                 sql: "UPDATE devices SET pushed = MAX(pushed, ?) WHERE id = ?", arguments: [Int64(pushed), id])
         }
+    }
+
+    /// `text` with control and format characters shown as `\u{…}`, for a terminal or a log (names stored before
+    /// HQ refused them may hold escape codes).
+    public static func printable(_ text: String) -> String {
+        var result = ""
+        for scalar in text.unicodeScalars {
+            switch scalar.properties.generalCategory {
+            case .control, .format, .lineSeparator, .paragraphSeparator:
+                result += String(format: "\\u{%04X}", scalar.value)
+            default: result.unicodeScalars.append(scalar)
+            }
+        }
+        return result
     }
 
     static func hash(secret: String, salt: String) -> String {

@@ -17,6 +17,10 @@ extension HQServer {
         var device: String
         var code: String
         var message: String
+        /// SHA-256 (hex) of the refused payload: HQ keeps no refused content.
+        var fingerprint: String
+        /// How many times this content came back.
+        var count: Int
         var at: String
     }
 
@@ -32,12 +36,17 @@ extension HQServer {
     /// GET /v1/conflicts[?all=true]: device or admin.
     func listConflicts(_ request: Request) throws -> Response {
         if (try? requireAdmin(request)) == nil { _ = try requireDevice(request) }
-        let all = request.uri.queryParameters.get("all") == "true"
+        let all: Bool
+        switch request.uri.queryParameters.get("all") {
+        case nil, "false": all = false
+        case "true": all = true
+        case let value?: throw HQError.malformed("all must be true or false; got '\(value.prefix(40))'")
+        }
         let boundary = try replica.read { db in
             try Row.fetchAll(db, sql: "SELECT * FROM boundary_refusals ORDER BY at, operation").map { row in
                 BoundaryRefusal(
                     operation: row["operation"], device: row["device"], code: row["code"], message: row["message"],
-                    at: row["at"])
+                    fingerprint: row["fingerprint"], count: row["count"], at: row["at"])
             }
         }
         return try json(ConflictList(conflicts: try replica.conflictRows(all: all), boundary: boundary))
@@ -54,6 +63,7 @@ extension HQServer {
         } catch ReplicaError.refused(let error) {
             switch error {
             case .unknownConflict: throw HQError.notFound(error.description)
+            case .outOfBounds: throw HQError.malformed(error.description)
             default: throw HQError(.conflict, "already_acknowledged", error.description)
             }
         }
@@ -69,11 +79,23 @@ extension HQServer {
                 for (result, op) in refused {
                     try db.execute(
                         sql: """
-                            INSERT OR IGNORE INTO boundary_refusals (operation, device, code, message, payload, at)
+                            INSERT INTO boundary_refusals (operation, device, code, message, fingerprint, at)
                             VALUES (?, ?, ?, ?, ?, ?)
+                            ON CONFLICT (operation, device, fingerprint) DO UPDATE SET count = count + 1, at = excluded.at
                             """,
-                        arguments: [result.id, device, result.code ?? "", result.message ?? "", op.payload, now])
+                        arguments: [
+                            result.id, device, result.code ?? "",
+                            String((result.message ?? "").prefix(DeviceRegistry.refusalMessageMax)),
+                            DeviceRegistry.fingerprint(op.payload), now,
+                        ])
                 }
+                // Bounded: the oldest refusals beyond the cap are dropped.
+                try db.execute(
+                    sql: """
+                        DELETE FROM boundary_refusals WHERE (operation, device, fingerprint) IN
+                            (SELECT operation, device, fingerprint FROM boundary_refusals
+                             ORDER BY at DESC, operation DESC LIMIT -1 OFFSET ?)
+                        """, arguments: [DeviceRegistry.refusalsMax])
             }
         } catch {
             logger.error("could not record a boundary refusal", metadata: ["error": "\(error)"])

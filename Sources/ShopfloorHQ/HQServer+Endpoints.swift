@@ -18,7 +18,7 @@ extension HQServer {
         let pushed = push.operations.map(\.id.counter).max() ?? 0
         let report = try await committer.integrate(
             PushBatch(
-                operations: push.operations, author: push.replica, allOrNothing: true,
+                operations: push.operations, author: push.replica, allOrNothing: true, strict: true,
                 check: { db in try registry.checkBinding(device, to: push.replica, db) },
                 bookkeeping: { db, stored in
                     if stored { try registry.bind(device.id, to: push.replica, db) }
@@ -65,11 +65,16 @@ extension HQServer {
         guard (pull.after ?? 0) <= UInt64(Int64.max) else {
             throw HQError.malformed("after must be between 0 and \(Int64.max); got \(pull.after ?? 0)")
         }
+        if let problem = pull.vector.boundsViolation() { throw HQError.malformed("vector: \(problem)") }
         let limit = min(max(pull.limit ?? configuration.pullOperationsMax, 1), configuration.pullOperationsMax)
         let (replica, registry) = (self.replica, self.registry)
         let page = try await offload {
             let page = try replica.page(after: pull.after ?? 0, holding: pull.vector, limit: limit)
-            try registry.recordContact(device.id, acknowledged: pull.vector)
+            // What the device acknowledges is what it holds of HQ's operations: entries HQ lacks are ignored (§7).
+            let held = replica.versionVector
+            let acknowledged = VersionVector(
+                held.counters.reduce(into: [String: UInt64]()) { $0[$1.key] = min($1.value, pull.vector[$1.key]) })
+            try registry.recordContact(device.id, acknowledged: acknowledged)
             return page
         }
         return try json(

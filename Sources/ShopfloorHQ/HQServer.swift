@@ -103,6 +103,7 @@ public struct HQServer: Sendable {
         } catch let error as any HTTPResponseError where error.status == .contentTooLarge {
             throw HQError.tooLarge("request body over \(configuration.bodyBytesMax) bytes: send smaller batches")
         }
+        if let problem = BodyNumbers.violation(in: Array(buffer.readableBytesView)) { throw HQError.malformed(problem) }
         do {
             return try JSONDecoder().decode(T.self, from: Data(buffer: buffer))
         } catch {

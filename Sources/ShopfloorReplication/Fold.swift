@@ -11,7 +11,7 @@ import ShopfloorDomain
 public struct Fold: Sendable {
     /// Bumped whenever the fold's semantics or the projection tables change: a replica folded by another version
     /// is rebuilt on open.
-    public static let version = 6
+    public static let version = 7
 
     public private(set) var shop: Shop
     /// The canonical key of the last operation folded.
@@ -113,7 +113,7 @@ extension Command {
         case .transition(let value): value.order
         case .addReceipt(let value): value.order
         case .voidReceipt(let value): value.receipt
-        case .acknowledgeConflict: nil
+        case .acknowledgeConflict(let ack): ack.conflict
         }
     }
 }

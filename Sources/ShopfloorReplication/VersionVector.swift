@@ -68,6 +68,22 @@ public struct VersionVector: Sendable, Hashable, CustomStringConvertible {
             }
     }
 
+    /// The most replicas a vector from outside may name (a plant has dozens; PROTOCOL.md §5.8).
+    public static let entriesMax = 10_000
+
+    /// Why a vector from outside is out of bounds (too many entries, a bad replica id, a counter past SQLite's
+    /// integers), or nil.
+    public func boundsViolation() -> String? {
+        if counters.count > Self.entriesMax { return "\(counters.count) replicas; at most \(Self.entriesMax)" }
+        for (replica, counter) in counters.sorted(by: { $0.key < $1.key }) {
+            guard Self.isValidReplicaID(replica) else {
+                return "replica id '\(replica.prefix(80))' is not 1–64 of [A-Za-z0-9._-]"
+            }
+            guard counter <= UInt64(Int64.max) else { return "counter \(counter) of '\(replica)' is past \(Int64.max)" }
+        }
+        return nil
+    }
+
     public var description: String {
         "{" + counters.sorted { $0.key < $1.key }.map { "\($0.key):\($0.value)" }.joined(separator: ",") + "}"
     }

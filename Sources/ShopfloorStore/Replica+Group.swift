@@ -9,6 +9,8 @@ public struct PushBatch: Sendable {
     public var author: String?
     /// One refusal stores nothing of this push (the others of its group are not affected).
     public var allOrNothing: Bool
+    /// HQ's boundary: payloads must be canonical and within bounds (see ``Replica/admit``).
+    public var strict: Bool
     /// Run in the push's transaction before admission (HQ checks the device's binding there, so two pushes cannot
     /// both pass it). An error it throws refuses the whole push: it is the push's ``IntegrationReport/rejection``
     /// and nothing of it is stored.
@@ -18,13 +20,14 @@ public struct PushBatch: Sendable {
     public var bookkeeping: (@Sendable (Database, _ stored: Bool) throws -> Void)?
 
     public init(
-        operations: [ShopOperation], author: String? = nil, allOrNothing: Bool = true,
+        operations: [ShopOperation], author: String? = nil, allOrNothing: Bool = true, strict: Bool = false,
         check: (@Sendable (Database) throws -> Void)? = nil,
         bookkeeping: (@Sendable (Database, _ stored: Bool) throws -> Void)? = nil
     ) {
         self.operations = operations
         self.author = author
         self.allOrNothing = allOrNothing
+        self.strict = strict
         self.check = check
         self.bookkeeping = bookkeeping
     }
@@ -63,7 +66,8 @@ extension Replica {
                             for var op in batch.operations {
                                 var command: Command?
                                 let outcome = try Self.admit(
-                                    op, author: batch.author, vector: running.vector, db, command: &command)
+                                    op, author: batch.author, vector: running.vector, strict: batch.strict, db,
+                                    command: &command)
                                 if outcome == .accepted {
                                     running.arrival += 1
                                     op.seq = running.next

@@ -193,8 +193,13 @@ extension Replica {
     }
 
     /// Answers one offered operation; an accepted one leaves its decoded command in `command`, for the fold.
+    ///
+    /// `strict` is HQ's boundary (PROTOCOL.md §5.7–5.8): the payload must be the canonical encoding of its command,
+    /// within the size bounds every device keeps, and the schema at least 1. Operations already in a log (pulled
+    /// from HQ, or refolded) are not held to it, so history stays foldable.
     static func admit(
-        _ op: ShopOperation, author: String?, vector: VersionVector, _ db: Database, command: inout Command?
+        _ op: ShopOperation, author: String?, vector: VersionVector, strict: Bool = false, _ db: Database,
+        command: inout Command?
     ) throws -> IntegrationOutcome {
         if let author, op.id.replica != author {
             return .refused(
@@ -245,6 +250,9 @@ extension Replica {
         do { try validateDate(op.date) } catch {
             return .refused(code: .invalidOperation, message: "operation \(op.id): \(error.description)")
         }
+        if strict {
+            if let refusal = Self.boundaryRefusal(op) { return refusal }
+        }
         do { command = try op.command() } catch {
             let code: RefusalCode =
                 switch error {
@@ -254,7 +262,42 @@ extension Replica {
                 }
             return .refused(code: code, message: error.description)
         }
+        if strict, let command {
+            if let deviation = op.payloadDeviation(from: command) {
+                return .refused(code: .malformedPayload, message: "operation \(op.id): \(deviation)")
+            }
+            if let violation = command.boundsViolation() {
+                return .refused(code: .malformedPayload, message: "operation \(op.id): \(violation)")
+            }
+        }
         return .accepted
+    }
+
+    /// The envelope bounds HQ holds a pushed operation to before reading its payload.
+    static func boundaryRefusal(_ op: ShopOperation) -> IntegrationOutcome? {
+        guard op.schema >= 1 else {
+            return .refused(
+                code: .unsupportedSchema,
+                message: "operation \(op.id): schema \(op.schema); schemas start at 1 (this HQ reads up to "
+                    + "\(ShopOperation.currentSchema))")
+        }
+        guard op.payload.utf8.count <= ShopOperation.payloadBytesMax else {
+            return .refused(
+                code: .malformedPayload,
+                message: "operation \(op.id): payload of \(op.payload.utf8.count) bytes; at most "
+                    + "\(ShopOperation.payloadBytesMax)")
+        }
+        guard op.kind.utf8.count <= 64, op.timestamp.utf8.count <= 64,
+            op.timestamp.unicodeScalars.allSatisfy({ $0.isASCII && $0.properties.generalCategory != .control })
+        else {
+            return .refused(
+                code: .invalidOperation,
+                message: "operation \(op.id): kind and timestamp are at most 64 printable ASCII characters")
+        }
+        if let violation = op.context.boundsViolation() {
+            return .refused(code: .invalidOperation, message: "operation \(op.id): context: \(violation)")
+        }
+        return nil
     }
 
     /// Operations authored by `author` with a counter above `counter`, in counter order.

@@ -117,7 +117,7 @@ struct HQCommand: AsyncParsableCommand {
                 for device in devices {
                     let columns = [
                         device.deviceID.padding(toLength: 15, withPad: " ", startingAt: 0),
-                        device.name.padding(toLength: 15, withPad: " ", startingAt: 0),
+                        DeviceRegistry.printable(device.name).padding(toLength: 15, withPad: " ", startingAt: 0),
                         (device.replica ?? "-").padding(toLength: 9, withPad: " ", startingAt: 0),
                         (device.lastContact ?? "never").padding(toLength: 21, withPad: " ", startingAt: 0),
                         String(device.lag).padding(toLength: 4, withPad: " ", startingAt: 0),

@@ -164,6 +164,8 @@ enum Conformance {
             var device: String
             var code: String
             var message: String
+            var fingerprint: String
+            var count: Int
             var at: String
         }
         var conflicts: [ConflictRow]
