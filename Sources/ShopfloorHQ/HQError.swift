@@ -5,11 +5,14 @@ public struct HQError: Error, Sendable, CustomStringConvertible {
     public var status: HTTPResponse.Status
     public var code: String
     public var message: String
+    /// Seconds, for a `Retry-After` header.
+    public var retryAfter: Int?
 
-    public init(_ status: HTTPResponse.Status, _ code: String, _ message: String) {
+    public init(_ status: HTTPResponse.Status, _ code: String, _ message: String, retryAfter: Int? = nil) {
         self.status = status
         self.code = code
         self.message = message
+        self.retryAfter = retryAfter
     }
 
     public var description: String { "\(status.code) \(code): \(message)" }
@@ -32,5 +35,11 @@ public struct HQError: Error, Sendable, CustomStringConvertible {
     }
     static let missingProtocol = HQError(
         .badRequest, "missing_protocol_version", "send the Shopfloor-Protocol header (this HQ speaks version 1)")
+    static func tooManyAttempts(_ seconds: Int) -> HQError {
+        HQError(
+            .tooManyRequests, "too_many_attempts",
+            "too many failed credentials from this address or for this device; retry in \(seconds) s",
+            retryAfter: seconds)
+    }
     static func notFound(_ message: String) -> HQError { HQError(.notFound, "not_found", message) }
 }

@@ -34,31 +34,37 @@ extension HQServer {
     }
 
     /// GET /v1/conflicts[?all=true]: device or admin.
-    func listConflicts(_ request: Request) throws -> Response {
-        if (try? requireAdmin(request)) == nil { _ = try requireDevice(request) }
+    func listConflicts(_ request: Request) async throws -> Response {
+        try await requireAdminOrDevice(request)
         let all: Bool
         switch request.uri.queryParameters.get("all") {
         case nil, "false": all = false
         case "true": all = true
         case let value?: throw HQError.malformed("all must be true or false; got '\(value.prefix(40))'")
         }
-        let boundary = try replica.read { db in
-            try Row.fetchAll(db, sql: "SELECT * FROM boundary_refusals ORDER BY at, operation").map { row in
-                BoundaryRefusal(
-                    operation: row["operation"], device: row["device"], code: row["code"], message: row["message"],
-                    fingerprint: row["fingerprint"], count: row["count"], at: row["at"])
+        let replica = self.replica
+        let list = try await offload {
+            let boundary = try replica.read { db in
+                try Row.fetchAll(db, sql: "SELECT * FROM boundary_refusals ORDER BY at, operation").map { row in
+                    BoundaryRefusal(
+                        operation: row["operation"], device: row["device"], code: row["code"],
+                        message: row["message"], fingerprint: row["fingerprint"], count: row["count"], at: row["at"])
+                }
             }
+            return ConflictList(conflicts: try replica.conflictRows(all: all), boundary: boundary)
         }
-        return try json(ConflictList(conflicts: try replica.conflictRows(all: all), boundary: boundary))
+        return try json(list)
     }
 
     /// POST /v1/conflicts/{id}/ack: admin; HQ records the acknowledgement as its own operation, which syncs.
     func acknowledgeConflict(_ request: Request, id: String) async throws -> Response {
         try requireAdmin(request)
         let body = try await decode(AckRequest.self, from: request)
+        let replica = self.replica
         do {
-            let recorded = try replica.record(
-                .acknowledgeConflict(AcknowledgeConflict(conflict: id, note: body.note ?? "")))
+            let recorded = try await offload {
+                try replica.record(.acknowledgeConflict(AcknowledgeConflict(conflict: id, note: body.note ?? "")))
+            }
             return try json(AckResponse(conflict: id, operation: recorded.operation.id.description), status: .created)
         } catch ReplicaError.refused(let error) {
             switch error {

@@ -6,7 +6,7 @@ import ShopfloorStore
 extension HQServer {
     /// POST /v1/push: a device's own operations, stored all or nothing.
     func push(_ request: Request) async throws -> Response {
-        let device = try requireDevice(request)
+        let device = try await requireDevice(request)
         let push = try await decode(PushRequest.self, from: request)
         guard push.operations.count <= configuration.pushOperationsMax else {
             throw HQError.tooLarge(
@@ -58,7 +58,7 @@ extension HQServer {
 
     /// POST /v1/pull: what the device lacks, in HQ's sequence, one page at a time.
     func pull(_ request: Request) async throws -> Response {
-        let device = try requireDevice(request)
+        let device = try await requireDevice(request)
         let pull = try await decode(PullRequest.self, from: request)
         // Sequence numbers are SQLite integers: a cursor past Int64.max names no operation and must not reach the
         // store (it stopped HQ before; issue 12's first finding).
@@ -67,9 +67,10 @@ extension HQServer {
         }
         if let problem = pull.vector.boundsViolation() { throw HQError.malformed("vector: \(problem)") }
         let limit = min(max(pull.limit ?? configuration.pullOperationsMax, 1), configuration.pullOperationsMax)
-        let (replica, registry) = (self.replica, self.registry)
+        let (replica, registry, configuration) = (self.replica, self.registry, self.configuration)
         let page = try await offload {
-            let page = try replica.page(after: pull.after ?? 0, holding: pull.vector, limit: limit)
+            let page = try replica.page(
+                after: pull.after ?? 0, holding: pull.vector, limit: limit, bytesMax: configuration.pullBytesMax)
             // What the device acknowledges is what it holds of HQ's operations: entries HQ lacks are ignored (§7).
             let held = replica.versionVector
             let acknowledged = VersionVector(
@@ -83,11 +84,24 @@ extension HQServer {
                 vector: replica.versionVector))
     }
 
-    /// GET /v1/digest
-    func digest(_ request: Request) throws -> Response {
-        if (try? requireAdmin(request)) == nil { _ = try requireDevice(request) }
-        let vector = replica.versionVector
-        return try json(DigestResponse(digest: try replica.digest(), operations: vector.total, vector: vector))
+    /// GET /v1/digest: computed off the event loops and the cooperative pool, one at a time, and cached by op set
+    /// (the digest is a function of it), so concurrent calls cost one computation and `/health` stays fast.
+    func digest(_ request: Request) async throws -> Response {
+        try await requireAdminOrDevice(request)
+        let (replica, cache) = (self.replica, self.digestCache)
+        let (vector, digest) = try await withCheckedThrowingContinuation { continuation in
+            digestQueue.async {
+                continuation.resume(
+                    with: Result {
+                        let vector = replica.versionVector
+                        if let digest = cache.digest(of: vector) { return (vector, digest) }
+                        let digest = try replica.digest()
+                        cache.store(digest, of: vector)
+                        return (vector, digest)
+                    })
+            }
+        }
+        return try json(DigestResponse(digest: digest, operations: vector.total, vector: vector))
     }
 
     struct DeviceList: Codable {
@@ -107,24 +121,32 @@ extension HQServer {
         }
     }
 
-    func listDevices(_ request: Request) throws -> Response {
+    func listDevices(_ request: Request) async throws -> Response {
         try requireAdmin(request)
-        return try json(DeviceList(devices: try registry.list()))
+        let registry = self.registry
+        return try json(DeviceList(devices: try await offload { try registry.list() }))
     }
 
     func addDevice(_ request: Request) async throws -> Response {
         try requireAdmin(request)
         let new = try await decode(NewDevice.self, from: request)
-        let hq = request.head.authority.map { "http://\($0)" }
-        let credentials = try registry.add(name: new.name, hq: hq)
-        logger.info("device enrolled", metadata: ["device": "\(credentials.deviceID)", "name": "\(new.name)"])
+        let scheme = configuration.tls == nil ? "http" : "https"
+        let hq = request.head.authority.map { "\(scheme)://\($0)" }
+        let registry = self.registry
+        let credentials = try await offload { try registry.add(name: new.name, hq: hq) }
+        logger.info(
+            "device enrolled",
+            metadata: ["device": "\(credentials.deviceID)", "name": "\(DeviceRegistry.printable(new.name))"])
         return try json(credentials, status: .created)
     }
 
-    func revokeDevice(_ request: Request, id: String) throws -> Response {
+    func revokeDevice(_ request: Request, id: String) async throws -> Response {
         try requireAdmin(request)
-        guard try registry.revoke(id) else { throw HQError.notFound("no device '\(id)'") }
-        logger.info("device revoked", metadata: ["device": "\(id)"])
+        let registry = self.registry
+        guard try await offload({ try registry.revoke(id) }) else {
+            throw HQError.notFound("no device '\(DeviceRegistry.printable(String(id.prefix(80))))'")
+        }
+        logger.info("device revoked", metadata: ["device": "\(DeviceRegistry.printable(id))"])
         return try json(Revoked(deviceID: id, revoked: true))
     }
 }

@@ -1,10 +1,26 @@
+import Crypto
 import Foundation
 import HTTPTypes
 import Hummingbird
+import HummingbirdCore
+import HummingbirdTLS
 import Logging
 import NIOCore
+import NIOSSL
 import ShopfloorReplication
 import ShopfloorStore
+import Synchronization
+
+/// A request's context: Hummingbird's, plus the client's address (for the back-off on bad credentials).
+public struct HQRequestContext: RequestContext, RemoteAddressRequestContext {
+    public var coreContext: CoreRequestContextStorage
+    public let remoteAddress: SocketAddress?
+
+    public init(source: ApplicationRequestContextSource) {
+        coreContext = .init(source: source)
+        remoteAddress = source.channel.remoteAddress
+    }
+}
 
 /// The HQ HTTP server: a replica on embedded SQLite behind the sync protocol.
 public struct HQServer: Sendable {
@@ -13,6 +29,14 @@ public struct HQServer: Sendable {
     public let configuration: HQConfiguration
     public let logger: Logger
     let committer: GroupCommitter
+    let throttle: AuthenticationThrottle
+    /// The last digest computed and the op set it is of: the digest is a function of the op set alone.
+    let digestCache = DigestCache()
+    /// Digests are computed one at a time, off the event loops and the cooperative pool.
+    let digestQueue = DispatchQueue(label: "shopfloor.hq.digest")
+
+    /// The client address of the request being handled (for the throttle).
+    @TaskLocal static var client: String = "unknown"
 
     public init(replica: Replica, configuration: HQConfiguration = HQConfiguration(), logger: Logger) throws {
         self.replica = replica
@@ -20,37 +44,65 @@ public struct HQServer: Sendable {
         self.committer = GroupCommitter(replica: replica)
         self.configuration = configuration
         self.logger = logger
+        self.throttle = AuthenticationThrottle(perMinute: configuration.failedAuthenticationsPerMinute)
     }
 
-    /// The Hummingbird application; run it with `runService()` or inside a ServiceGroup.
+    /// The Hummingbird application; run it with `runService()` or inside a ServiceGroup. Connections are capped,
+    /// idle ones (and ones that trickle a request's head) are closed after `idleTimeoutSeconds`, and with `tls`
+    /// it speaks HTTPS only.
     public func application(
         onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }
-    ) -> some ApplicationProtocol {
-        let router = Router(context: BasicRequestContext.self)
+    ) throws -> some ApplicationProtocol {
+        let router = Router(context: HQRequestContext.self)
         let server = self
         router.get("/health") { _, _ in
             try server.json(
                 HealthResponse(status: "ok", replica: server.replica.id, protocolVersion: Wire.protocolVersion))
         }
-        router.post("/v1/push") { request, context in await server.handle(request) { try await server.push($0) } }
-        router.post("/v1/pull") { request, context in await server.handle(request) { try await server.pull($0) } }
-        router.get("/v1/digest") { request, context in await server.handle(request) { try server.digest($0) } }
-        router.get("/v1/devices") { request, context in await server.handle(request) { try server.listDevices($0) } }
-        router.post("/v1/devices") { request, context in await server.handle(request) { try await server.addDevice($0) }
+        router.post("/v1/push") { request, context in
+            await server.handle(request, context) { try await server.push($0) }
         }
-        router.get("/v1/conflicts") { request, context in await server.handle(request) { try server.listConflicts($0) }
+        router.post("/v1/pull") { request, context in
+            await server.handle(request, context) { try await server.pull($0) }
+        }
+        router.get("/v1/digest") { request, context in
+            await server.handle(request, context) { try await server.digest($0) }
+        }
+        router.get("/v1/devices") { request, context in
+            await server.handle(request, context) { try await server.listDevices($0) }
+        }
+        router.post("/v1/devices") { request, context in
+            await server.handle(request, context) { try await server.addDevice($0) }
+        }
+        router.get("/v1/conflicts") { request, context in
+            await server.handle(request, context) { try await server.listConflicts($0) }
         }
         router.post("/v1/conflicts/:id/ack") { request, context in
             let id = context.parameters.get("id") ?? ""
-            return await server.handle(request) { try await server.acknowledgeConflict($0, id: id) }
+            return await server.handle(request, context) { try await server.acknowledgeConflict($0, id: id) }
         }
         router.delete("/v1/devices/:id") { request, context in
             let id = context.parameters.get("id") ?? ""
-            return await server.handle(request) { try server.revokeDevice($0, id: id) }
+            return await server.handle(request, context) { try await server.revokeDevice($0, id: id) }
+        }
+        let http1 = HTTPServerBuilder.http1(
+            configuration: HTTP1Channel.Configuration(idleTimeout: .seconds(configuration.idleTimeoutSeconds)))
+        let builder: HTTPServerBuilder
+        if let tls = configuration.tls {
+            let certificates = try NIOSSLCertificate.fromPEMFile(tls.certificateChain)
+            let key = try NIOSSLPrivateKey(file: tls.privateKey, format: .pem)
+            builder = try .tls(
+                http1,
+                tlsConfiguration: TLSConfiguration.makeServerConfiguration(
+                    certificateChain: certificates.map { .certificate($0) }, privateKey: .privateKey(key)))
+        } else {
+            builder = http1
         }
         return Application(
-            router: router,
-            configuration: ApplicationConfiguration(address: .hostname(configuration.host, port: configuration.port)),
+            router: router, server: builder,
+            configuration: ApplicationConfiguration(
+                address: .hostname(configuration.host, port: configuration.port),
+                availableConnectionsDelegate: .maximum(configuration.connectionsMax, logger: logger)),
             onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? 0) },
             logger: logger)
     }
@@ -58,6 +110,13 @@ public struct HQServer: Sendable {
     // MARK: Plumbing
 
     /// Checks the protocol version, runs `body`, and turns every error into its documented response.
+    func handle(
+        _ request: Request, _ context: HQRequestContext, _ body: (Request) async throws -> Response
+    ) async -> Response {
+        let client = context.remoteAddress?.ipAddress ?? "unknown"
+        return await Self.$client.withValue(client) { await handle(request, body) }
+    }
+
     func handle(_ request: Request, _ body: (Request) async throws -> Response) async -> Response {
         do {
             guard let version = request.headers[HTTPField.Name(Wire.versionHeader)!] else {
@@ -69,8 +128,11 @@ public struct HQServer: Sendable {
             logger.notice(
                 "request refused",
                 metadata: ["path": "\(request.uri.path)", "status": "\(error.status.code)", "code": "\(error.code)"])
-            return (try? json(ErrorResponse(code: error.code, message: error.message), status: error.status))
+            var response =
+                (try? json(ErrorResponse(code: error.code, message: error.message), status: error.status))
                 ?? Response(status: error.status)
+            if let seconds = error.retryAfter { response.headers[.retryAfter] = "\(seconds)" }
+            return response
         } catch let error as HQPushRefusal {
             logger.notice(
                 "push refused", metadata: ["status": "\(error.error.status.code)", "code": "\(error.error.code)"])
@@ -96,10 +158,24 @@ public struct HQServer: Sendable {
     }
 
     func decode<T: Decodable>(_ type: T.Type, from request: Request) async throws -> T {
-        var request = request
+        // The body is read by one child task while another keeps time; nothing else touches the request meanwhile.
+        nonisolated(unsafe) var request = request
         let buffer: ByteBuffer
         do {
-            buffer = try await request.collectBody(upTo: configuration.bodyBytesMax)
+            let (limit, seconds) = (configuration.bodyBytesMax, configuration.bodyTimeoutSeconds)
+            buffer = try await withThrowingTaskGroup(of: ByteBuffer?.self) { group in
+                group.addTask { try await request.collectBody(upTo: limit) }
+                group.addTask {
+                    try await Task.sleep(for: .seconds(seconds))
+                    return nil
+                }
+                defer { group.cancelAll() }
+                guard let first = try await group.next(), let body = first else {
+                    throw HQError(
+                        .requestTimeout, "request_timeout", "the request body did not arrive within \(seconds) s")
+                }
+                return body
+            }
         } catch let error as any HTTPResponseError where error.status == .contentTooLarge {
             throw HQError.tooLarge("request body over \(configuration.bodyBytesMax) bytes: send smaller batches")
         }
@@ -123,19 +199,76 @@ public struct HQServer: Sendable {
         }
     }
 
+    /// The admin secret as a Bearer token. A wrong one counts against the client's address (a Basic header does not:
+    /// endpoints open to devices try admin first).
     func requireAdmin(_ request: Request) throws {
-        guard let secret = configuration.adminSecret, let header = request.headers[.authorization],
-            header.hasPrefix("Bearer "),
-            DeviceRegistry.constantTimeEqual(String(header.dropFirst("Bearer ".count)), secret)
-        else { throw HQError.adminRequired }
+        let client = Self.client
+        guard let header = request.headers[.authorization], header.hasPrefix("Bearer ") else {
+            throw HQError.adminRequired
+        }
+        if let seconds = throttle.retryAfter([client]) { throw HQError.tooManyAttempts(seconds) }
+        guard let secret = configuration.adminSecret,
+            Self.secretsEqual(String(header.dropFirst("Bearer ".count)), secret)
+        else {
+            throttle.recordFailure([client])
+            logger.notice("wrong admin secret", metadata: ["client": "\(client)"])
+            throw HQError.adminRequired
+        }
     }
 
-    func requireDevice(_ request: Request) throws -> DeviceRegistry.Record {
+    /// Compares secrets in time independent of where, or whether their lengths, differ: both are hashed first.
+    static func secretsEqual(_ presented: String, _ expected: String) -> Bool {
+        let a = Array(SHA256.hash(data: Array(presented.utf8)))
+        let b = Array(SHA256.hash(data: Array(expected.utf8)))
+        var difference: UInt8 = 0
+        for index in a.indices { difference |= a[index] ^ b[index] }
+        return difference == 0
+    }
+
+    /// The device's credentials (Basic), checked off the cooperative pool; failures count against the client's
+    /// address and the device id.
+    func requireDevice(_ request: Request) async throws -> DeviceRegistry.Record {
+        let client = Self.client
         guard let header = request.headers[.authorization], header.hasPrefix("Basic "),
             let data = Data(base64Encoded: String(header.dropFirst("Basic ".count))),
             let text = String(data: data, encoding: .utf8), let colon = text.firstIndex(of: ":")
-        else { throw HQError.unauthorized }
-        return try registry.authenticate(id: String(text[..<colon]), secret: String(text[text.index(after: colon)...]))
+        else {
+            throttle.recordFailure([client])
+            throw HQError.unauthorized
+        }
+        let id = String(text[..<colon].prefix(80))
+        let keys = [client, "device:" + id]
+        if let seconds = throttle.retryAfter(keys) { throw HQError.tooManyAttempts(seconds) }
+        let registry = self.registry
+        let secret = String(text[text.index(after: colon)...])
+        do {
+            return try await offload { try registry.authenticate(id: id, secret: secret) }
+        } catch let error as HQError where error.code == HQError.unauthorized.code {
+            throttle.recordFailure(keys)
+            throw error
+        }
+    }
+
+    /// Admin or device credentials, for the endpoints open to both.
+    func requireAdminOrDevice(_ request: Request) async throws {
+        if request.headers[.authorization]?.hasPrefix("Bearer ") == true {
+            try requireAdmin(request)
+        } else {
+            _ = try await requireDevice(request)
+        }
+    }
+}
+
+/// The last digest and the version vector of the op set it was computed over.
+final class DigestCache: Sendable {
+    private let value = Mutex<(VersionVector, String)?>(nil)
+
+    func digest(of vector: VersionVector) -> String? {
+        value.withLock { cached in cached.flatMap { $0.0 == vector ? $0.1 : nil } }
+    }
+
+    func store(_ digest: String, of vector: VersionVector) {
+        value.withLock { $0 = (vector, digest) }
     }
 }
 

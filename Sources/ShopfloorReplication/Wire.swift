@@ -8,6 +8,8 @@ public enum Wire {
     public static let pushOperationsMax = 1000
     /// At most this many operations in one pull page.
     public static let pullOperationsMax = 5000
+    /// A pull page stops once its operations reach about this many bytes (PROTOCOL.md §9).
+    public static let pullBytesMax = 8 * 1024 * 1024
     /// Request bodies larger than this are refused with 413.
     public static let bodyBytesMax = 16 * 1024 * 1024
 }

@@ -345,15 +345,27 @@ extension Replica {
     }
 
     /// One pull page from the sequencer: operations numbered after `after`, in sequence order; those the device
-    /// already holds (per `vector`) come back as bare sequence assignments.
-    public func page(after: UInt64, holding vector: VersionVector, limit: Int) throws -> PullPage {
+    /// already holds (per `vector`) come back as bare sequence assignments. A page stops at `limit` entries or
+    /// once its operations reach about `bytesMax` bytes on the wire, whichever comes first; it always holds at least
+    /// one entry when there is one, so a single large operation still gets through.
+    public func page(after: UInt64, holding vector: VersionVector, limit: Int, bytesMax: Int = .max) throws -> PullPage
+    {
         try database.read { db in
-            let rows = try Row.fetchAll(
+            let rows = try Row.fetchCursor(
                 db, sql: "SELECT \(Schema.operationColumns) FROM ops WHERE seq > ? ORDER BY seq LIMIT ?",
                 arguments: [Int64(clamping: after), limit])
             var page = PullPage(operations: [], sequenced: [], last: after, more: false)
-            for row in rows {
+            var bytes = 0
+            while let row = try rows.next() {
                 let op = try Self.decodeOperation(row)
+                // An estimate of the encoded size: the variable-length members plus a fixed envelope.
+                let size =
+                    vector.contains(op.id)
+                    ? 64 + op.id.replica.utf8.count
+                    : 256 + op.payload.utf8.count + op.timestamp.utf8.count + op.kind.utf8.count
+                        + op.context.counters.reduce(0) { $0 + $1.key.utf8.count + 24 }
+                if bytes > 0 && bytes + size > bytesMax { break }
+                bytes += size
                 if vector.contains(op.id) {
                     page.sequenced.append(Assignment(id: op.id, seq: op.seq!))
                 } else {

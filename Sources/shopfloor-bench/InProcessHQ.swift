@@ -12,7 +12,7 @@ enum InProcessHQ {
         let server = try HQServer(
             replica: replica, configuration: HQConfiguration(host: "127.0.0.1", port: 0), logger: logger)
         let (ports, continuation) = AsyncStream<Int>.makeStream()
-        let app = server.application { port in continuation.yield(port) }
+        let app = try server.application { port in continuation.yield(port) }
         let group = ServiceGroup(configuration: ServiceGroupConfiguration(services: [app], logger: logger))
         return try await withThrowingTaskGroup(of: Void.self) { tasks in
             tasks.addTask { try await group.run() }

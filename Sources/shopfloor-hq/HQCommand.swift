@@ -52,20 +52,58 @@ struct HQCommand: AsyncParsableCommand {
         @OptionGroup var options: Options
         @Option(help: "Address to bind.") var host = "127.0.0.1"
         @Option(help: "Port to bind (0 picks a free one).") var port = 8080
-        @Option(help: "Admin secret for the device endpoints. Default: $SHOPFLOOR_ADMIN_SECRET.")
-        var adminSecret: String?
+        @Option(
+            help: ArgumentHelp(
+                "A file holding the admin secret for the device endpoints (at least \(Self.adminSecretMin) characters). "
+                    + "Default: $SHOPFLOOR_ADMIN_SECRET. Without either, the admin endpoints are off."))
+        var adminSecretFile: String?
+        @Option(help: .hidden) var adminSecret: String?
+        @Option(help: "Serve HTTPS with this certificate chain (PEM); needs --tls-key.") var tlsCert: String?
+        @Option(help: "The private key (PEM) of --tls-cert.") var tlsKey: String?
+
+        static let adminSecretMin = 16
+
+        func validate() throws {
+            if adminSecret != nil {
+                throw ValidationError(
+                    "--admin-secret would show the secret in `ps` and shell history: put it in a file and pass "
+                        + "--admin-secret-file FILE, or set SHOPFLOOR_ADMIN_SECRET")
+            }
+            if (tlsCert == nil) != (tlsKey == nil) { throw ValidationError("give both --tls-cert and --tls-key") }
+        }
+
+        /// The admin secret from the file or the environment, refused when too short to resist guessing.
+        func readAdminSecret() throws -> String? {
+            var secret = ProcessInfo.processInfo.environment["SHOPFLOOR_ADMIN_SECRET"]
+            if let adminSecretFile {
+                guard let text = FileManager.default.contents(atPath: adminSecretFile) else {
+                    throw ValidationError("cannot read the admin secret file '\(adminSecretFile)'")
+                }
+                secret = String(decoding: text, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+            }
+            guard let secret, !secret.isEmpty else { return nil }
+            guard secret.count >= Self.adminSecretMin else {
+                throw ValidationError(
+                    "the admin secret has \(secret.count) characters; use at least \(Self.adminSecretMin) "
+                        + "(for example `openssl rand -base64 24`)")
+            }
+            return secret
+        }
 
         func run() async throws {
             let logger = HQCommand.makeLogger()
+            let secret = try readAdminSecret()
             let replica = try options.openReplica(logger: logger)
-            let secret = adminSecret ?? ProcessInfo.processInfo.environment["SHOPFLOOR_ADMIN_SECRET"]
+            let tls = tlsCert.map { TLSFiles(certificateChain: $0, privateKey: tlsKey!) }
             let server = try HQServer(
-                replica: replica, configuration: HQConfiguration(host: host, port: port, adminSecret: secret),
+                replica: replica,
+                configuration: HQConfiguration(host: host, port: port, adminSecret: secret, tls: tls),
                 logger: logger)
             let host = self.host
-            let app = server.application { port in
+            let scheme = tls == nil ? "http" : "https"
+            let app = try server.application { port in
                 // Scripts and tests read this line to learn the port.
-                HQCommand.emit("listening on http://\(host):\(port)")
+                HQCommand.emit("listening on \(scheme)://\(host):\(port)")
             }
             let group = ServiceGroup(
                 configuration: ServiceGroupConfiguration(

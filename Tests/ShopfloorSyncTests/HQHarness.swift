@@ -43,7 +43,7 @@ struct HQHarness {
                 at: path, name: "hq", id: "hq", configuration: ReplicaConfiguration(durable: false, sequencer: true))
         let server = try HQServer(replica: replica, configuration: configuration, logger: logger)
         let (ports, continuation) = AsyncStream<Int>.makeStream()
-        let app = server.application { port in continuation.yield(port) }
+        let app = try server.application { port in continuation.yield(port) }
         let group = ServiceGroup(configuration: ServiceGroupConfiguration(services: [app], logger: logger))
         return try await withThrowingTaskGroup(of: Void.self) { tasks in
             tasks.addTask { try await group.run() }

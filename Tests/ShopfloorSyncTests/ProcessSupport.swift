@@ -198,10 +198,8 @@ final class HQProcess: Sendable {
             attempt += 1
             let child = try ChildProcess(
                 Binaries.shopfloorHQ,
-                [
-                    "serve", "--db", db, "--host", "127.0.0.1", "--port", "\(port)", "--admin-secret", adminSecret,
-                ],
-                name: "\(name)-\(attempt)", directory: directory)
+                ["serve", "--db", db, "--host", "127.0.0.1", "--port", "\(port)"],
+                name: "\(name)-\(attempt)", directory: directory, environment: ["SHOPFLOOR_ADMIN_SECRET": adminSecret])
             do {
                 let line = try await child.waitForLine(containing: "listening on http://127.0.0.1:", timeout: 30)
                 guard
