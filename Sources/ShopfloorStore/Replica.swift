@@ -107,9 +107,24 @@ public final class Replica: Sendable {
             // to the WAL mid-transaction (the default is 2 MiB). Bounded, so memory stays bounded by the batch.
             try db.execute(sql: "PRAGMA cache_size = -\(Self.pageCacheKiB)")
         }
+        try restrictToOwner(path)
         let queue = try DatabaseQueue(path: path, configuration: config)
         try Schema.migrator.migrate(queue)
         return queue
+    }
+
+    /// A replica file holds a device's secret (or, at HQ, every device's hashed credentials): it is readable by its
+    /// owner only. A new file is created 0600 before SQLite opens it (SQLite gives its WAL and shared-memory files
+    /// the main file's mode); an existing one, and its WAL and shared-memory files, are set to 0600.
+    static func restrictToOwner(_ path: String) throws {
+        guard path != ":memory:", !path.isEmpty else { return }
+        if !FileManager.default.fileExists(atPath: path) {
+            let descriptor = Foundation.open(path, O_CREAT | O_EXCL | O_WRONLY, 0o600)
+            if descriptor >= 0 { close(descriptor) }
+        }
+        for file in [path, path + "-wal", path + "-shm"] where FileManager.default.fileExists(atPath: file) {
+            try FileManager.default.setAttributes([.posixPermissions: 0o600], ofItemAtPath: file)
+        }
     }
 
     /// Creates a new replica at `path` with a fresh random id (or `id`).

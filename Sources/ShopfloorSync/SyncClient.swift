@@ -4,6 +4,7 @@ import Logging
 import NIOCore
 import NIOFoundationCompat
 import NIOHTTP1
+import NIOSSL
 import ShopfloorReplication
 import ShopfloorStore
 
@@ -73,6 +74,18 @@ public struct SyncClient: Sendable {
         self.configuration = configuration
         self.http = http
         self.logger = logger
+    }
+
+    /// The HTTP client for an HQ: the shared one, or with `caFile` one that trusts only those authorities (shut it
+    /// down with `shutdown()` when done).
+    public static func makeHTTPClient(caFile: String?) throws -> HTTPClient {
+        guard let caFile else { return .shared }
+        guard FileManager.default.isReadableFile(atPath: caFile) else { throw SyncError.unreadableCAFile(caFile) }
+        var tls = TLSConfiguration.makeClientConfiguration()
+        tls.trustRoots = .file(caFile)
+        return HTTPClient(
+            eventLoopGroup: HTTPClient.defaultEventLoopGroup,
+            configuration: HTTPClient.Configuration(tlsConfiguration: tls))
     }
 
     /// Push, then pull until HQ has nothing more; progress is saved after every batch.

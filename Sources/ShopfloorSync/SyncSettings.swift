@@ -12,6 +12,8 @@ public struct SyncSettings: Sendable, Equatable {
     public var pushed: UInt64 = 0
     public var lastSync: String?
     public var lastError: String?
+    /// A PEM file of the certificate authorities to trust for an `https://` HQ (default: the system's).
+    public var caFile: String?
 
     public init(hq: String? = nil, deviceID: String? = nil, secret: String? = nil) {
         self.hq = hq
@@ -34,13 +36,14 @@ public struct SyncSettings: Sendable, Equatable {
         settings.pushed = UInt64(values["pushed"] ?? "0") ?? 0
         settings.lastSync = values["last_sync"]
         settings.lastError = values["last_error"]
+        settings.caFile = values["ca_file"]
         return settings
     }
 
     public func save(to replica: Replica) throws {
         let values: [(String, String?)] = [
             ("hq", hq), ("device_id", deviceID), ("secret", secret), ("pushed", "\(pushed)"),
-            ("last_sync", lastSync), ("last_error", lastError),
+            ("last_sync", lastSync), ("last_error", lastError), ("ca_file", caFile),
         ]
         try replica.migrate(Self.migrator)
         try replica.writeBookkeeping { db in

@@ -133,7 +133,9 @@ struct HQCommand: AsyncParsableCommand {
                     HQCommand.emit(
                         "device id: \(credentials.deviceID)\nsecret:    \(credentials.secret)\ntoken:     \(credentials.token)"
                     )
-                    HQCommand.emit("enrol with: shopfloor enroll --token \(credentials.token)")
+                    HQCommand.emit(
+                        "enrol with: shopfloor enroll --token-file FILE (the token above, in a file; - reads it from standard input)"
+                    )
                 }
             }
         }

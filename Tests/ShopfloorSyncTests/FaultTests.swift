@@ -234,8 +234,11 @@ struct FaultTests {
             _ = try Replica.create(
                 at: newPath, name: "floor2", id: "floor2", configuration: ReplicaConfiguration(durable: false))
             let credentials = try hq.server.registry.add(name: "floor-2", hq: hq.url)
+            // From a file, so the token is in neither argv nor the shell's history (issue 12).
+            let tokenFile = dir.path("token")
+            try Data((credentials.token + "\n").utf8).write(to: URL(fileURLWithPath: tokenFile))
             let enrol = try await ChildProcess.run(
-                Binaries.shopfloor, ["--db", newPath, "enroll", "--token", credentials.token], name: "enroll",
+                Binaries.shopfloor, ["--db", newPath, "enroll", "--token-file", tokenFile], name: "enroll",
                 directory: dir.url.path, timeout: 30)
             #expect(enrol.exit.succeeded, "enroll: \(enrol.exit); \(enrol.stderr)")
 

@@ -49,7 +49,8 @@ struct HQHarness {
             tasks.addTask { try await group.run() }
             var iterator = ports.makeAsyncIterator()
             guard let port = await iterator.next() else { throw HarnessError.serverDidNotStart }
-            let harness = HQHarness(replica: replica, server: server, url: "http://127.0.0.1:\(port)")
+            let scheme = configuration.tls == nil ? "http" : "https"
+            let harness = HQHarness(replica: replica, server: server, url: "\(scheme)://127.0.0.1:\(port)")
             do {
                 let result = try await body(harness)
                 await group.triggerGracefulShutdown()

@@ -1,4 +1,5 @@
 import ArgumentParser
+import AsyncHTTPClient
 import Dispatch
 import Foundation
 import Logging
@@ -41,12 +42,24 @@ struct SyncRun: ReplicaCommand {
         let settings = try SyncSettings.load(from: replica)
         guard let deviceID = settings.deviceID, let secret = settings.secret else { throw SyncError.notEnrolled }
         guard let address = hq ?? settings.hq else { throw SyncError.noHQ }
+        let http = try SyncClient.makeHTTPClient(caFile: settings.caFile)
         let client = try SyncClient(
             replica: replica, hq: address, deviceID: deviceID, secret: secret,
-            configuration: SyncClient.Configuration(batchOperationsMax: batch), logger: Logger(label: "shopfloor.sync"))
+            configuration: SyncClient.Configuration(batchOperationsMax: batch), http: http,
+            logger: Logger(label: "shopfloor.sync"))
         let bar = ProgressBar(enabled: !global.json)
         let withDigest = digest
-        let report = try blocking { try await client.sync(digest: withDigest) { bar.update($0) } }
+        let report = try blocking {
+            let owned = http !== HTTPClient.shared
+            do {
+                let report = try await client.sync(digest: withDigest) { bar.update($0) }
+                if owned { try await http.shutdown() }
+                return report
+            } catch {
+                if owned { try? await http.shutdown() }
+                throw error
+            }
+        }
         bar.finish()
         let summary = Summary(
             pushed: report.pushed, duplicates: report.duplicates, pulled: report.pulled, digest: report.digest,
