@@ -219,4 +219,58 @@ import X509
         #expect(DeviceRegistry.printable("floor\u{1B}[2J-1") == "floor\\u{001B}[2J-1")
         #expect(DeviceRegistry.printable("Presse Nord é") == "Presse Nord é")
     }
+
+    /// `--admin-secret` showed the secret in `ps`, and a 1-character secret was accepted. The secret now comes from a
+    /// file or the environment and has at least 16 characters.
+    @Test func theAdminSecretComesFromAFileAndMustBeStrong() async throws {
+        let dir = TempDirectory()
+        let db = dir.path("hq.sqlite")
+        let argv = try await ChildProcess.run(
+            Binaries.shopfloorHQ, ["serve", "--db", db, "--port", "0", "--admin-secret", "a-secret-of-twenty-chars"],
+            name: "argv", directory: dir.url.path, timeout: 30)
+        #expect(!argv.exit.succeeded)
+        #expect(argv.stderr.contains("--admin-secret-file"), "\(argv.stderr)")
+        let short = try await ChildProcess.run(
+            Binaries.shopfloorHQ, ["serve", "--db", db, "--port", "0"], name: "short", directory: dir.url.path,
+            timeout: 30, environment: ["SHOPFLOOR_ADMIN_SECRET": "x"])
+        #expect(!short.exit.succeeded)
+        #expect(short.stderr.contains("at least 16"), "\(short.stderr)")
+
+        let file = dir.path("admin-secret")
+        try Data("a-strong-admin-secret-from-a-file\n".utf8).write(to: URL(fileURLWithPath: file))
+        let child = try ChildProcess(
+            Binaries.shopfloorHQ, ["serve", "--db", db, "--port", "0", "--admin-secret-file", file], name: "serve",
+            directory: dir.url.path)
+        let line = try await child.waitForLine(containing: "listening on http://127.0.0.1:", timeout: 30)
+        let url = String(line.split(separator: " ").last!)
+        var request = HTTPClientRequest(url: url + "/v1/devices")
+        request.headers.add(name: Wire.versionHeader, value: "1")
+        request.headers.add(name: "Authorization", value: "Bearer a-strong-admin-secret-from-a-file")
+        let response = try await HTTPClient.shared.execute(request, timeout: .seconds(10))
+        #expect(response.status.code == 200)
+        child.send(SIGTERM)
+        _ = try await child.waitForExit(timeout: 10)
+    }
+
+    /// `shopfloor enroll --token` put the token in argv and shell history: it is read from standard input.
+    @Test func enrolWithTheTokenOnStandardInput() async throws {
+        let dir = TempDirectory()
+        try await HQHarness.withHQ(at: dir.path("hq.sqlite")) { hq in
+            let path = dir.path("floor.sqlite")
+            let device = try Errors.replica(dir, "floor")
+            try device.record(.addLocation(Location(code: "PLANT")))
+            let credentials = try hq.server.registry.add(name: "floor-1", hq: hq.url)
+            let script = "printf '%s\\n' \"$TOKEN\" | \"$SHOPFLOOR\" --db \"$DB\" enroll --token-file -"
+            let enrol = try await ChildProcess.run(
+                "/bin/sh", ["-c", script], name: "enroll", directory: dir.url.path, timeout: 30,
+                environment: ["TOKEN": credentials.token, "SHOPFLOOR": Binaries.shopfloor, "DB": path])
+            #expect(enrol.exit.succeeded, "\(enrol.stderr)")
+            let settings = try SyncSettings.load(from: device)
+            #expect(settings.deviceID == credentials.deviceID && settings.secret == credentials.secret)
+            let sync = try await ChildProcess.run(
+                Binaries.shopfloor, ["--db", path, "sync"], name: "sync", directory: dir.url.path, timeout: 60)
+            #expect(sync.exit.succeeded, "\(sync.stderr)")
+            #expect(hq.replica.versionVector["floor"] == 1)
+        }
+    }
 }
