@@ -80,7 +80,8 @@ enum BodyNumbers {
             return "\(name): \(text.prefix(40)) is negative; it must be between 0 and \(Int64.max)"
         }
         let significant = digits.drop { $0 == UInt8(ascii: "0") }
-        let limit = Array("\(Int64.max)".utf8)
+        // Down to Int64.min for a signed field, up to Int64.max otherwise.
+        let limit = Array((negative ? "9223372036854775808" : "\(Int64.max)").utf8)
         let past =
             significant.count != limit.count
             ? significant.count > limit.count : limit.lexicographicallyPrecedes(significant)
