@@ -132,6 +132,52 @@ import X509
         }
     }
 
+    /// 20,200 idle connections exhausted HQ's descriptors: connections are capped (one past the cap is not served
+    /// while the others are held), and idle ones are closed, which frees the slots.
+    @Test func connectionsAreCapped() async throws {
+        let dir = TempDirectory()
+        // Hummingbird keeps a half-closed connection until the idle timeout: a short one frees the slot quickly.
+        let configuration = HQConfiguration(
+            port: 0, adminSecret: HQHarness.adminSecret, idleTimeoutSeconds: 3, connectionsMax: 2)
+        try await HQHarness.withHQ(at: dir.path("hq.sqlite"), configuration: configuration) { hq in
+            let port = Int(hq.url.split(separator: ":").last!)!
+            let group = MultiThreadedEventLoopGroup.singleton
+            var held: [any Channel] = []
+            for _ in 0..<2 {
+                held.append(try await ClientBootstrap(group: group).connect(host: "127.0.0.1", port: port).get())
+            }
+            try await Task.sleep(for: .milliseconds(200))
+            let waiting = Task { try await hq.request("GET", "/health") }
+            try await Task.sleep(for: .milliseconds(700))
+            #expect(!(await Self.finished(waiting)), "a third connection was served while two were held")
+            waiting.cancel()
+            // The idle timeout closes the held connections, and HQ accepts again.
+            for channel in held {
+                try await Polling.timeout(10, "HQ closes an idle connection") { try await channel.closeFuture.get() }
+            }
+            let answer = try await Polling.timeout(10, "a request after the cap freed") {
+                try await hq.request("GET", "/health")
+            }
+            #expect(answer.status == 200)
+        }
+    }
+
+    static func finished<T: Sendable>(_ task: Task<T, any Error>) async -> Bool {
+        await withTaskGroup(of: Bool.self) { group in
+            group.addTask {
+                _ = try? await task.value
+                return true
+            }
+            group.addTask {
+                try? await Task.sleep(for: .milliseconds(50))
+                return false
+            }
+            let first = await group.next()!
+            group.cancelAll()
+            return first
+        }
+    }
+
     /// Four to eight concurrent digests made `/health` take 3–17 s: digests now run one at a time off the cooperative
     /// pool and are cached by op set, so `/health` stays fast while they run.
     @Test func healthStaysFastWhileDigestsRun() async throws {

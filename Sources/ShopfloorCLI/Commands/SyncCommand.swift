@@ -23,6 +23,8 @@ struct SyncRun: ReplicaCommand {
     @OptionGroup var global: GlobalOptions
     @Option(help: "HQ address (default: the one given at enrolment).") var hq: String?
     @Option(help: "Operations per batch (1–1000).") var batch = 500
+    @Option(help: "PEM certificates of an https HQ's authority (default: the one given at enrolment).")
+    var caFile: String?
     @Flag(help: "Also print the state digest after the sync (it reads every projection row: seconds on a big replica).")
     var digest = false
 
@@ -42,7 +44,7 @@ struct SyncRun: ReplicaCommand {
         let settings = try SyncSettings.load(from: replica)
         guard let deviceID = settings.deviceID, let secret = settings.secret else { throw SyncError.notEnrolled }
         guard let address = hq ?? settings.hq else { throw SyncError.noHQ }
-        let http = try SyncClient.makeHTTPClient(caFile: settings.caFile)
+        let http = try SyncClient.makeHTTPClient(caFile: caFile ?? settings.caFile)
         let client = try SyncClient(
             replica: replica, hq: address, deviceID: deviceID, secret: secret,
             configuration: SyncClient.Configuration(batchOperationsMax: batch), http: http,
