@@ -217,7 +217,7 @@ public struct HQServer: Sendable {
     }
 
     /// Compares secrets in time independent of where, or whether their lengths, differ: both are hashed first.
-    static func secretsEqual(_ presented: String, _ expected: String) -> Bool {
+    public static func secretsEqual(_ presented: String, _ expected: String) -> Bool {
         let a = Array(SHA256.hash(data: Array(presented.utf8)))
         let b = Array(SHA256.hash(data: Array(expected.utf8)))
         var difference: UInt8 = 0

@@ -260,6 +260,15 @@ import X509
         }
     }
 
+    /// The admin comparison returned early when the lengths differed; both sides are now hashed first, so the
+    /// comparison always looks at 32 bytes, and it still tells equal from unequal.
+    @Test func adminSecretsCompareByHash() {
+        #expect(HQServer.secretsEqual("test-admin-secret", "test-admin-secret"))
+        #expect(!HQServer.secretsEqual("test-admin-secret", "test-admin-secreT"))
+        #expect(!HQServer.secretsEqual("x", "test-admin-secret"))
+        #expect(!HQServer.secretsEqual("", "test-admin-secret"))
+    }
+
     /// Names that carried terminal escapes were written raw to HQ's log and by `device list`.
     @Test func unprintableNamesAreShownEscaped() {
         #expect(DeviceRegistry.printable("floor\u{1B}[2J-1") == "floor\\u{001B}[2J-1")
