@@ -33,7 +33,8 @@ extension HQServer {
                 PushResult(id: op.id.description, status: .refused, code: code.rawValue, message: message)
             }
         }
-        recordBoundaryRefusals(results, operations: push.operations, device: device.id)
+        let server = self
+        try await offload { server.recordBoundaryRefusals(results, operations: push.operations, device: device.id) }
         if !report.stored, let first = results.first(where: { $0.status == .refused }) {
             let status: HTTPResponse.Status =
                 switch RefusalCode(rawValue: first.code ?? "") {
