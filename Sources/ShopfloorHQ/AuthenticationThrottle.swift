@@ -6,12 +6,14 @@ import Synchronization
 /// device, is answered `429 too_many_attempts` with `Retry-After`, before its credentials are even checked.
 final class AuthenticationThrottle: Sendable {
     private let perMinute: Int
+    private let window: Double
     private let failures = Mutex<[String: [Date]]>([:])
     /// Addresses and device ids tracked at most (the oldest are forgotten first), so the table stays bounded.
     static let keysMax = 10_000
 
-    init(perMinute: Int) {
+    init(perMinute: Int, windowSeconds: Double = 60) {
         self.perMinute = perMinute
+        self.window = windowSeconds
     }
 
     /// Seconds to wait when any of `keys` is over the limit, else nil.
@@ -19,10 +21,10 @@ final class AuthenticationThrottle: Sendable {
         failures.withLock { table in
             var wait: Int?
             for key in keys {
-                let recent = (table[key] ?? []).filter { now.timeIntervalSince($0) < 60 }
+                let recent = (table[key] ?? []).filter { now.timeIntervalSince($0) < window }
                 table[key] = recent.isEmpty ? nil : recent
                 if recent.count >= perMinute, let oldest = recent.first {
-                    let seconds = max(1, Int((60 - now.timeIntervalSince(oldest)).rounded(.up)))
+                    let seconds = max(1, Int((window - now.timeIntervalSince(oldest)).rounded(.up)))
                     wait = max(wait ?? 0, seconds)
                 }
             }

@@ -21,14 +21,18 @@ public struct HQConfiguration: Sendable {
     public var connectionsMax: Int
     /// Serve HTTPS with this certificate chain and private key (PEM files).
     public var tls: TLSFiles?
-    /// Failed credentials allowed from one client address per minute before `429 too_many_attempts`.
+    /// Failed credentials allowed from one client address (or for one device) per window before
+    /// `429 too_many_attempts`.
     public var failedAuthenticationsPerMinute: Int
+    /// The sliding window those failures are counted over (a minute; shorter in tests).
+    public var authenticationWindowSeconds: Double
 
     public init(
         host: String = "127.0.0.1", port: Int = 8080, adminSecret: String? = nil,
         pushOperationsMax: Int = 1000, pullOperationsMax: Int = 5000, bodyBytesMax: Int = 16 * 1024 * 1024,
         pullBytesMax: Int = Wire.pullBytesMax, idleTimeoutSeconds: Int64 = 30, bodyTimeoutSeconds: Int64 = 60,
-        connectionsMax: Int = 512, tls: TLSFiles? = nil, failedAuthenticationsPerMinute: Int = 20
+        connectionsMax: Int = 512, tls: TLSFiles? = nil, failedAuthenticationsPerMinute: Int = 20,
+        authenticationWindowSeconds: Double = 60
     ) {
         self.host = host
         self.port = port
@@ -42,6 +46,7 @@ public struct HQConfiguration: Sendable {
         self.connectionsMax = connectionsMax
         self.tls = tls
         self.failedAuthenticationsPerMinute = failedAuthenticationsPerMinute
+        self.authenticationWindowSeconds = authenticationWindowSeconds
     }
 }
 

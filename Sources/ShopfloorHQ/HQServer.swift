@@ -44,7 +44,9 @@ public struct HQServer: Sendable {
         self.committer = GroupCommitter(replica: replica)
         self.configuration = configuration
         self.logger = logger
-        self.throttle = AuthenticationThrottle(perMinute: configuration.failedAuthenticationsPerMinute)
+        self.throttle = AuthenticationThrottle(
+            perMinute: configuration.failedAuthenticationsPerMinute,
+            windowSeconds: configuration.authenticationWindowSeconds)
     }
 
     /// The Hummingbird application; run it with `runService()` or inside a ServiceGroup. Connections are capped,

@@ -195,6 +195,7 @@ public struct SyncClient: Sendable {
         }
         var delay = configuration.backoffInitialSeconds
         var lastError = ""
+        var throttled = false
         for attempt in 1...configuration.attemptsMax {
             do {
                 let response = try await http.execute(request, timeout: .seconds(configuration.requestTimeoutSeconds))
@@ -209,6 +210,17 @@ public struct SyncClient: Sendable {
                 let refusal = SyncError.refused(
                     status: Int(response.status.code), code: error?.error.code ?? "http_\(response.status.code)",
                     message: error?.error.message ?? response.status.reasonPhrase)
+                if response.status.code == 429, !throttled,
+                    let seconds = response.headers.first(name: "Retry-After").flatMap(Int.init),
+                    (1...60).contains(seconds)
+                {
+                    // HQ's back-off on bad credentials (PROTOCOL.md §3.2.1) hit this address: wait once, as told.
+                    throttled = true
+                    lastError = refusal.description
+                    logger.notice("HQ asks to retry later", metadata: ["path": "\(path)", "seconds": "\(seconds)"])
+                    try await Task.sleep(for: .seconds(seconds))
+                    continue
+                }
                 guard response.status.code >= 500 else { throw refusal }
                 lastError = refusal.description
             } catch let error as SyncError {

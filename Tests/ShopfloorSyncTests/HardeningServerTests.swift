@@ -132,6 +132,29 @@ import X509
         }
     }
 
+    /// A device throttled because of someone else's guesses from its address waits out `Retry-After` once, then
+    /// syncs.
+    @Test func theSyncClientWaitsOutA429() async throws {
+        let dir = TempDirectory()
+        let configuration = HQConfiguration(
+            port: 0, adminSecret: HQHarness.adminSecret, failedAuthenticationsPerMinute: 3,
+            authenticationWindowSeconds: 2)
+        try await HQHarness.withHQ(at: dir.path("hq.sqlite"), configuration: configuration) { hq in
+            let device = try Errors.replica(dir, "dev0")
+            let client = try hq.client(for: device, name: "floor-1")
+            try device.record(.addLocation(Location(code: "PLANT")))
+            let wrong = Errors.protocolHeader.merging(["Authorization": HQHarness.basic("dev-nobody", "guess")]) { $1 }
+            for _ in 0..<3 { _ = try await hq.request("POST", "/v1/pull", body: Data("{}".utf8), headers: wrong) }
+            let throttled = try await hq.request("POST", "/v1/pull", body: Data("{}".utf8), headers: wrong)
+            #expect(throttled.status == 429)
+            let clock = ContinuousClock()
+            let start = clock.now
+            let report = try await client.sync()
+            #expect(report.pushed == 1)
+            #expect(clock.now - start >= .seconds(1), "the client did not wait for Retry-After")
+        }
+    }
+
     /// 20,200 idle connections exhausted HQ's descriptors: connections are capped (one past the cap is not served
     /// while the others are held), and idle ones are closed, which frees the slots.
     @Test func connectionsAreCapped() async throws {
