@@ -122,8 +122,14 @@ public final class Replica: Sendable {
             let descriptor = Foundation.open(path, O_CREAT | O_EXCL | O_WRONLY, 0o600)
             if descriptor >= 0 { close(descriptor) }
         }
-        for file in [path, path + "-wal", path + "-shm"] where FileManager.default.fileExists(atPath: file) {
-            try FileManager.default.setAttributes([.posixPermissions: 0o600], ofItemAtPath: file)
+        // Another process sharing the replica may remove its WAL and shared-memory files at any moment (when it
+        // closes last): a file gone between the check and the change is not an error.
+        for file in [path, path + "-wal", path + "-shm"] {
+            var status = stat()
+            guard stat(file, &status) == 0, status.st_mode & 0o077 != 0 else { continue }
+            if chmod(file, 0o600) != 0, errno != ENOENT, file == path {
+                throw ReplicaError.permissions(path: path, reason: String(cString: strerror(errno)))
+            }
         }
     }
 

@@ -8,6 +8,7 @@ public enum ReplicaError: Error, Sendable, CustomStringConvertible {
     case alreadyInitialized(path: String)
     case invalidName(String)
     case importFailed(line: Int, reason: String)
+    case permissions(path: String, reason: String)
 
     public var description: String {
         switch self {
@@ -17,6 +18,8 @@ public enum ReplicaError: Error, Sendable, CustomStringConvertible {
         case .alreadyInitialized(let path): "'\(path)' already holds a replica; choose another path"
         case .invalidName(let name): "invalid replica name '\(name)': use 1–64 printable characters"
         case .importFailed(let line, let reason): "line \(line): \(reason); nothing was imported"
+        case .permissions(let path, let reason):
+            "cannot make '\(path)' readable by its owner only (\(reason)): it holds credentials; check who owns it"
         }
     }
 }
