@@ -138,7 +138,7 @@ import X509
         let dir = TempDirectory()
         let configuration = HQConfiguration(
             port: 0, adminSecret: HQHarness.adminSecret, failedAuthenticationsPerMinute: 3,
-            authenticationWindowSeconds: 2)
+            authenticationWindowSeconds: 5)
         try await HQHarness.withHQ(at: dir.path("hq.sqlite"), configuration: configuration) { hq in
             let device = try Errors.replica(dir, "dev0")
             let client = try hq.client(for: device, name: "floor-1")
