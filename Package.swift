@@ -150,6 +150,7 @@ let package = Package(
             name: "ShopfloorSyncTests",
             dependencies: [
                 "ShopfloorDomain", "ShopfloorReplication", "ShopfloorStore", "ShopfloorHQ", "ShopfloorSync",
+                "ShopfloorSimulator",
                 "shopfloor",
                 "shopfloor-hq",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),

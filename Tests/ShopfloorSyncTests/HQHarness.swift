@@ -83,6 +83,13 @@ struct HQHarness {
     func request(
         _ method: String, _ path: String, body: Data? = nil, headers: [String: String] = ["Shopfloor-Protocol": "1"]
     ) async throws -> (status: Int, body: Data) {
+        try await Self.request(url, method, path, body: body, headers: headers)
+    }
+
+    /// A raw request to any HQ (in-process or a separate process) at `url`.
+    static func request(
+        _ url: String, _ method: String, _ path: String, body: Data? = nil, headers: [String: String]
+    ) async throws -> (status: Int, body: Data) {
         var request = HTTPClientRequest(url: url + path)
         request.method = .init(rawValue: method)
         for (name, value) in headers { request.headers.add(name: name, value: value) }

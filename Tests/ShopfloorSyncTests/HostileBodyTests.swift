@@ -1,8 +1,7 @@
-import AsyncHTTPClient
 import Foundation
-import NIOCore
 import ShopfloorHQ
 import ShopfloorReplication
+import ShopfloorSimulator
 import Testing
 
 /// A bounded property test of HQ's boundary (issue 12): generated hostile bodies go to push and pull of a real
@@ -16,18 +15,6 @@ import Testing
         "batch_too_large", "request_timeout", "too_many_attempts", "invalid_operation", "unsupported_schema",
         "unknown_kind", "malformed_payload", "unsupported_protocol",
     ]
-
-    /// A small deterministic generator (SplitMix64): the same seed gives the same bodies.
-    struct Generator: RandomNumberGenerator {
-        var state: UInt64
-        mutating func next() -> UInt64 {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
-    }
 
     static let hostileNumbers = [
         "-1", "0", "1.0", "6.0", "1e3", "-0", "9223372036854775807", "9223372036854775808", "18446744073709551616",
@@ -52,7 +39,7 @@ import Testing
     }
 
     /// One hostile variant of `body`.
-    static func mutate(_ body: String, _ random: inout Generator) -> String {
+    static func mutate(_ body: String, _ random: inout SplitMix64) -> String {
         var text = body
         switch Int.random(in: 0..<9, using: &random) {
         case 0:
@@ -106,13 +93,8 @@ import Testing
     static func request(
         _ url: String, _ method: String, _ path: String, body: String?, headers: [String: String]
     ) async throws -> (status: Int, body: String) {
-        var request = HTTPClientRequest(url: url + path)
-        request.method = .init(rawValue: method)
-        for (name, value) in headers { request.headers.add(name: name, value: value) }
-        if let body { request.body = .bytes(ByteBuffer(string: body)) }
-        let response = try await HTTPClient.shared.execute(request, timeout: .seconds(30))
-        let data = try await response.body.collect(upTo: 64 * 1024 * 1024)
-        return (Int(response.status.code), String(buffer: data))
+        let answer = try await HQHarness.request(url, method, path, body: body.map { Data($0.utf8) }, headers: headers)
+        return (answer.status, String(decoding: answer.body, as: UTF8.self))
     }
 
     @Test func hostileBodiesLeaveHQUpAndUnchanged() async throws {
@@ -132,7 +114,7 @@ import Testing
         #expect(seed.status == 200, "\(seed.body)")
         let before = try await FaultTests.remoteDigest(hq.url, credentials: credentials)
 
-        var random = Generator(state: 12)
+        var random = SplitMix64(seed: 12)
         var refused = 0
         for index in 0..<1_000 {
             let push = index % 3 != 2
