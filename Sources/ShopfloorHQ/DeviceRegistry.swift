@@ -26,12 +26,7 @@ public struct DeviceRegistry: Sendable {
         // Code points, as the OpenAPI document counts them; control and format characters (terminal escapes,
         // bidirectional overrides) would reach HQ's log and `device list` raw.
         let scalars = name.unicodeScalars
-        let unprintable = scalars.first { scalar in
-            switch scalar.properties.generalCategory {
-            case .control, .format, .lineSeparator, .paragraphSeparator: true
-            default: false
-            }
-        }
+        let unprintable = scalars.first(where: Self.isUnprintable)
         guard !scalars.isEmpty, scalars.count <= 64, unprintable == nil else {
             throw HQError.malformed(
                 "device name must be 1–64 characters on one line with no control characters; got "
@@ -153,13 +148,21 @@ public struct DeviceRegistry: Sendable {
     public static func printable(_ text: String) -> String {
         var result = ""
         for scalar in text.unicodeScalars {
-            switch scalar.properties.generalCategory {
-            case .control, .format, .lineSeparator, .paragraphSeparator:
+            if isUnprintable(scalar) {
                 result += String(format: "\\u{%04X}", scalar.value)
-            default: result.unicodeScalars.append(scalar)
+            } else {
+                result.unicodeScalars.append(scalar)
             }
         }
         return result
+    }
+
+    /// Control, format and separator characters: what a terminal or a log line must not get raw.
+    static func isUnprintable(_ scalar: Unicode.Scalar) -> Bool {
+        switch scalar.properties.generalCategory {
+        case .control, .format, .lineSeparator, .paragraphSeparator: true
+        default: false
+        }
     }
 
     static func hash(secret: String, salt: String) -> String {
