@@ -194,11 +194,21 @@ public struct ApplyContext: Sendable {
 
 /// Validates a YYYY-MM-DD business date.
 public func validateDate(_ text: String) throws(DomainError) {
-    let parts = text.split(separator: "-", omittingEmptySubsequences: false)
-    guard parts.count == 3, parts[0].count == 4, parts[1].count == 2, parts[2].count == 2,
-        let year = Int(parts[0]), let month = Int(parts[1]), let day = Int(parts[2]),
-        parts.allSatisfy({ $0.allSatisfy { $0.isASCII && $0.isNumber } }),
-        year >= 1, (1...12).contains(month)
+    // Bytes, not Characters: this runs for every operation folded.
+    let bytes = Array(text.utf8)
+    guard bytes.count == 10, bytes[4] == UInt8(ascii: "-"), bytes[7] == UInt8(ascii: "-") else {
+        throw .invalidDate(text)
+    }
+    func number(_ range: Range<Int>) -> Int? {
+        var value = 0
+        for byte in bytes[range] {
+            guard byte >= UInt8(ascii: "0"), byte <= UInt8(ascii: "9") else { return nil }
+            value = value * 10 + Int(byte - UInt8(ascii: "0"))
+        }
+        return value
+    }
+    guard let year = number(0..<4), let month = number(5..<7), let day = number(8..<10), year >= 1,
+        (1...12).contains(month)
     else { throw .invalidDate(text) }
     let leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0
     let days = [31, leap ? 29 : 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31][month - 1]

@@ -688,7 +688,6 @@ public struct Shop: Sendable {
             receipt.requestedID = add.receipt
             receiptAliases[add.receipt, default: []].append(receiptID)
         }
-        order.receipts.append(receipt)
         if closedConcurrently {
             order.status = .completed
         } else if notStarted {
@@ -697,6 +696,10 @@ public struct Shop: Sendable {
             order.status = try OrderLifecycle(status: order.status).next(
                 .receive, order: order.number, fullyReceived: order.isFullyReceived)
         }
+        // Nothing below throws. The stored copy goes first, so the receipts array is appended to in place rather
+        // than copied whole.
+        orders[order.number] = nil
+        order.receipts.append(receipt)
         valuations.merge(scratch) { $1 }
         receiptOrders[receiptID] = order.number
         orders[order.number] = order

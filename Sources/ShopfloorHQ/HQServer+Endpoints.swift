@@ -7,7 +7,7 @@ extension HQServer {
     /// POST /v1/push: a device's own operations, stored all or nothing.
     func push(_ request: Request) async throws -> Response {
         let device = try await requireDevice(request)
-        let push = try await decode(PushRequest.self, from: request)
+        let push = try await decodePush(request)
         guard push.operations.count <= configuration.pushOperationsMax else {
             throw HQError.tooLarge(
                 "\(push.operations.count) operations in one push; at most \(configuration.pushOperationsMax)")
@@ -79,10 +79,10 @@ extension HQServer {
             try registry.recordContact(device.id, acknowledged: acknowledged)
             return page
         }
-        return try json(
-            PullResponse(
-                operations: page.operations, sequenced: page.sequenced, last: page.last, more: page.more,
-                vector: replica.versionVector))
+        let response = PullResponse(
+            operations: page.operations, sequenced: page.sequenced, last: page.last, more: page.more,
+            vector: replica.versionVector)
+        return Self.acceptsBatch(request) ? batch(BatchEncoding.encode(response)) : try json(response)
     }
 
     /// GET /v1/digest: computed off the event loops and the cooperative pool, one at a time, and cached by op set

@@ -159,13 +159,49 @@ public struct HQServer: Sendable {
             body: ResponseBody(byteBuffer: ByteBuffer(bytes: data)))
     }
 
+    /// A batch in the compact encoding (PROTOCOL.md §19), as the answer to a request that accepts one.
+    func batch(_ bytes: [UInt8]) -> Response {
+        Response(
+            status: .ok, headers: [.contentType: BatchEncoding.contentType],
+            body: ResponseBody(byteBuffer: ByteBuffer(bytes: bytes)))
+    }
+
+    /// True when the request's `Accept` names the compact encoding.
+    static func acceptsBatch(_ request: Request) -> Bool {
+        request.headers[values: .accept].contains { $0.contains(BatchEncoding.contentType) }
+    }
+
     func decode<T: Decodable>(_ type: T.Type, from request: Request) async throws -> T {
+        try decodeJSON(T.self, from: try await body(of: request))
+    }
+
+    /// A push body: a batch when its `Content-Type` says so, JSON otherwise.
+    func decodePush(_ request: Request) async throws -> PushRequest {
+        let buffer = try await body(of: request)
+        guard request.headers[.contentType]?.hasPrefix(BatchEncoding.contentType) == true else {
+            return try decodeJSON(PushRequest.self, from: buffer)
+        }
+        do { return try BatchEncoding.decodePush(buffer.readableBytesView) } catch {
+            throw HQError.malformed("body is not a valid batch: \(error)")
+        }
+    }
+
+    func decodeJSON<T: Decodable>(_ type: T.Type, from buffer: ByteBuffer) throws -> T {
+        if let problem = BodyNumbers.violation(in: Array(buffer.readableBytesView)) { throw HQError.malformed(problem) }
+        do {
+            return try JSONDecoder().decode(T.self, from: Data(buffer: buffer))
+        } catch {
+            throw HQError.malformed("body is not a valid \(T.self): \(Self.describe(error))")
+        }
+    }
+
+    /// The request body, bounded in bytes and in time.
+    func body(of request: Request) async throws -> ByteBuffer {
         // The body is read by one child task while another keeps time; nothing else touches the request meanwhile.
         nonisolated(unsafe) var request = request
-        let buffer: ByteBuffer
         do {
             let (limit, seconds) = (configuration.bodyBytesMax, configuration.bodyTimeoutSeconds)
-            buffer = try await withThrowingTaskGroup(of: ByteBuffer?.self) { group in
+            return try await withThrowingTaskGroup(of: ByteBuffer?.self) { group in
                 group.addTask { try await request.collectBody(upTo: limit) }
                 group.addTask {
                     try await Task.sleep(for: .seconds(seconds))
@@ -180,12 +216,6 @@ public struct HQServer: Sendable {
             }
         } catch let error as any HTTPResponseError where error.status == .contentTooLarge {
             throw HQError.tooLarge("request body over \(configuration.bodyBytesMax) bytes: send smaller batches")
-        }
-        if let problem = BodyNumbers.violation(in: Array(buffer.readableBytesView)) { throw HQError.malformed(problem) }
-        do {
-            return try JSONDecoder().decode(T.self, from: Data(buffer: buffer))
-        } catch {
-            throw HQError.malformed("body is not a valid \(T.self): \(Self.describe(error))")
         }
     }
 

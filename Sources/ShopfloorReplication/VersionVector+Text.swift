@@ -3,16 +3,35 @@
 extension VersionVector {
     /// The compact JSON object with keys in byte order; nil when a key needs escaping (then a JSON coder must).
     public var compactJSON: String? {
-        var bytes: [UInt8] = [UInt8(ascii: "{")]
-        for (index, (replica, counter)) in counters.sorted(by: { $0.key.utf8.lexicographicallyPrecedes($1.key.utf8) })
-            .enumerated()
-        {
+        var entries = Array(counters)
+        var capacity = 2
+        for (replica, _) in entries {
             guard replica.utf8.allSatisfy(Self.isPlain) else { return nil }
+            capacity += replica.utf8.count + 24
+        }
+        // Plain keys are ASCII, whose String order is their byte order.
+        entries.sort { $0.key < $1.key }
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(capacity)
+        bytes.append(UInt8(ascii: "{"))
+        var digits: (UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64) =
+            (0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
+        for (index, (replica, counter)) in entries.enumerated() {
             if index > 0 { bytes.append(UInt8(ascii: ",")) }
             bytes.append(UInt8(ascii: "\""))
-            bytes += replica.utf8
-            bytes += [UInt8(ascii: "\""), UInt8(ascii: ":")]
-            bytes += String(counter).utf8
+            bytes.append(contentsOf: replica.utf8)
+            bytes.append(UInt8(ascii: "\""))
+            bytes.append(UInt8(ascii: ":"))
+            withUnsafeMutableBytes(of: &digits) { scratch in
+                var value = counter
+                var end = scratch.count
+                repeat {
+                    end -= 1
+                    scratch[end] = UInt8(ascii: "0") + UInt8(value % 10)
+                    value /= 10
+                } while value > 0
+                bytes.append(contentsOf: scratch[end...])
+            }
         }
         bytes.append(UInt8(ascii: "}"))
         return String(decoding: bytes, as: UTF8.self)

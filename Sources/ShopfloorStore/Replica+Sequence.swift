@@ -138,12 +138,13 @@ extension Replica {
                 preconditionFailure("unknown undo kind \(kind)")
             }
         }
+        // CROSS JOIN keeps the suffix the outer loop: left to itself, the planner may scan the whole ledger.
         try db.execute(
             sql: """
                 DELETE FROM ledger_refs WHERE (ref, lamport, replica, counter) IN
                     (SELECT DISTINCT l.ref, l.lamport, l.replica, l.counter
-                     FROM suffix s JOIN ops o USING (replica, counter)
-                     JOIN ledger l ON l.lamport = o.lamport AND l.replica = o.replica AND l.counter = o.counter
+                     FROM suffix s CROSS JOIN ops o ON o.replica = s.replica AND o.counter = s.counter
+                     CROSS JOIN ledger l ON l.lamport = o.lamport AND l.replica = o.replica AND l.counter = o.counter
                      WHERE l.ref IS NOT NULL)
                 """)
         for table in ["ledger", "conflicts"] {

@@ -120,8 +120,7 @@ public struct SyncClient: Sendable {
                 authoredBy: replica.id, after: settings.pushed, limit: configuration.batchOperationsMax)
             guard !batch.isEmpty else { break }
             do {
-                let response: PushResponse = try await send(
-                    "/v1/push", body: PushRequest(replica: replica.id, operations: batch))
+                let response = try await sendPush(PushRequest(replica: replica.id, operations: batch))
                 accepted += response.results.filter { $0.status == .accepted }.count
                 duplicates += response.results.filter { $0.status == .duplicate }.count
                 settings.pushed = max(settings.pushed, batch.last!.id.counter)
@@ -141,58 +140,133 @@ public struct SyncClient: Sendable {
         return (accepted, duplicates)
     }
 
+    /// Entries (operations and bare sequence numbers) folded in one transaction. A device with unsynced work of its
+    /// own rewinds and refolds that suffix once per group, so groups much larger than a page keep that cost small
+    /// beside the pulled operations; the buffer ahead of the fold holds at most two groups.
+    var pullGroupEntries: Int { configuration.batchOperationsMax * 20 }
+
+    /// Pulls in rounds until a round's first page is empty. In a round, a producer fetches pages ahead (each after the
+    /// previous page's `last`) while the replica folds them, a group per transaction. Each request carries the vector
+    /// committed so far, which may trail the pages in flight: those hold only operations numbered after the earlier
+    /// ones, so it still tells HQ which the device holds. The empty page that ends the pull carries the final vector.
     func pull(progress: (SyncProgress) -> Void) async throws -> Int {
         var pulled = 0
         var total = 0
         while true {
-            let after = replica.sequencedThrough
-            let response: PullResponse = try await send(
-                "/v1/pull",
-                body: PullRequest(
-                    vector: replica.versionVector, limit: configuration.batchOperationsMax * 4, after: after))
+            let vector = replica.versionVector
+            let first: PullResponse = try await pullPage(after: replica.sequencedThrough, vector: vector)
             if total == 0 {
-                let held = replica.versionVector.total
-                total = Int(response.vector.total > held ? response.vector.total - held : 0)
+                total = Int(first.vector.total > vector.total ? first.vector.total - vector.total : 0)
             }
-            if !response.operations.isEmpty || !response.sequenced.isEmpty {
-                let assignments = Dictionary(response.sequenced.map { ($0.id, $0.seq) }, uniquingKeysWith: { $1 })
-                let report = try replica.integrate(response.operations, assignments: assignments)
-                for (op, outcome) in zip(response.operations, report.outcomes) {
-                    if case .refused(let code, let message) = outcome {
-                        throw SyncError.protocolViolation(
-                            "HQ sent \(op.id) which was refused (\(code.rawValue)): \(message)")
-                    }
-                }
-                pulled += report.outcomes.filter(\.isAccepted).count
-                progress(SyncProgress(phase: .pull, done: pulled, total: max(total, pulled)))
-            }
-            // Stop on an empty page: that last request also tells HQ what this device now holds (its lag).
-            if response.operations.isEmpty && response.sequenced.isEmpty {
-                guard !response.more else {
+            guard PageBuffer.entries(first) > 0 else {
+                guard !first.more else {
                     throw SyncError.protocolViolation("HQ said more operations remain but sent none")
                 }
-                break
+                return pulled
             }
+            let buffer = PageBuffer(capacity: 2 * pullGroupEntries, committed: vector)
+            _ = await buffer.put(first)
+            let producer = Task { [self] in
+                var page = first
+                do {
+                    while page.more {
+                        page = try await pullPage(after: page.last, vector: await buffer.committed)
+                        guard PageBuffer.entries(page) > 0 else { break }
+                        guard await buffer.put(page) else { return }
+                    }
+                    await buffer.finish(.success(()))
+                } catch {
+                    await buffer.finish(.failure(error))
+                }
+            }
+            do {
+                while true {
+                    let group = try await buffer.take(minimum: pullGroupEntries)
+                    guard !group.isEmpty else { break }
+                    pulled += try integrate(group)
+                    await buffer.commit(replica.versionVector)
+                    progress(SyncProgress(phase: .pull, done: pulled, total: max(total, pulled)))
+                }
+            } catch {
+                await buffer.close()
+                producer.cancel()
+                throw error
+            }
+            await buffer.close()
         }
-        return pulled
     }
 
-    /// One request with bounded retries on transient failures.
+    /// Folds pulled pages in one transaction; returns how many operations were new here.
+    func integrate(_ pages: [PullResponse]) throws -> Int {
+        let operations = pages.flatMap(\.operations)
+        let assignments = Dictionary(
+            pages.lazy.flatMap(\.sequenced).map { ($0.id, $0.seq) }, uniquingKeysWith: { $1 })
+        let report = try replica.integrate(operations, assignments: assignments)
+        for (op, outcome) in zip(operations, report.outcomes) {
+            if case .refused(let code, let message) = outcome {
+                throw SyncError.protocolViolation("HQ sent \(op.id) which was refused (\(code.rawValue)): \(message)")
+            }
+        }
+        return report.outcomes.filter(\.isAccepted).count
+    }
+
+    /// One JSON request with bounded retries on transient failures.
     func send<Body: Encodable, Reply: Decodable>(
         _ path: String, body: Body?, method: HTTPMethod = .POST
     ) async throws -> Reply {
-        var request = HTTPClientRequest(url: hq + path)
-        request.method = method
-        request.headers.add(name: Wire.versionHeader, value: "\(Wire.protocolVersion)")
-        request.headers.add(name: "Content-Type", value: "application/json")
-        let credentials = Data("\(deviceID):\(secret)".utf8).base64EncodedString()
-        request.headers.add(name: "Authorization", value: "Basic \(credentials)")
+        var bytes: ByteBuffer?
         if let body {
             // Sorted keys: every context lists replicas in the same order, which gzip exploits on the wire.
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-            request.body = .bytes(ByteBuffer(data: try encoder.encode(body)))
+            bytes = ByteBuffer(data: try encoder.encode(body))
         }
+        let (_, data) = try await exchange(path, body: bytes, method: method)
+        return try Self.decodeJSON(Reply.self, data, path: path)
+    }
+
+    static func decodeJSON<Reply: Decodable>(_ type: Reply.Type, _ data: Data, path: String) throws -> Reply {
+        do { return try JSONDecoder().decode(Reply.self, from: data) } catch {
+            throw SyncError.protocolViolation("unreadable reply from \(path): \(error)")
+        }
+    }
+
+    /// A push in the compact encoding (PROTOCOL.md §19); the answer is JSON.
+    func sendPush(_ push: PushRequest) async throws -> PushResponse {
+        let (_, data) = try await exchange(
+            "/v1/push", body: ByteBuffer(bytes: BatchEncoding.encode(push)), contentType: BatchEncoding.contentType)
+        return try Self.decodeJSON(PushResponse.self, data, path: "/v1/push")
+    }
+
+    /// A pull page, asked for in the compact encoding; an HQ that answers in JSON is read as JSON.
+    func pullPage(after: UInt64, vector: VersionVector) async throws -> PullResponse {
+        let request = PullRequest(vector: vector, limit: configuration.batchOperationsMax * 4, after: after)
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        let (contentType, data) = try await exchange(
+            "/v1/pull", body: ByteBuffer(data: try encoder.encode(request)),
+            accept: "\(BatchEncoding.contentType), application/json;q=0.5")
+        guard contentType?.hasPrefix(BatchEncoding.contentType) == true else {
+            return try Self.decodeJSON(PullResponse.self, data, path: "/v1/pull")
+        }
+        do { return try BatchEncoding.decodePull(data) } catch {
+            throw SyncError.protocolViolation("unreadable batch from /v1/pull: \(error)")
+        }
+    }
+
+    /// One request with bounded retries on transient failures; returns a 200 or 201 answer's content type and body.
+    func exchange(
+        _ path: String, body: ByteBuffer?, method: HTTPMethod = .POST, contentType: String = "application/json",
+        accept: String? = nil
+    ) async throws -> (contentType: String?, body: Data) {
+        var request = HTTPClientRequest(url: hq + path)
+        request.method = method
+        request.headers.add(name: Wire.versionHeader, value: "\(Wire.protocolVersion)")
+        request.headers.add(name: "Content-Type", value: contentType)
+        if let accept { request.headers.add(name: "Accept", value: accept) }
+        let credentials = Data("\(deviceID):\(secret)".utf8).base64EncodedString()
+        request.headers.add(name: "Authorization", value: "Basic \(credentials)")
+        if let body { request.body = .bytes(body) }
         var delay = configuration.backoffInitialSeconds
         var lastError = ""
         var throttled = false
@@ -202,9 +276,7 @@ public struct SyncClient: Sendable {
                 let bytes = try await response.body.collect(upTo: 256 * 1024 * 1024)
                 let data = Data(buffer: bytes)
                 if response.status.code == 200 || response.status.code == 201 {
-                    do { return try JSONDecoder().decode(Reply.self, from: data) } catch {
-                        throw SyncError.protocolViolation("unreadable reply from \(path): \(error)")
-                    }
+                    return (response.headers.first(name: "Content-Type"), data)
                 }
                 let error = try? JSONDecoder().decode(ErrorResponse.self, from: data)
                 let refusal = SyncError.refused(

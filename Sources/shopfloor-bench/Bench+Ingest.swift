@@ -83,7 +83,7 @@ extension Bench {
             var remaining = share
             while remaining > 0 {
                 let batch = (0..<min(500, remaining)).map { _ in streams[index].next() }
-                pushes.append(try RawPusher.body(replica: streams[index].author.id, operations: batch))
+                pushes.append(RawPusher.body(replica: streams[index].author.id, operations: batch))
                 remaining -= batch.count
             }
             bodies.append(pushes)

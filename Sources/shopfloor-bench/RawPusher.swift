@@ -19,8 +19,13 @@ struct RawPusher: Sendable {
         self.authorization = "Basic " + Data("\(deviceID):\(secret)".utf8).base64EncodedString()
     }
 
-    /// The body `SyncClient` sends for these operations (sorted keys, no escaped slashes).
-    static func body(replica: String, operations: [ShopOperation]) throws -> [UInt8] {
+    /// The body `SyncClient` sends for these operations: the compact encoding (PROTOCOL.md §19).
+    static func body(replica: String, operations: [ShopOperation]) -> [UInt8] {
+        BatchEncoding.encode(PushRequest(replica: replica, operations: operations))
+    }
+
+    /// The same push as JSON (sorted keys, no escaped slashes), the protocol's reference form.
+    static func jsonBody(replica: String, operations: [ShopOperation]) throws -> [UInt8] {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         return Array(try encoder.encode(PushRequest(replica: replica, operations: operations)))
@@ -30,7 +35,7 @@ struct RawPusher: Sendable {
         var request = HTTPClientRequest(url: url)
         request.method = .POST
         request.headers.add(name: Wire.versionHeader, value: "\(Wire.protocolVersion)")
-        request.headers.add(name: "Content-Type", value: "application/json")
+        request.headers.add(name: "Content-Type", value: BatchEncoding.contentType)
         request.headers.add(name: "Authorization", value: authorization)
         request.body = .bytes(ByteBuffer(bytes: body))
         let response = try await http.execute(request, timeout: .seconds(300))

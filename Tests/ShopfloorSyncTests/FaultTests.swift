@@ -242,9 +242,10 @@ struct FaultTests {
                 directory: dir.url.path, timeout: 30)
             #expect(enrol.exit.succeeded, "enroll: \(enrol.exit); \(enrol.stderr)")
 
-            // Pull pages are 4 × --batch = 200 operations. HQ learns what the device holds from each pull request.
+            // Pull pages are 4 × --batch = 40 operations, folded in groups of 20 × --batch = 200. HQ learns what the
+            // device has committed from each pull request, which trails the pages fetched ahead by at most two groups.
             let child = try ChildProcess(
-                Binaries.shopfloor, ["--db", newPath, "sync", "--batch", "\(Self.batch)"], name: "pull-1",
+                Binaries.shopfloor, ["--db", newPath, "sync", "--batch", "10"], name: "pull-1",
                 directory: dir.url.path)
             var acknowledged: UInt64 = 0
             try await Polling.until("the new device to pull a third of the history", timeout: 60, interval: 0.003) {
