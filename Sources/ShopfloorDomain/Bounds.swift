@@ -95,7 +95,9 @@ private struct BoundsCheck {
         if count > max { fail(field, "\(count) characters; at most \(max)") }
         // Control characters (terminal escapes among them) are refused; multi-line texts keep newlines and tabs.
         let control = value.unicodeScalars.first { scalar in
-            scalar.properties.generalCategory == .control && !(lines && (scalar == "\n" || scalar == "\t"))
+            // General category Cc is exactly U+0000–U+001F and U+007F–U+009F (a range test, not a table lookup).
+            (scalar.value < 0x20 || (0x7F...0x9F).contains(scalar.value))
+                && !(lines && (scalar == "\n" || scalar == "\t"))
         }
         if let control { fail(field, "control character U+\(hex(control.value)) is not allowed") }
     }

@@ -52,6 +52,16 @@ public struct Catalog: Sendable, Equatable {
     public init() {}
 
     static func validateCode(_ code: String, what: String) throws(DomainError) {
+        // Most codes are ASCII: bytes then decide, without Unicode property tables or grapheme breaking.
+        if code.utf8.allSatisfy({ $0 < 0x80 }) {
+            let allowed = code.utf8.allSatisfy { byte in
+                (UInt8(ascii: "a")...UInt8(ascii: "z")).contains(byte)
+                    || (UInt8(ascii: "A")...UInt8(ascii: "Z")).contains(byte)
+                    || (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(byte) || "-_./".utf8.contains(byte)
+            }
+            guard !code.isEmpty, code.utf8.count <= 64, allowed else { throw .invalidCode(what: what, code: code) }
+            return
+        }
         let allowed = code.unicodeScalars.allSatisfy { scalar in
             scalar.properties.isAlphabetic || ("0"..."9").contains(scalar) || "-_./".unicodeScalars.contains(scalar)
         }

@@ -16,14 +16,17 @@ extension HQServer {
         // race: checked and set outside it, two devices could write as one replica).
         let registry = self.registry
         let pushed = push.operations.map(\.id.counter).max() ?? 0
-        let report = try await committer.integrate(
-            PushBatch(
-                operations: push.operations, author: push.replica, allOrNothing: true, strict: true,
-                check: { db in try registry.checkBinding(device, to: push.replica, db) },
-                bookkeeping: { db, stored in
-                    if stored { try registry.bind(device.id, to: push.replica, db) }
-                    try registry.recordContact(device.id, pushed: stored ? pushed : nil, db)
-                }))
+        var batch = PushBatch(
+            operations: push.operations, author: push.replica, allOrNothing: true, strict: true,
+            check: { db in try registry.checkBinding(device, to: push.replica, db) },
+            bookkeeping: { db, stored in
+                if stored { try registry.bind(device.id, to: push.replica, db) }
+                try registry.recordContact(device.id, pushed: stored ? pushed : nil, db)
+            })
+        // Decoding and checking payloads needs no state: done here, in parallel across devices, so the single
+        // writer only checks the operations against the log, stores and folds.
+        batch.prepare()
+        let report = try await committer.integrate(batch)
         if let rejection = report.rejection { throw rejection }
         let results = zip(push.operations, report.outcomes).map { op, outcome in
             switch outcome {

@@ -61,10 +61,13 @@ public struct VersionVector: Sendable, Hashable, CustomStringConvertible {
 
     /// A replica id: 1–64 ASCII letters, digits, '.', '_' or '-'.
     public static func isValidReplicaID(_ id: String) -> Bool {
+        // Bytes: every allowed character is ASCII, and a byte ≥ 0x80 (any other scalar) fails each test.
         !id.isEmpty && id.utf8.count <= 64
-            && id.unicodeScalars.allSatisfy {
-                $0.isASCII
-                    && ($0.properties.isAlphabetic || ("0"..."9").contains($0) || "._-".unicodeScalars.contains($0))
+            && id.utf8.allSatisfy { byte in
+                (UInt8(ascii: "a")...UInt8(ascii: "z")).contains(byte)
+                    || (UInt8(ascii: "A")...UInt8(ascii: "Z")).contains(byte)
+                    || (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(byte) || byte == UInt8(ascii: ".")
+                    || byte == UInt8(ascii: "_") || byte == UInt8(ascii: "-")
             }
     }
 
@@ -75,6 +78,10 @@ public struct VersionVector: Sendable, Hashable, CustomStringConvertible {
     /// integers), or nil.
     public func boundsViolation() -> String? {
         if counters.count > Self.entriesMax { return "\(counters.count) replicas; at most \(Self.entriesMax)" }
+        // Sorted only to name the first violation in a stable order; a valid vector (the common case) is not sorted.
+        guard !counters.allSatisfy({ Self.isValidReplicaID($0.key) && $0.value <= UInt64(Int64.max) }) else {
+            return nil
+        }
         for (replica, counter) in counters.sorted(by: { $0.key < $1.key }) {
             guard Self.isValidReplicaID(replica) else {
                 return "replica id '\(replica.prefix(80))' is not 1–64 of [A-Za-z0-9._-]"

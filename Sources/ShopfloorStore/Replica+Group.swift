@@ -18,6 +18,8 @@ public struct PushBatch: Sendable {
     /// Run in the same transaction after admission and storing, with whether the push was stored (HQ binds the
     /// device and records the contact there). An error it throws fails the whole transaction.
     public var bookkeeping: (@Sendable (Database, _ stored: Bool) throws -> Void)?
+    /// The stateless half of admission, per operation, when ``prepare()`` ran.
+    var inspections: [Inspection]?
 
     public init(
         operations: [ShopOperation], author: String? = nil, allOrNothing: Bool = true, strict: Bool = false,
@@ -31,6 +33,19 @@ public struct PushBatch: Sendable {
         self.check = check
         self.bookkeeping = bookkeeping
     }
+
+    /// Runs the rules of admission that need no state (the date, the bounds, decoding the payload and checking its
+    /// canonical form) now, so the single writer only checks the operations against the log. Call it off the
+    /// writer: HQ's request handlers do, in parallel across devices.
+    public mutating func prepare() {
+        inspections = operations.map { Replica.inspect($0, strict: strict) }
+    }
+}
+
+/// What the stateless rules of admission found: a refusal, or the decoded command.
+struct Inspection: Sendable {
+    var refusal: IntegrationOutcome?
+    var command: Command?
 }
 
 extension Replica {
@@ -63,11 +78,11 @@ extension Replica {
                         var stored: [ShopOperation] = []
                         var running = clocks
                         try db.inSavepoint {
-                            for var op in batch.operations {
+                            for (index, var op) in batch.operations.enumerated() {
                                 var command: Command?
                                 let outcome = try Self.admit(
-                                    op, author: batch.author, vector: running.vector, strict: batch.strict, db,
-                                    command: &command)
+                                    op, author: batch.author, vector: running.vector, strict: batch.strict,
+                                    inspection: batch.inspections?[index], db, command: &command)
                                 if outcome == .accepted {
                                     running.arrival += 1
                                     op.seq = running.next

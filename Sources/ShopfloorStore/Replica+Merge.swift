@@ -198,8 +198,8 @@ extension Replica {
     /// within the size bounds every device keeps, and the schema at least 1. Operations already in a log (pulled
     /// from HQ, or refolded) are not held to it, so history stays foldable.
     static func admit(
-        _ op: ShopOperation, author: String?, vector: VersionVector, strict: Bool = false, _ db: Database,
-        command: inout Command?
+        _ op: ShopOperation, author: String?, vector: VersionVector, strict: Bool = false,
+        inspection: Inspection? = nil, _ db: Database, command: inout Command?
     ) throws -> IntegrationOutcome {
         if let author, op.id.replica != author {
             return .refused(
@@ -247,12 +247,22 @@ extension Replica {
                     "operation \(op.id) depends on operations not here yet: \(missing.sorted().joined(separator: ", "))"
             )
         }
+        let inspection = inspection ?? Self.inspect(op, strict: strict)
+        command = inspection.command
+        return inspection.refusal ?? .accepted
+    }
+
+    /// The last rules of admission, which need no state: the date, HQ's bounds, the payload's decoding and (strict)
+    /// its canonical form. HQ runs them in the request handler, off the single writer (``PushBatch/prepare()``).
+    static func inspect(_ op: ShopOperation, strict: Bool) -> Inspection {
         do { try validateDate(op.date) } catch {
-            return .refused(code: .invalidOperation, message: "operation \(op.id): \(error.description)")
+            return Inspection(
+                refusal: .refused(code: .invalidOperation, message: "operation \(op.id): \(error.description)"))
         }
         if strict {
-            if let refusal = Self.boundaryRefusal(op) { return refusal }
+            if let refusal = Self.boundaryRefusal(op) { return Inspection(refusal: refusal) }
         }
+        let command: Command
         do { command = try op.command() } catch {
             let code: RefusalCode =
                 switch error {
@@ -260,17 +270,21 @@ extension Replica {
                 case .unsupportedSchema: .unsupportedSchema
                 case .malformedPayload: .malformedPayload
                 }
-            return .refused(code: code, message: error.description)
+            return Inspection(refusal: .refused(code: code, message: error.description))
         }
-        if strict, let command {
+        if strict {
             if let deviation = op.payloadDeviation(from: command) {
-                return .refused(code: .malformedPayload, message: "operation \(op.id): \(deviation)")
+                return Inspection(
+                    refusal: .refused(code: .malformedPayload, message: "operation \(op.id): \(deviation)"),
+                    command: command)
             }
             if let violation = command.boundsViolation() {
-                return .refused(code: .malformedPayload, message: "operation \(op.id): \(violation)")
+                return Inspection(
+                    refusal: .refused(code: .malformedPayload, message: "operation \(op.id): \(violation)"),
+                    command: command)
             }
         }
-        return .accepted
+        return Inspection(command: command)
     }
 
     /// The envelope bounds HQ holds a pushed operation to before reading its payload.
@@ -288,7 +302,7 @@ extension Replica {
                     + "\(ShopOperation.payloadBytesMax)")
         }
         guard op.kind.utf8.count <= 64, op.timestamp.utf8.count <= 64,
-            op.timestamp.unicodeScalars.allSatisfy({ $0.isASCII && $0.properties.generalCategory != .control })
+            op.timestamp.utf8.allSatisfy({ (0x20...0x7E).contains($0) })
         else {
             return .refused(
                 code: .invalidOperation,

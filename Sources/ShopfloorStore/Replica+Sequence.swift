@@ -11,7 +11,7 @@ import ShopfloorReplication
 /// and folds forward again. The cost is the suffix, never the whole log.
 extension Replica {
     /// The most operations folded over one working set: bounds a fold's memory by the batch, never the history.
-    static let foldBatchMax = 2_000
+    static let foldBatchMax = 5_000
 
     /// Folds operations (sorted in canonical order, all after the fold's last) and writes their projections, in
     /// batches of at most ``foldBatchMax``.

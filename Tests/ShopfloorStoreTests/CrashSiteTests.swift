@@ -113,3 +113,13 @@ import Testing
         }
     }
 }
+
+/// The undo log's stock keys, built without a JSON encoder, are the encoder's bytes: a suffix kept by an earlier
+/// build and rewound by this one finds its images under the same keys.
+@Suite struct UndoKeyTests {
+    @Test(arguments: ["STEEL", "A-1_b.c/d", "Stahl-ÄÖ", "ключ", "a\"b", "back\\slash", "tab\there", "x\u{7F}"])
+    func undoKeyIsTheEncodersText(_ sku: String) throws {
+        let key = StockKey(sku: sku, location: "PLANT/2")
+        #expect(try ProjectionWriter.undoKey(key) == ProjectionWriter.json([key.sku, key.location]))
+    }
+}

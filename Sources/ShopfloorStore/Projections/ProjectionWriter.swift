@@ -38,7 +38,7 @@ struct ProjectionWriter {
                 let image =
                     before.valuations[key] == nil && before.positions[key] == nil
                     ? nil : StockImage(valuation: before.valuations[key], position: before.positions[key])
-                try undo.keep("stock", try Self.json([key.sku, key.location]), image)
+                try undo.keep("stock", try Self.undoKey(key), image)
             }
             try writeStock(key, valuation: valuation, position: position)
         }
@@ -319,6 +319,15 @@ struct ProjectionWriter {
     /// Printable ASCII with no quote or backslash: the same text inside JSON quotes.
     private static func isPlain(_ text: String) -> Bool {
         text.utf8.allSatisfy { $0 > 0x20 && $0 < 0x7F && $0 != UInt8(ascii: "\"") && $0 != UInt8(ascii: "\\") }
+    }
+
+    /// A stock key in the undo log: the JSON array `["sku","location"]`, as ``json(_:)`` writes it. Codes need no
+    /// escaping (they hold no quote, backslash or control character), so the text is built directly; anything else
+    /// goes through the encoder, which gives the same bytes.
+    static func undoKey(_ key: StockKey) throws -> String {
+        let plain = { (code: String) in code.utf8.allSatisfy { $0 >= 0x20 && $0 != 0x22 && $0 != 0x5C && $0 != 0x7F } }
+        guard plain(key.sku), plain(key.location) else { return try json([key.sku, key.location]) }
+        return "[\"" + key.sku + "\",\"" + key.location + "\"]"
     }
 
     static func json(_ value: some Encodable) throws -> String {
