@@ -21,18 +21,30 @@ extension Replica {
         ])
     }
 
+    /// A fold position as `json(_:)` writes it (sorted keys), built directly: it is saved on every commit. A replica
+    /// id is plain ASCII (`[A-Za-z0-9._-]`), so it needs no escaping; anything else goes through the encoder.
+    static func metaJSON(_ key: CanonicalKey) throws -> String {
+        guard VersionVector.isValidReplicaID(key.replica) else { return try json(key) }
+        let seq = key.seq.map { ",\"seq\":\($0)" } ?? ""
+        return "{\"counter\":\(key.counter),\"lamport\":\(key.lamport),\"replica\":\"\(key.replica)\"\(seq)}"
+    }
+
     /// Saves the clocks and the fold position; the version vector only where it moved.
     static func saveClocks(_ state: ReplicaState, _ db: Database, previous: VersionVector? = nil) throws {
         let upsertMeta = try db.cachedStatement(sql: "INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)")
         try upsertMeta.execute(arguments: ["lamport", "\(state.lamport)"])
         try upsertMeta.execute(arguments: ["folded_count", "\(state.count)"])
         if let last = state.last {
-            try upsertMeta.execute(arguments: ["folded_key", try json(last)])
+            try upsertMeta.execute(arguments: ["folded_key", try metaJSON(last)])
         } else {
             try db.execute(sql: "DELETE FROM meta WHERE key = 'folded_key'")
         }
         if let boundary = state.boundary {
-            try upsertMeta.execute(arguments: ["boundary", try json(boundary)])
+            try upsertMeta.execute(arguments: [
+                "boundary",
+                try boundary.last.map { "{\"count\":\(boundary.count),\"last\":" + (try metaJSON($0)) + "}" }
+                    ?? json(boundary),
+            ])
         } else {
             try db.execute(sql: "DELETE FROM meta WHERE key = 'boundary'")
         }

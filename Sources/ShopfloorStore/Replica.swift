@@ -197,17 +197,41 @@ public final class Replica: Sendable {
 
     /// The business date (UTC) for a wall-clock instant.
     public static func businessDate(_ date: Date) -> String {
-        let components = Calendar(identifier: .gregorian).dateComponents(in: TimeZone(identifier: "UTC")!, from: date)
-        return String(format: "%04d-%02d-%02d", components.year!, components.month!, components.day!)
+        let moment = civil(date)
+        return padded(moment.year, 4) + "-" + padded(moment.month, 2) + "-" + padded(moment.day, 2)
     }
 
     /// ISO 8601 with milliseconds, UTC; formatted by hand because a formatter per call is a measurable cost.
     static func timestamp(_ date: Date) -> String {
-        let components = Calendar(identifier: .gregorian).dateComponents(in: TimeZone(identifier: "UTC")!, from: date)
-        let millis = Int((date.timeIntervalSince1970 * 1000).rounded(.down)) % 1000
-        return String(
-            format: "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", components.year!, components.month!, components.day!,
-            components.hour!, components.minute!, components.second!, (millis + 1000) % 1000)
+        let moment = civil(date)
+        let seconds = moment.secondOfDay
+        return padded(moment.year, 4) + "-" + padded(moment.month, 2) + "-" + padded(moment.day, 2) + "T"
+            + padded(seconds / 3600, 2) + ":" + padded(seconds / 60 % 60, 2) + ":" + padded(seconds % 60, 2) + "."
+            + padded(moment.millisecond, 3) + "Z"
+    }
+
+    /// The UTC calendar date and time of day of a moment, by arithmetic (Howard Hinnant's civil-from-days), not
+    /// through `Calendar`: every recorded operation needs both.
+    static func civil(_ date: Date) -> (year: Int, month: Int, day: Int, secondOfDay: Int, millisecond: Int) {
+        let millis = Int((date.timeIntervalSince1970 * 1000).rounded(.down))
+        let (seconds, millisecond) = (millis.floorDivided(by: 1000), millis - millis.floorDivided(by: 1000) * 1000)
+        let days = seconds.floorDivided(by: 86_400)
+        let secondOfDay = seconds - days * 86_400
+        let shifted = days + 719_468
+        let era = shifted.floorDivided(by: 146_097)
+        let dayOfEra = shifted - era * 146_097
+        let yearOfEra = (dayOfEra - dayOfEra / 1460 + dayOfEra / 36524 - dayOfEra / 146_096) / 365
+        let dayOfYear = dayOfEra - (365 * yearOfEra + yearOfEra / 4 - yearOfEra / 100)
+        let monthIndex = (5 * dayOfYear + 2) / 153
+        let day = dayOfYear - (153 * monthIndex + 2) / 5 + 1
+        let month = monthIndex < 10 ? monthIndex + 3 : monthIndex - 9
+        let year = yearOfEra + era * 400 + (month <= 2 ? 1 : 0)
+        return (year, month, day, secondOfDay, millisecond)
+    }
+
+    private static func padded(_ value: Int, _ width: Int) -> String {
+        let digits = String(value)
+        return digits.count >= width ? digits : String(repeating: "0", count: width - digits.count) + digits
     }
 
     // MARK: Recording local operations
@@ -254,7 +278,8 @@ public final class Replica: Sendable {
                     }
                     try configuration.crashSite?(.recordedOperation)
                     try Self.saveClocks(next, db, previous: state.vector)
-                    next.dataVersion = try Self.dataVersion(db)
+                    // A connection's own writes leave its data_version as catchUp read it.
+                    next.dataVersion = state.dataVersion
                     state = next
                     return zip(ops, steps).map { Recorded(operation: $0.0.0, entries: $0.1.entries) }
                 }
@@ -355,5 +380,13 @@ extension Replica {
     /// those change only through ``record(_:date:)``, ``integrate(_:author:allOrNothing:)`` and ``rebuild()``.
     public func writeBookkeeping<T>(_ body: (Database) throws -> T) throws -> T {
         try database.write(body)
+    }
+}
+
+extension Int {
+    /// Division rounding toward negative infinity.
+    fileprivate func floorDivided(by divisor: Int) -> Int {
+        let (quotient, remainder) = quotientAndRemainder(dividingBy: divisor)
+        return remainder < 0 ? quotient - 1 : quotient
     }
 }

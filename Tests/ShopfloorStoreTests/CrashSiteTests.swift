@@ -123,3 +123,41 @@ import Testing
         #expect(try ProjectionWriter.undoKey(key) == ProjectionWriter.json([key.sku, key.location]))
     }
 }
+
+/// The hand-computed business date and timestamp are the Gregorian calendar's, in UTC.
+@Suite struct CivilDateTests {
+    static func expected(_ date: Date) -> (String, String) {
+        var calendar = Calendar(identifier: .gregorian)
+        calendar.timeZone = TimeZone(identifier: "UTC")!
+        let c = calendar.dateComponents([.year, .month, .day, .hour, .minute, .second], from: date)
+        let millis = Int((date.timeIntervalSince1970 * 1000).rounded(.down)) % 1000
+        let day = String(format: "%04d-%02d-%02d", c.year!, c.month!, c.day!)
+        return (day, day + String(format: "T%02d:%02d:%02d.%03dZ", c.hour!, c.minute!, c.second!, millis))
+    }
+
+    @Test func matchesTheCalendar() {
+        var random = SeededGenerator(seed: 2026)
+        var moments: [Double] = [0, 951_782_400, 951_868_799.999, 4_107_542_399.5, 1_709_164_800, 1_735_689_599.001]
+        for _ in 0..<20_000 { moments.append(Double(Int.random(in: 0...13_569_465_600, using: &random)) / 1.000_7) }
+        for seconds in moments {
+            let date = Date(timeIntervalSince1970: seconds)
+            let (day, stamp) = Self.expected(date)
+            #expect(Replica.businessDate(date) == day, "\(seconds)")
+            #expect(Replica.timestamp(date) == stamp, "\(seconds)")
+        }
+    }
+}
+
+/// The fold position saved on every commit, built without an encoder, is the encoder's text.
+@Suite struct MetaTextTests {
+    @Test(arguments: [nil, 1, UInt64(Int64.max)] as [UInt64?])
+    func foldedKeyIsTheEncodersText(_ seq: UInt64?) throws {
+        for replica in ["dev0", "a.b-c_9", "é"] {
+            let key = CanonicalKey(seq: seq, lamport: 42, replica: replica, counter: 7)
+            #expect(try Replica.metaJSON(key) == Replica.json(key))
+            let boundary = Boundary(last: key, count: 3)
+            let text = "{\"count\":3,\"last\":" + (try Replica.metaJSON(key)) + "}"
+            #expect(text == (try Replica.json(boundary)))
+        }
+    }
+}
