@@ -83,7 +83,8 @@ extension VersionVector {
         self.init(parsed)
     }
 
-    private static func isPlain(_ byte: UInt8) -> Bool {
+    /// A byte of a replica id: an ASCII letter or digit, '.', '_' or '-'.
+    static func isPlain(_ byte: UInt8) -> Bool {
         (byte >= UInt8(ascii: "a") && byte <= UInt8(ascii: "z"))
             || (byte >= UInt8(ascii: "A") && byte <= UInt8(ascii: "Z"))
             || (byte >= UInt8(ascii: "0") && byte <= UInt8(ascii: "9")) || byte == UInt8(ascii: ".")

@@ -61,14 +61,8 @@ public struct VersionVector: Sendable, Hashable, CustomStringConvertible {
 
     /// A replica id: 1–64 ASCII letters, digits, '.', '_' or '-'.
     public static func isValidReplicaID(_ id: String) -> Bool {
-        // Bytes: every allowed character is ASCII, and a byte ≥ 0x80 (any other scalar) fails each test.
-        !id.isEmpty && id.utf8.count <= 64
-            && id.utf8.allSatisfy { byte in
-                (UInt8(ascii: "a")...UInt8(ascii: "z")).contains(byte)
-                    || (UInt8(ascii: "A")...UInt8(ascii: "Z")).contains(byte)
-                    || (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(byte) || byte == UInt8(ascii: ".")
-                    || byte == UInt8(ascii: "_") || byte == UInt8(ascii: "-")
-            }
+        // Bytes: every allowed character is ASCII, and a byte ≥ 0x80 (any other scalar) fails the test.
+        !id.isEmpty && id.utf8.count <= 64 && id.utf8.allSatisfy(isPlain)
     }
 
     /// The most replicas a vector from outside may name (a plant has dozens; PROTOCOL.md §5.8).

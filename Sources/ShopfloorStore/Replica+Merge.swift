@@ -173,7 +173,7 @@ extension Replica {
                     } else if let boundary = state.boundary, boundary.last.map({ $0 < earliest }) ?? true {
                         // HQ's order arrived for (or before) operations folded unsequenced: rewind the suffix only.
                         try Self.rewind(&state, db)
-                        try Self.foldRemaining(&state, db)
+                        try Self.foldRemaining(&state, db, decoded: decoded)
                     } else {
                         // Something sorts before the sequenced prefix (peers merging directly): refold everything.
                         try Self.refold(&state, db)

@@ -162,8 +162,11 @@ extension Replica {
         state.boundary = nil
     }
 
-    /// Folds every operation that sorts after the fold's last (after a rewind, or from nothing for a rebuild).
-    static func foldRemaining(_ state: inout ReplicaState, _ db: Database) throws {
+    /// Folds every operation that sorts after the fold's last (after a rewind, or from nothing for a rebuild);
+    /// `decoded` holds commands already decoded (the batch just admitted), so their payloads are not read twice.
+    static func foldRemaining(
+        _ state: inout ReplicaState, _ db: Database, decoded: [OperationID: Command] = [:]
+    ) throws {
         var after = Int64(state.last?.seq ?? 0)
         while true {
             // In chunks, so a long log never sits in memory at once.
@@ -173,13 +176,13 @@ extension Replica {
                 arguments: [after]
             ).map(decodeOperation)
             guard let last = chunk.last else { break }
-            try foldForward(chunk, &state, db)
+            try foldForward(chunk, decoded: decoded, &state, db)
             after = Int64(last.seq!)
         }
         let unsequenced = try Row.fetchAll(
             db, sql: "SELECT \(Schema.operationColumns) FROM ops WHERE seq IS NULL ORDER BY lamport, replica, counter"
         ).map(decodeOperation)
-        try foldForward(unsequenced, &state, db)
+        try foldForward(unsequenced, decoded: decoded, &state, db)
     }
 
     /// The common case of a sync: HQ numbered this device's own unsynced operations in the order the device folded

@@ -215,14 +215,16 @@ public struct SyncClient: Sendable {
         _ path: String, body: Body?, method: HTTPMethod = .POST
     ) async throws -> Reply {
         var bytes: ByteBuffer?
-        if let body {
-            // Sorted keys: every context lists replicas in the same order, which gzip exploits on the wire.
-            let encoder = JSONEncoder()
-            encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-            bytes = ByteBuffer(data: try encoder.encode(body))
-        }
+        if let body { bytes = try Self.jsonBody(body) }
         let (_, data) = try await exchange(path, body: bytes, method: method)
         return try Self.decodeJSON(Reply.self, data, path: path)
+    }
+
+    /// A JSON request body. Sorted keys: every context lists replicas in the same order, which gzip exploits.
+    static func jsonBody(_ body: some Encodable) throws -> ByteBuffer {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        return ByteBuffer(data: try encoder.encode(body))
     }
 
     static func decodeJSON<Reply: Decodable>(_ type: Reply.Type, _ data: Data, path: String) throws -> Reply {
@@ -241,10 +243,8 @@ public struct SyncClient: Sendable {
     /// A pull page, asked for in the compact encoding; an HQ that answers in JSON is read as JSON.
     func pullPage(after: UInt64, vector: VersionVector) async throws -> PullResponse {
         let request = PullRequest(vector: vector, limit: configuration.batchOperationsMax * 4, after: after)
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         let (contentType, data) = try await exchange(
-            "/v1/pull", body: ByteBuffer(data: try encoder.encode(request)),
+            "/v1/pull", body: try Self.jsonBody(request),
             accept: "\(BatchEncoding.contentType), application/json;q=0.5")
         guard contentType?.hasPrefix(BatchEncoding.contentType) == true else {
             return try Self.decodeJSON(PullResponse.self, data, path: "/v1/pull")

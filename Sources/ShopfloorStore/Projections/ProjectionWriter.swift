@@ -311,7 +311,7 @@ struct ProjectionWriter {
         var text = "["
         for key in keys {
             if text.utf8.count > 1 { text += "," }
-            text += "[\"\(key.sku)\",\"\(key.location)\"]"
+            text += try undoKey(key)
         }
         return text + "]"
     }
@@ -321,13 +321,11 @@ struct ProjectionWriter {
         text.utf8.allSatisfy { $0 > 0x20 && $0 < 0x7F && $0 != UInt8(ascii: "\"") && $0 != UInt8(ascii: "\\") }
     }
 
-    /// A stock key in the undo log: the JSON array `["sku","location"]`, as ``json(_:)`` writes it. Codes need no
-    /// escaping (they hold no quote, backslash or control character), so the text is built directly; anything else
-    /// goes through the encoder, which gives the same bytes.
+    /// A stock key in the undo log: the JSON array `["sku","location"]`, as ``json(_:)`` writes it (one element of
+    /// ``stockKeyList(_:)``), written without a coder when nothing needs escaping.
     static func undoKey(_ key: StockKey) throws -> String {
-        let plain = { (code: String) in code.utf8.allSatisfy { $0 >= 0x20 && $0 != 0x22 && $0 != 0x5C && $0 != 0x7F } }
-        guard plain(key.sku), plain(key.location) else { return try json([key.sku, key.location]) }
-        return "[\"" + key.sku + "\",\"" + key.location + "\"]"
+        guard isPlain(key.sku), isPlain(key.location) else { return try json([key.sku, key.location]) }
+        return "[\"\(key.sku)\",\"\(key.location)\"]"
     }
 
     static func json(_ value: some Encodable) throws -> String {
