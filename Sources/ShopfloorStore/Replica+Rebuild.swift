@@ -25,6 +25,7 @@ extension Replica {
     /// Clears the projections and folds the whole log in canonical order.
     static func refold(_ state: inout ReplicaState, _ db: Database) throws {
         for table in Schema.projectionTables { try db.execute(sql: "DELETE FROM \(table)") }
+        state.cache = WorkingSetCache()
         state.last = nil
         state.count = 0
         state.boundary = nil

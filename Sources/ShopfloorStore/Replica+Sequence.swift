@@ -40,7 +40,7 @@ extension Replica {
         // The prefetch derives stock keys from the orders and catalog; a batch whose fold wrote an entry outside
         // them is run again with those keys added (the fold is pure, so a rerun is exact).
         for _ in 0..<3 {
-            let workingSet = try reader.workingSet(for: commands, extraStock: extraStock)
+            let workingSet = try reader.workingSet(for: commands, extraStock: extraStock, cache: &state.cache)
             var fold = Fold(shop: workingSet.shop, last: state.last, count: state.count)
             var suffixStart: (shop: Shop, boundary: Boundary)?
             var steps: [(step: FoldStep, position: Int, suffix: Bool)] = []
@@ -70,11 +70,11 @@ extension Replica {
             }
             let writer = ProjectionWriter(db: db)
             if let suffixStart {
-                try writer.write(from: workingSet.shop, to: suffixStart.shop, keepUndo: false)
-                try writer.write(from: suffixStart.shop, to: fold.shop, keepUndo: true)
+                try writer.write(from: workingSet.shop, to: suffixStart.shop)
+                try writer.write(from: suffixStart.shop, to: fold.shop, undoKept: &state.cache.undoKept)
                 state.boundary = suffixStart.boundary
             } else {
-                try writer.write(from: workingSet.shop, to: fold.shop, keepUndo: false)
+                try writer.write(from: workingSet.shop, to: fold.shop)
             }
             let enterSuffix = try db.cachedStatement(
                 sql: "INSERT OR IGNORE INTO suffix (replica, counter) VALUES (?, ?)")
@@ -84,6 +84,7 @@ extension Replica {
             }
             state.last = fold.last
             state.count = fold.count
+            state.cache.absorb(fold.shop, stock: workingSet.stock)
             return steps.map(\.step)
         }
         preconditionFailure("the working set of a batch kept missing stock keys")
@@ -118,9 +119,7 @@ extension Replica {
             case "stock":
                 let parts = try decoder.decode([String].self, from: Data(key.utf8))
                 try db.execute(
-                    sql: "DELETE FROM valuations WHERE sku = ? AND location = ?", arguments: [parts[0], parts[1]])
-                try db.execute(
-                    sql: "DELETE FROM positions WHERE sku = ? AND location = ?", arguments: [parts[0], parts[1]])
+                    sql: "DELETE FROM stock WHERE location = ? AND sku = ?", arguments: [parts[1], parts[0]])
                 if let stock = try decode(StockImage.self, image) {
                     try writer.writeStock(
                         StockKey(sku: parts[0], location: parts[1]), valuation: stock.valuation,
@@ -157,6 +156,8 @@ extension Replica {
         }
         try db.execute(sql: "DELETE FROM suffix")
         try db.execute(sql: "DELETE FROM undo")
+        // The rows went back to their images outside the fold.
+        state.cache = WorkingSetCache()
         state.last = boundary.last
         state.count = boundary.count
         state.boundary = nil
@@ -224,6 +225,7 @@ extension Replica {
                 seq: sorted[sorted.count - 1].value, lamport: last.1, replica: last.0.replica, counter: last.0.counter)
             try db.execute(sql: "DELETE FROM suffix")
             try db.execute(sql: "DELETE FROM undo")
+            state.cache.undoKept = []
             state.boundary = nil
         }
         return true

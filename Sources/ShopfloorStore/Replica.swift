@@ -42,8 +42,9 @@ public enum CrashSite: String, Sendable, CaseIterable {
     case rebuiltFold = "rebuild.folded"
 }
 
-/// The in-memory side of a replica: clocks and where the fold stands, guarded by one lock. No domain state: every
-/// fold reads the working set its batch needs from the file and writes back what changed.
+/// The in-memory side of a replica: clocks and where the fold stands, guarded by one lock. No authoritative domain
+/// state: every fold reads the working set its batch needs from the file (or the bounded cache of rows the file
+/// holds) and writes back what changed.
 struct ReplicaState: Sendable {
     /// The canonical key of the last operation folded.
     var last: CanonicalKey?
@@ -62,6 +63,8 @@ struct ReplicaState: Sendable {
     /// SQLite's `PRAGMA data_version` when this state was last in step with the file: another process's commit
     /// changes it, and the state is then reloaded before writing.
     var dataVersion: Int64 = 0
+    /// Rows of recent working sets, exact while only this state's folds write the projections.
+    var cache = WorkingSetCache()
 }
 
 /// The fold position just before the first operation folded without a sequence number.
@@ -256,6 +259,8 @@ public final class Replica: Sendable {
                 return try database.write { db in
                     try Self.catchUp(&state, db)
                     var next = state
+                    // The cache moves to `next` (not copied on its first change); a refusal leaves it empty.
+                    state.cache = WorkingSetCache()
                     var ops: [(ShopOperation, Command?)] = []
                     for command in commands {
                         let id = OperationID(replica: self.id, counter: next.vector[self.id] + 1)

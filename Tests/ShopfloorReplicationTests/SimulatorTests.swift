@@ -38,11 +38,11 @@ import Testing
     @Test(arguments: [
         (
             "positions",
-            "UPDATE positions SET on_hand = '999' WHERE (sku, location) = (SELECT sku, location FROM positions ORDER BY sku, location LIMIT 1)"
+            "UPDATE stock SET on_hand = '999' WHERE (sku, location) = (SELECT sku, location FROM positions ORDER BY sku, location LIMIT 1)"
         ),
         (
             "conservation",
-            "UPDATE valuations SET value = '123456.78' WHERE (sku, location) = (SELECT sku, location FROM valuations ORDER BY sku, location LIMIT 1)"
+            "UPDATE stock SET value = '123456.78' WHERE (sku, location) = (SELECT sku, location FROM valuations ORDER BY sku, location LIMIT 1)"
         ),
         ("receipts", "DELETE FROM receipts WHERE id = (SELECT id FROM receipts ORDER BY id LIMIT 1)"),
     ])

@@ -19,6 +19,16 @@ struct ProjectionReader {
     let db: Database
 
     func workingSet(for commands: [Command], extraStock: Set<StockKey> = []) throws -> WorkingSet {
+        var cache = WorkingSetCache()
+        return try workingSet(for: commands, extraStock: extraStock, cache: &cache)
+    }
+
+    /// The working set, taking what `cache` holds instead of reading it (orders, their field writes, stock rows,
+    /// the creation counters); the lookups by name still read the file, since another order or receipt may carry
+    /// the name.
+    func workingSet(
+        for commands: [Command], extraStock: Set<StockKey> = [], cache: inout WorkingSetCache
+    ) throws -> WorkingSet {
         var keys = WorkingSetKeys(commands)
         var orderNumbers = Set<String>()
         for number in keys.orders { orderNumbers.formUnion(try numbers(named: number)) }
@@ -30,8 +40,19 @@ struct ProjectionReader {
             }
         }
         var orders: [Order] = []
+        var fieldWrites: [FieldKey: FieldWrite] = [:]
         for number in orderNumbers.sorted() {
-            guard var order = try order(number) else { continue }
+            var order: Order
+            if let cached = cache.orders[number] {
+                order = cached.order
+                fieldWrites.merge(cached.fields) { $1 }
+            } else {
+                guard let loaded = try self.order(number) else { continue }
+                order = loaded
+                for (key, write) in try self.fieldWrites(prefix: FieldKey.orderPrefix(number)) {
+                    fieldWrites[key] = write
+                }
+            }
             for index in order.receipts.indices where voidedReceipts.contains(order.receipts[index].id) {
                 try loadEntries(&order.receipts[index])
             }
@@ -61,25 +82,36 @@ struct ProjectionReader {
         for sku in keys.items.sorted() { try catalog.loadItem(sku, db) }
         for code in keys.locations.sorted() { try catalog.loadLocation(code, db) }
 
-        var fieldWrites: [FieldKey: FieldWrite] = [:]
         for key in keys.fields { if let write = try fieldWrite(key) { fieldWrites[key] = write } }
-        for order in orders {
-            for (key, write) in try self.fieldWrites(prefix: FieldKey.orderPrefix(order.number)) {
-                fieldWrites[key] = write
+        var missing = Set<StockKey>()
+        var valuations: [StockKey: Valuation] = [:]
+        var positions: [StockKey: Position] = [:]
+        for key in keys.stock {
+            guard let cached = cache.stock[key] else {
+                missing.insert(key)
+                continue
             }
+            valuations[key] = cached.valuation
+            positions[key] = cached.position
         }
-        let (valuations, positions) = try stock(keys.stock)
+        if !missing.isEmpty {
+            let loaded = try stock(missing)
+            valuations.merge(loaded.valuations) { $1 }
+            positions.merge(loaded.positions) { $1 }
+        }
         var conflicts: [Conflict] = []
         var acknowledgements: [Acknowledgement] = []
         for id in keys.conflicts.sorted() {
             if let conflict = try conflict(id) { conflicts.append(conflict) }
             if let ack = try acknowledgement(id) { acknowledgements.append(ack) }
         }
+        let ordersCreated = try cache.ordersCreated ?? nextCreationIndex("orders")
+        let receiptsCreated = try cache.receiptsCreated ?? nextCreationIndex("receipts")
+        cache.learnCounters(orders: ordersCreated, receipts: receiptsCreated)
         let shop = Shop(
             catalog: catalog.catalog, orders: orders,
             valuations: valuations, positions: positions, conflicts: conflicts, acknowledgements: acknowledgements,
-            fieldWrites: fieldWrites, ordersCreated: try nextCreationIndex("orders"),
-            receiptsCreated: try nextCreationIndex("receipts"))
+            fieldWrites: fieldWrites, ordersCreated: ordersCreated, receiptsCreated: receiptsCreated)
         return WorkingSet(shop: shop, stock: keys.stock)
     }
 
@@ -259,7 +291,7 @@ struct ProjectionReader {
 
     // MARK: Rows
 
-    /// The valuations and positions of `keys`, in one query per table (a point query per key costs more in
+    /// The valuations and positions of `keys`, in one query (a point query per key costs more in
     /// statement overhead than in SQLite's lookups).
     func stock(_ keys: Set<StockKey>) throws -> (valuations: [StockKey: Valuation], positions: [StockKey: Position]) {
         var valuations: [StockKey: Valuation] = [:]
@@ -269,28 +301,26 @@ struct ProjectionReader {
         for row in try Row.fetchAll(
             db.cachedStatement(
                 sql: """
-                    SELECT v.sku, v.location, v.quantity, v.value, v.last_rate FROM json_each(?) k
-                    JOIN valuations v ON v.sku = k.value ->> 0 AND v.location = k.value ->> 1
+                    SELECT s.sku, s.location, s.quantity, s.value, s.last_rate, s.on_hand, s.on_order, s.demand,
+                        s.allocated, s.position_value
+                    FROM json_each(?) k JOIN stock s ON s.location = k.value ->> 1 AND s.sku = k.value ->> 0
                     """), arguments: [list])
         {
-            valuations[StockKey(sku: row[0], location: row[1])] = Valuation(
-                quantity: try StoredAmount.amount(row[2]), value: try StoredAmount.amount(row[3]),
-                lastRate: try StoredAmount.amount(row[4]))
-        }
-        for row in try Row.fetchAll(
-            db.cachedStatement(
-                sql: """
-                    SELECT p.sku, p.location, p.on_hand, p.on_order, p.demand, p.allocated, p.value FROM json_each(?) k
-                    JOIN positions p ON p.sku = k.value ->> 0 AND p.location = k.value ->> 1
-                    """), arguments: [list])
-        {
-            var position = Position(sku: row[0], location: row[1])
-            position.onHand = try StoredAmount.amount(row[2])
-            position.onOrder = try StoredAmount.amount(row[3])
-            position.demand = try StoredAmount.amount(row[4])
-            position.allocated = try StoredAmount.amount(row[5])
-            position.value = try StoredAmount.amount(row[6])
-            positions[StockKey(sku: position.sku, location: position.location)] = position
+            let key = StockKey(sku: row[0], location: row[1])
+            if let quantity = try StoredAmount.optionalAmount(row[2]) {
+                valuations[key] = Valuation(
+                    quantity: quantity, value: try StoredAmount.amount(row[3]),
+                    lastRate: try StoredAmount.amount(row[4]))
+            }
+            if let onHand = try StoredAmount.optionalAmount(row[5]) {
+                var position = Position(sku: key.sku, location: key.location)
+                position.onHand = onHand
+                position.onOrder = try StoredAmount.amount(row[6])
+                position.demand = try StoredAmount.amount(row[7])
+                position.allocated = try StoredAmount.amount(row[8])
+                position.value = try StoredAmount.amount(row[9])
+                positions[key] = position
+            }
         }
         return (valuations, positions)
     }

@@ -4,29 +4,39 @@ import ShopfloorDomain
 import ShopfloorReplication
 
 /// Writes what a fold changed: the rows of `after` that differ from `before` (the working set as loaded), and
-/// nothing else. With `keepUndo`, the first before-image of each row is kept so a device's unsynced suffix can be
+/// nothing else. Through ``write(from:to:undoKept:)``, the first before-image of each row is kept so a device's unsynced suffix can be
 /// rewound (see `Replica+Sequence.swift`).
 struct ProjectionWriter {
     let db: Database
 
-    func write(from before: Shop, to after: Shop, keepUndo: Bool) throws {
-        let undo = keepUndo ? UndoLog(db: db) : nil
+    func write(from before: Shop, to after: Shop) throws {
+        var known: Set<String> = []
+        try write(from: before, to: after, undo: nil, known: &known)
+    }
+
+    /// Writes the changes and keeps the first before-image of each row changed; `undoKept` holds the rows known to
+    /// have one already, and learns the rows given one now.
+    func write(from before: Shop, to after: Shop, undoKept: inout Set<String>) throws {
+        try write(from: before, to: after, undo: UndoLog(db: db), known: &undoKept)
+    }
+
+    private func write(from before: Shop, to after: Shop, undo: UndoLog?, known: inout Set<String>) throws {
         for (sku, item) in after.catalog.items where before.catalog.items[sku] != item {
-            try undo?.keep("item", sku, before.catalog.items[sku])
+            try undo?.keep(&known, "item", sku, before.catalog.items[sku])
             try writeItem(item)
         }
         for (code, location) in after.catalog.locations where before.catalog.locations[code] != location {
-            try undo?.keep("location", code, before.catalog.locations[code])
+            try undo?.keep(&known, "location", code, before.catalog.locations[code])
             try writeLocation(location)
         }
         for (parent, lines) in after.catalog.boms where before.catalog.boms[parent] != lines {
-            try undo?.keep("bom", parent, before.catalog.boms[parent])
+            try undo?.keep(&known, "bom", parent, before.catalog.boms[parent])
             try writeBOM(parent, lines: lines)
         }
         for (number, order) in after.orders {
             let previous = before.orders[number]
             guard previous.map(Self.persisted) != Self.persisted(order) else { continue }
-            try undo?.keep("order", number, previous.map(Self.persisted))
+            try undo?.keep(&known, "order", number, previous.map(Self.persisted))
             try writeOrder(order, previous: previous)
         }
         let stockKeys = Set(after.valuations.keys).union(after.positions.keys)
@@ -38,16 +48,16 @@ struct ProjectionWriter {
                 let image =
                     before.valuations[key] == nil && before.positions[key] == nil
                     ? nil : StockImage(valuation: before.valuations[key], position: before.positions[key])
-                try undo.keep("stock", try Self.undoKey(key), image)
+                try undo.keep(&known, "stock", try Self.undoKey(key), image)
             }
             try writeStock(key, valuation: valuation, position: position)
         }
         for (conflict, ack) in after.acknowledgements where before.acknowledgements[conflict] != ack {
-            try undo?.keep("ack", conflict, before.acknowledgements[conflict])
+            try undo?.keep(&known, "ack", conflict, before.acknowledgements[conflict])
             try writeAcknowledgement(ack)
         }
         for (key, write) in after.fieldWrites where before.fieldWrites[key] != write {
-            try undo?.keep("field", key.rawValue, before.fieldWrites[key])
+            try undo?.keep(&known, "field", key.rawValue, before.fieldWrites[key])
             try writeField(key, write)
         }
     }
@@ -193,28 +203,25 @@ struct ProjectionWriter {
         ]
     }
 
+    /// Writes a stock key's row: its valuation and position together (either may be absent).
     func writeStock(_ key: StockKey, valuation: Valuation?, position: Position?) throws {
-        if let valuation {
-            try RawInsert(
-                db,
-                sql:
-                    "INSERT OR REPLACE INTO valuations (sku, location, quantity, value, last_rate) VALUES (?, ?, ?, ?, ?)"
-            ).execute(
-                db, key.sku.databaseValue, key.location.databaseValue, StoredAmount.value(valuation.quantity),
-                StoredAmount.value(valuation.value), StoredAmount.value(valuation.lastRate))
-        }
-        if let position {
-            try RawInsert(
-                db,
-                sql: """
-                    INSERT OR REPLACE INTO positions (sku, location, on_hand, on_order, demand, allocated, value)
-                    VALUES (?, ?, ?, ?, ?, ?, ?)
-                    """
-            ).execute(
-                db, key.sku.databaseValue, key.location.databaseValue, StoredAmount.value(position.onHand),
-                StoredAmount.value(position.onOrder), StoredAmount.value(position.demand),
-                StoredAmount.value(position.allocated), StoredAmount.value(position.value))
-        }
+        let insert = try RawInsert(
+            db,
+            sql: """
+                INSERT OR REPLACE INTO stock (location, sku, quantity, value, last_rate, on_hand, on_order, demand,
+                    allocated, position_value) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                """)
+        insert.bind(1, key.location)
+        insert.bind(2, key.sku)
+        insert.bind(3, StoredAmount.value(valuation?.quantity))
+        insert.bind(4, StoredAmount.value(valuation?.value))
+        insert.bind(5, StoredAmount.value(valuation?.lastRate))
+        insert.bind(6, StoredAmount.value(position?.onHand))
+        insert.bind(7, StoredAmount.value(position?.onOrder))
+        insert.bind(8, StoredAmount.value(position?.demand))
+        insert.bind(9, StoredAmount.value(position?.allocated))
+        insert.bind(10, StoredAmount.value(position?.value))
+        try insert.step(db)
     }
 
     func writeAcknowledgement(_ ack: Acknowledgement) throws {
@@ -345,11 +352,17 @@ struct StockImage: Codable {
 struct UndoLog {
     let db: Database
 
-    func keep<Image: Encodable>(_ kind: String, _ key: String, _ image: Image?) throws {
-        let known = try db.cachedStatement(sql: "SELECT 1 FROM undo WHERE kind = ? AND key = ?")
-        guard try Bool.fetchOne(known, arguments: [kind, key]) == nil else { return }
-        let text: String? = try image.map { try ProjectionWriter.json($0) }
-        try db.cachedStatement(sql: "INSERT OR IGNORE INTO undo (kind, key, image) VALUES (?, ?, ?)")
-            .execute(arguments: [kind, key, text])
+    /// `known` holds the rows (kind, 0x1F, key) known to have an image already; the row is added to it.
+    func keep<Image: Encodable>(_ known: inout Set<String>, _ kind: String, _ key: String, _ image: Image?) throws {
+        let row = kind + "\u{1F}" + key
+        guard !known.contains(row) else { return }
+        let kept = try db.cachedStatement(sql: "SELECT 1 FROM undo WHERE kind = ? AND key = ?")
+        if try Bool.fetchOne(kept, arguments: [kind, key]) == nil {
+            let text: String? = try image.map { try ProjectionWriter.json($0) }
+            try db.cachedStatement(sql: "INSERT OR IGNORE INTO undo (kind, key, image) VALUES (?, ?, ?)")
+                .execute(arguments: [kind, key, text])
+        }
+        if known.count >= WorkingSetCache.undoKeysMax { known = [] }
+        known.insert(row)
     }
 }

@@ -1,0 +1,78 @@
+import ShopfloorDomain
+
+/// The rows recent folds read and wrote, kept so the next fold over the same orders and stock does not read them
+/// again: a floor device records receipt after receipt on a few open orders, and HQ folds pushes that touch the
+/// same ones.
+///
+/// It is exact, not a guess. Every row in it is what the file holds, because only the fold writes these rows, and
+/// every fold writes through ``absorb(_:stock:)`` after it wrote them. Whatever else changes projection rows (a
+/// rewind, a rebuild, another process's commit, which `PRAGMA data_version` reveals) starts again from an empty
+/// cache, and so does a failed transaction. It holds a bounded number of rows, so memory stays bounded whatever the
+/// history; past the bound it is emptied and refilled from the next batch.
+struct WorkingSetCache: Sendable {
+    /// An order as its rows hold it (``ProjectionWriter/persisted(_:)``), with the field writes under its prefix.
+    struct CachedOrder: Sendable {
+        var order: Order
+        var fields: [FieldKey: FieldWrite]
+    }
+
+    /// A stock key's rows; nil where the file has no row.
+    struct CachedStock: Sendable {
+        var valuation: Valuation?
+        var position: Position?
+    }
+
+    static let ordersMax = 256
+    static let stockMax = 8_192
+    static let undoKeysMax = 32_768
+
+    private(set) var orders: [String: CachedOrder] = [:]
+    private(set) var stock: [StockKey: CachedStock] = [:]
+    /// The next creation indexes of orders and receipts, once a fold has seen them.
+    private(set) var ordersCreated: Int?
+    private(set) var receiptsCreated: Int?
+    /// Rows of the undo log known to hold a before-image already (kind and key, ``UndoLog``): the first image of a
+    /// row is the one kept, so these need no lookup.
+    var undoKept: Set<String> = []
+
+    /// After a fold committed its rows: `shop` is the fold's result over a working set that read `stock`.
+    mutating func absorb(_ shop: Shop, stock keys: Set<StockKey>) {
+        if orders.count + shop.orders.count > Self.ordersMax || stock.count + keys.count > Self.stockMax {
+            orders = [:]
+            stock = [:]
+            guard shop.orders.count <= Self.ordersMax, keys.count <= Self.stockMax else { return }
+        }
+        var fields: [String: [FieldKey: FieldWrite]] = [:]
+        for (key, write) in shop.fieldWrites {
+            if let number = key.order { fields[number, default: [:]][key] = write }
+        }
+        var ordersCreated = self.ordersCreated ?? 0
+        var receiptsCreated = self.receiptsCreated ?? 0
+        for (number, order) in shop.orders {
+            orders[number] = CachedOrder(order: ProjectionWriter.persisted(order), fields: fields[number] ?? [:])
+            ordersCreated = max(ordersCreated, (order.creationIndex ?? -1) + 1)
+            for receipt in order.receipts { receiptsCreated = max(receiptsCreated, (receipt.creationIndex ?? -1) + 1) }
+        }
+        for key in keys {
+            stock[key] = CachedStock(valuation: shop.valuations[key], position: shop.positions[key])
+        }
+        if self.ordersCreated != nil { self.ordersCreated = ordersCreated }
+        if self.receiptsCreated != nil { self.receiptsCreated = receiptsCreated }
+    }
+
+    /// The creation counters as read from the file, when the cache did not know them yet.
+    mutating func learnCounters(orders: Int, receipts: Int) {
+        ordersCreated = orders
+        receiptsCreated = receipts
+    }
+}
+
+extension FieldKey {
+    /// The order whose field this is, if any.
+    var order: String? {
+        switch self {
+        case .item, .bom: nil
+        case .orderCost(let order, _), .orderDue(let order), .orderNotes(let order), .orderTolerance(let order): order
+        }
+    }
+}
