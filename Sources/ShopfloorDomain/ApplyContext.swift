@@ -1,6 +1,7 @@
 /// Who and when, for the entries a command writes, and how refusals are handled.
 public struct ApplyContext: Sendable {
-    /// How a command that breaks a rule is treated. ``Shop/apply(_:context:)`` turns it into an ``ApplyPolicy``.
+    /// How a command that breaks a rule is treated: ``Shop/apply(_:context:)`` applies local validation or the merge
+    /// rules by it.
     public enum Mode: Sendable {
         /// The recording device: refuse what it can see is wrong.
         case local

@@ -26,12 +26,7 @@ extension OrderBook {
         var receiptID = add.receipt
         if receiptOrders[add.receipt] != nil {
             try policy.tolerate(.duplicateReceipt(add.receipt))
-            receiptID = "\(add.receipt)~\(context.author)"
-            var suffix = 2
-            while receiptOrders[receiptID] != nil {
-                receiptID = "\(add.receipt)~\(context.author)-\(suffix)"
-                suffix += 1
-            }
+            receiptID = Self.renamed(add.receipt, author: context.author) { receiptOrders[$0] != nil }
             let existingOrder = orders[receiptOrders[add.receipt]!]!
             let existing = existingOrder.receipts.first { $0.id == add.receipt }?.operation
             log.flag(

@@ -50,6 +50,18 @@ struct OrderBook: Sendable {
         return seen.min { index($0) < index($1) } ?? id
     }
 
+    /// Rule 7's name for the later of two orders (or receipts) that asked for `requested`: a suffix naming its
+    /// author, numbered on past any name already taken.
+    static func renamed(_ requested: String, author: String, isTaken: (String) -> Bool) -> String {
+        var name = "\(requested)~\(author)"
+        var suffix = 2
+        while isTaken(name) {
+            name = "\(requested)~\(author)-\(suffix)"
+            suffix += 1
+        }
+        return name
+    }
+
     // MARK: Creating and editing
 
     mutating func create(
@@ -61,12 +73,7 @@ struct OrderBook: Sendable {
         if let existing = orders[create.number] {
             try policy.tolerate(.duplicateOrder(create.number))
             // Rule 7: both orders are kept; the later in canonical order takes a suffix naming its author.
-            number = "\(create.number)~\(context.author)"
-            var suffix = 2
-            while orders[number] != nil {
-                number = "\(create.number)~\(context.author)-\(suffix)"
-                suffix += 1
-            }
+            number = Self.renamed(create.number, author: context.author) { orders[$0] != nil }
             log.flag(
                 .duplicateNumber, subject: create.number, context: context,
                 // An order created by no operation is named "", as conflicts have always stored it.

@@ -3,9 +3,9 @@
 /// ``apply(_:context:)`` is the only way to change it. A refused command throws a ``DomainError`` and leaves
 /// the shop exactly as it was; an accepted one returns the ledger entries it wrote, in order.
 ///
-/// The state is held by small reducers that `apply` dispatches to: the ``Catalog``, an ``OrderBook``, the
-/// ``Inventory`` and the ``ConflictLog``. Where a command recorded here and a merged operation are treated
-/// differently, the ``ApplyPolicy`` of the context's mode decides (``LocalValidation`` or ``MergeRules``).
+/// The state is held by small reducers that `apply` dispatches to: the ``Catalog``, an `OrderBook`, the
+/// `Inventory` and the `ConflictLog`. Where a command recorded here and a merged operation are treated
+/// differently, the `ApplyPolicy` of the context's mode decides (`LocalValidation` or `MergeRules`).
 public struct Shop: Sendable {
     public var catalog = Catalog()
     var book = OrderBook()
