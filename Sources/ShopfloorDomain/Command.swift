@@ -159,39 +159,6 @@ public struct VoidReceipt: Sendable, Hashable, Codable {
     }
 }
 
-/// Who and when, for the entries a command writes, and how refusals are handled.
-public struct ApplyContext: Sendable {
-    /// How a command that breaks a rule is treated.
-    public enum Mode: Sendable {
-        /// The recording device: refuse what it can see is wrong.
-        case local
-        /// An operation merged from elsewhere: never refused for business reasons; physical facts are kept and
-        /// the problem is recorded as a ``Conflict``.
-        case merge
-    }
-
-    /// The operation id stamped on every entry.
-    public var operation: String
-    /// The business date (YYYY-MM-DD).
-    public var date: String
-    public var mode: Mode
-    /// The operation's author (replica id), used to disambiguate duplicate numbers.
-    public var author: String
-    /// Whether an operation (by id) is in this operation's causal past. Locally everything folded so far is.
-    public var saw: @Sendable (String) -> Bool
-
-    public init(
-        operation: String = "", date: String, mode: Mode = .local, author: String = "",
-        saw: @escaping @Sendable (String) -> Bool = { _ in true }
-    ) {
-        self.operation = operation
-        self.date = date
-        self.mode = mode
-        self.author = author
-        self.saw = saw
-    }
-}
-
 /// Validates a YYYY-MM-DD business date.
 public func validateDate(_ text: String) throws(DomainError) {
     // Bytes, not Characters: this runs for every operation folded.

@@ -18,6 +18,17 @@ extension Shop {
     ) {
         self.init()
         self.catalog = catalog
+        book = OrderBook(restoring: orders, ordersCreated: ordersCreated, receiptsCreated: receiptsCreated)
+        inventory = Inventory(valuations: valuations, positions: positions)
+        log.conflicts = conflicts
+        for ack in acknowledgements { log.acknowledgements[ack.conflict] = ack }
+        log.fieldWrites = fieldWrites
+    }
+}
+
+extension OrderBook {
+    /// Rebuilds the indexes of `orders` and, unless they are given, the creation counters.
+    init(restoring orders: [Order], ordersCreated: Int?, receiptsCreated: Int?) {
         for order in orders.sorted(by: { $0.number < $1.number }) {
             self.orders[order.number] = order
             if let requested = order.requestedNumber { orderAliases[requested, default: []].append(order.number) }
@@ -36,10 +47,5 @@ extension Shop {
         receiptAliases = receiptAliases.mapValues { ids in ids.sorted { receiptIndex[$0] ?? 0 < receiptIndex[$1] ?? 0 }
         }
         self.receiptsCreated = receiptsCreated ?? (receiptIndex.values.max() ?? -1) + 1
-        self.valuations = valuations
-        self.positions = positions
-        self.conflicts = conflicts
-        for ack in acknowledgements { self.acknowledgements[ack.conflict] = ack }
-        self.fieldWrites = fieldWrites
     }
 }

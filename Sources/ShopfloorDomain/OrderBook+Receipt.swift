@@ -1,0 +1,183 @@
+extension OrderBook {
+    mutating func addReceipt(
+        _ add: AddReceipt, context: ApplyContext, policy: some ApplyPolicy, inventory: inout Inventory,
+        log: inout ConflictLog
+    ) throws(DomainError) -> [LedgerEntry] {
+        var order = try order(resolveOrder(add.order, context))
+        // An order whose state here takes no receipt. A merged receipt is a physical fact and is kept all the same:
+        // rules 2 and 4 on a closed order, rule 1 on one not in production here (its start was refused).
+        var closedConcurrently = false
+        var notStarted = false
+        do {
+            _ = try OrderLifecycle(status: order.status).next(.receive, order: order.number)
+        } catch {
+            try policy.tolerate(error)
+            closedConcurrently = order.status.isClosed
+            notStarted = !closedConcurrently
+            if notStarted {
+                log.flag(
+                    .receiptAfterClose, subject: order.number, context: context, operations: [context.operationText],
+                    outcome: "receipt kept on the \(order.status.rawValue) order",
+                    explanation:
+                        "the receipt's author saw \(order.number) in production; here it is \(order.status.rawValue)")
+            }
+        }
+        try Catalog.validateCode(add.receipt, what: "receipt id")
+        var receiptID = add.receipt
+        if receiptOrders[add.receipt] != nil {
+            try policy.tolerate(.duplicateReceipt(add.receipt))
+            receiptID = Self.renamed(add.receipt, author: context.author) { receiptOrders[$0] != nil }
+            let existingOrder = orders[receiptOrders[add.receipt]!]!
+            let existing = existingOrder.receipts.first { $0.id == add.receipt }?.operation
+            log.flag(
+                .duplicateNumber, subject: add.receipt, context: context,
+                operations: [existing, context.operationText].compactMap { $0 },
+                outcome: "both receipts kept; the later one is now \(receiptID)",
+                explanation: "two devices chose receipt id \(add.receipt) offline")
+        }
+        guard !add.lines.isEmpty else { throw .emptyReceipt(order.number) }
+        let date = add.date ?? context.date
+        try validateDate(date)
+        var seen = Set<String>()
+        var lineIndices: [Int] = []
+        for line in add.lines {
+            let index = try order.lineIndex(line.sku)
+            guard seen.insert(line.sku).inserted else {
+                throw .duplicateReceiptLine(order: order.number, sku: line.sku)
+            }
+            guard line.quantity.isPositive else {
+                throw .nonPositiveQuantity(
+                    context: "receipt on \(order.number), line \(line.sku)", quantity: line.quantity)
+            }
+            let orderLine = order.lines[index]
+            guard orderLine.unitCost != nil else { throw .costNotSet(order: order.number, sku: line.sku) }
+            let limit = try arithmetic {
+                orderLine.quantity + (try orderLine.quantity.proportion(order.tolerancePercent, of: Amount.hundred))
+            }
+            if orderLine.produced + line.quantity > limit {
+                let error = DomainError.overReceipt(
+                    order: order.number, sku: line.sku, ordered: orderLine.quantity, received: orderLine.produced,
+                    receiving: line.quantity, tolerancePercent: order.tolerancePercent)
+                try policy.tolerate(error)
+                // Rule 3: concurrent receipts past the tolerance are all kept.
+                let others = order.visibleReceipts.filter { receipt in
+                    receipt.lines.contains { $0.sku == line.sku } && !(receipt.operation.map(context.saw) ?? true)
+                }
+                log.flag(
+                    .overReceipt, subject: order.number, context: context,
+                    operations: others.compactMap(\.operation) + [context.operationText],
+                    outcome:
+                        "kept: \(line.sku) received \(orderLine.produced + line.quantity) of \(orderLine.quantity)",
+                    explanation: error.description)
+            }
+            lineIndices.append(index)
+        }
+        if closedConcurrently {
+            let wasCancelled = order.status == .cancelled
+            log.flag(
+                wasCancelled ? .cancelVersusReceipt : .receiptAfterClose, subject: order.number, context: context,
+                // An order closed by no operation is named "", as conflicts have always stored it.
+                operations: [order.closedBy ?? "", context.operationText],
+                outcome: wasCancelled
+                    ? "order closed short (Completed) keeping receipt \(receiptID)"
+                    : "receipt \(receiptID) kept on the closed order",
+                explanation: "receipt \(receiptID) was recorded while another device "
+                    + (wasCancelled ? "cancelled" : "closed") + " \(order.number); receipts are physical facts")
+        }
+
+        // Everything below computes on copies; the shop changes only at the end.
+        var scratch: [StockKey: Valuation] = [:]
+        func withValuation<T>(
+            _ key: StockKey, _ body: (inout Valuation) throws(AmountError) -> T
+        ) throws(DomainError) -> T {
+            if scratch[key] == nil { scratch[key] = inventory.valuations[key] ?? Valuation() }
+            do {
+                // In place (no copy out and back): an error leaves only the scratch copy changed.
+                return try Self.update(&scratch[key]!, body)
+            } catch { throw .arithmetic(error) }
+        }
+        var entries: [LedgerEntry] = []
+        var produceEntries: [LedgerEntry] = []
+        var entryLines: [String] = []
+        for (line, index) in zip(add.lines, lineIndices) {
+            let orderLine = order.lines[index]
+            let newProduced = orderLine.produced + line.quantity
+            var materialValue = Amount.zero
+            for input in orderLine.inputs {
+                let consumed = orderLine.consumed[input.sku] ?? .zero
+                // Cumulative proportion: after this receipt the line has consumed input × produced ÷ ordered, rounded
+                // once; so the completing receipt takes the exact remainder and rounding never drifts.
+                let target = try arithmetic { try input.quantity.proportion(newProduced, of: orderLine.quantity) }
+                let quantity = target - consumed
+                guard quantity.isPositive else { continue }
+                let key = StockKey(sku: input.sku, location: order.location)
+                let value = try withValuation(key) { (v: inout Valuation) throws(AmountError) in
+                    try v.issue(quantity: quantity)
+                }
+                let commitment = order.inputs.firstIndex { $0.sku == input.sku }!
+                let relieved = Amount.minimum(quantity, order.inputs[commitment].allocated)
+                order.inputs[commitment].allocated -= relieved
+                order.lines[index].consumed[input.sku] = target
+                materialValue -= value
+                entryLines.append(line.sku)
+                entries.append(
+                    LedgerEntry(
+                        sku: input.sku, location: order.location, event: .consume, quantity: -quantity,
+                        unitCost: try arithmetic { try (-value).divided(by: quantity) }, value: value,
+                        relieved: relieved, ref: order.number, date: date, operation: context.operationText))
+            }
+            let unitCost = orderLine.unitCost!
+            let productValue = try arithmetic {
+                let conversion = try unitCost.multiplied(by: line.quantity)
+                return order.kind == .production ? conversion + materialValue : conversion
+            }
+            let key = StockKey(sku: line.sku, location: order.location)
+            let value = try withValuation(key) { (v: inout Valuation) throws(AmountError) in
+                try v.receive(quantity: line.quantity, value: productValue)
+            }
+            let relieved = Amount.minimum(line.quantity, orderLine.onOrder)
+            order.lines[index].onOrder -= relieved
+            order.lines[index].produced = newProduced
+            produceEntries.append(
+                LedgerEntry(
+                    sku: line.sku, location: order.location, event: .produce, quantity: line.quantity,
+                    unitCost: try arithmetic { try productValue.divided(by: line.quantity) }, value: value,
+                    relieved: relieved, ref: order.number, date: date, operation: context.operationText))
+        }
+        entries += produceEntries
+        entryLines += produceEntries.map(\.sku)
+        var receipt = Receipt(id: receiptID, order: order.number, date: date, lines: add.lines)
+        receipt.entries = entries
+        receipt.entryLines = entryLines
+        lastEntryLines = entryLines
+        receipt.operation = context.operation
+        receipt.creationIndex = receiptsCreated
+        receiptsCreated += 1
+        if receiptID != add.receipt {
+            receipt.requestedID = add.receipt
+            receiptAliases[add.receipt, default: []].append(receiptID)
+        }
+        if closedConcurrently {
+            order.status = .completed
+        } else if notStarted {
+            order.status = order.isFullyReceived ? .received : .production
+        } else {
+            order.status = try OrderLifecycle(status: order.status).next(
+                .receive, order: order.number, fullyReceived: order.isFullyReceived)
+        }
+        // Nothing below throws. The stored copy goes first, so the receipts array is appended to in place rather
+        // than copied whole.
+        orders[order.number] = nil
+        order.receipts.append(receipt)
+        inventory.commit(scratch)
+        receiptOrders[receiptID] = order.number
+        orders[order.number] = order
+        return entries
+    }
+
+    private static func update<T>(
+        _ valuation: inout Valuation, _ body: (inout Valuation) throws(AmountError) -> T
+    ) throws(AmountError) -> T {
+        try body(&valuation)
+    }
+}
