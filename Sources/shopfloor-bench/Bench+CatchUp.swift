@@ -173,7 +173,8 @@ extension Bench {
             throw Spawn.Failure(description: "HQ refused a late operation: \([warm, tip, old].map(\.outcomes))")
         }
         report.add(
-            id: "hq.late", "late arrival", "HQ integrates 1 op with lamport 1, on \(size.formatted3) ops", late, "ms",
+            id: "hq.late.\(size)", "late arrival", "HQ integrates 1 op with lamport 1, on \(size.formatted3) ops", late,
+            "ms",
             baseline: ("1 op with the highest lamport", append))
         return 3
     }
