@@ -89,6 +89,10 @@ private struct BoundsCheck {
         text(value, field, max: Bounds.codeMax, lines: false, empty: false)
     }
 
+    mutating func code(_ value: some CodeKey, _ field: String) {
+        code(value.rawValue, field)
+    }
+
     mutating func text(_ value: String, _ field: String, max: Int, lines: Bool, empty: Bool = true) {
         let count = value.unicodeScalars.count
         if !empty && count == 0 { fail(field, "must not be empty") }

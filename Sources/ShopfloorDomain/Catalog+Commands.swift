@@ -9,7 +9,7 @@ extension Catalog {
             let writer = log.fieldWrites[.item(sku: item.sku)]?.operation ?? ""
             if existing != item {
                 log.flag(
-                    .concurrentEdit, subject: item.sku, context: context,
+                    .concurrentEdit, subject: item.sku.rawValue, context: context,
                     operations: [writer, context.operationText],
                     outcome: "kept the first definition (\(existing.kind.rawValue), \(existing.unit))",
                     explanation: "two devices added SKU \(item.sku): \(existing.kind.rawValue)/\(existing.unit) and "
@@ -29,6 +29,6 @@ extension Catalog {
     mutating func setBOM(_ bom: SetBOM, context: ApplyContext, log: inout ConflictLog) throws(DomainError) {
         try setBOM(bom.parent, lines: bom.lines)
         let value = boms[bom.parent]!.map { "\($0.sku)=\($0.quantity)" }.joined(separator: " ")
-        log.write(field: .bom(parent: bom.parent), value: value, subject: bom.parent, context: context)
+        log.write(field: .bom(parent: bom.parent), value: value, subject: bom.parent.rawValue, context: context)
     }
 }

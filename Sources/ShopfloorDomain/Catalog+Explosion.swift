@@ -8,10 +8,10 @@ public enum ExplosionLevels: String, Sendable, Codable, CaseIterable {
 
 extension Catalog {
     /// The inputs for `quantity` of `sku`, aggregated per SKU and sorted by SKU.
-    public func explode(_ sku: String, quantity: Amount, levels: ExplosionLevels) throws(DomainError) -> [BOMLine] {
+    public func explode(_ sku: SKU, quantity: Amount, levels: ExplosionLevels) throws(DomainError) -> [BOMLine] {
         _ = try item(sku)
         guard let lines = boms[sku] else { throw .noBOM(sku) }
-        var totals: [String: Amount] = [:]
+        var totals: [SKU: Amount] = [:]
         func visit(_ lines: [BOMLine], multiplier: Amount, depth: Int) throws(DomainError) {
             // Cycles are refused when a BOM is set, so depth is bounded by the number of items.
             precondition(depth <= items.count, "BOM cycle slipped past validation")

@@ -7,12 +7,12 @@ public enum ItemKind: String, Sendable, Codable, CaseIterable {
 
 /// A stock-keeping unit.
 public struct Item: Sendable, Hashable, Codable {
-    public var sku: String
+    public var sku: SKU
     public var kind: ItemKind
     public var unit: String
     public var name: String
 
-    public init(sku: String, kind: ItemKind, unit: String = "ea", name: String = "") {
+    public init(sku: SKU, kind: ItemKind, unit: String = "ea", name: String = "") {
         self.sku = sku
         self.kind = kind
         self.unit = unit
@@ -33,10 +33,10 @@ public struct Location: Sendable, Hashable, Codable {
 
 /// One line of a bill of materials, or one line of an explosion: a SKU and a quantity.
 public struct BOMLine: Sendable, Hashable, Codable {
-    public var sku: String
+    public var sku: SKU
     public var quantity: Amount
 
-    public init(sku: String, quantity: Amount) {
+    public init(sku: SKU, quantity: Amount) {
         self.sku = sku
         self.quantity = quantity
     }
@@ -44,10 +44,10 @@ public struct BOMLine: Sendable, Hashable, Codable {
 
 /// Items, locations and bills of materials.
 public struct Catalog: Sendable, Equatable {
-    public internal(set) var items: [String: Item] = [:]
+    public internal(set) var items: [SKU: Item] = [:]
     public internal(set) var locations: [String: Location] = [:]
     /// Parent SKU → its direct components per one parent, sorted by SKU.
-    public internal(set) var boms: [String: [BOMLine]] = [:]
+    public internal(set) var boms: [SKU: [BOMLine]] = [:]
 
     public init() {}
 
@@ -68,7 +68,7 @@ public struct Catalog: Sendable, Equatable {
         guard !code.isEmpty, code.count <= 64, allowed else { throw .invalidCode(what: what, code: code) }
     }
 
-    public func item(_ sku: String) throws(DomainError) -> Item {
+    public func item(_ sku: SKU) throws(DomainError) -> Item {
         guard let item = items[sku] else { throw .unknownItem(sku) }
         return item
     }
@@ -78,7 +78,7 @@ public struct Catalog: Sendable, Equatable {
     }
 
     public mutating func add(_ item: Item) throws(DomainError) {
-        try Self.validateCode(item.sku, what: "SKU")
+        try Self.validateCode(item.sku.rawValue, what: "SKU")
         guard !item.unit.isEmpty else { throw .invalidCode(what: "unit of measure", code: item.unit) }
         guard items[item.sku] == nil else { throw .duplicateItem(item.sku) }
         items[item.sku] = item
@@ -91,11 +91,11 @@ public struct Catalog: Sendable, Equatable {
     }
 
     /// Replaces the BOM of `parent`. Validates every line and refuses cycles, naming the loop.
-    public mutating func setBOM(_ parent: String, lines: [BOMLine]) throws(DomainError) {
+    public mutating func setBOM(_ parent: SKU, lines: [BOMLine]) throws(DomainError) {
         let parentItem = try item(parent)
         guard parentItem.kind != .material else { throw .materialCannotHaveBOM(parent) }
         guard !lines.isEmpty else { throw .emptyBOM(parent) }
-        var seen = Set<String>()
+        var seen = Set<SKU>()
         for line in lines {
             guard line.sku != parent else { throw .bomListsItself(parent) }
             _ = try item(line.sku)
@@ -112,9 +112,9 @@ public struct Catalog: Sendable, Equatable {
     }
 
     /// Depth-first search from the new lines back to `parent`; returns the loop `[parent, …, parent]`.
-    func cycle(through parent: String, withChildren children: [String]) -> [String]? {
-        var visited = Set<String>()
-        func search(_ sku: String, path: [String]) -> [String]? {
+    func cycle(through parent: SKU, withChildren children: [SKU]) -> [SKU]? {
+        var visited = Set<SKU>()
+        func search(_ sku: SKU, path: [SKU]) -> [SKU]? {
             if sku == parent { return path + [sku] }
             guard visited.insert(sku).inserted else { return nil }
             for child in boms[sku]?.map(\.sku) ?? [] {

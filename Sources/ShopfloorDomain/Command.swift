@@ -24,22 +24,22 @@ public struct AcknowledgeConflict: Sendable, Hashable, Codable {
 }
 
 public struct SetBOM: Sendable, Hashable, Codable {
-    public var parent: String
+    public var parent: SKU
     public var lines: [BOMLine]
-    public init(parent: String, lines: [BOMLine]) {
+    public init(parent: SKU, lines: [BOMLine]) {
         self.parent = parent
         self.lines = lines
     }
 }
 
 public struct AdjustStock: Sendable, Hashable, Codable {
-    public var sku: String
+    public var sku: SKU
     public var location: String
     /// Signed: positive brings stock in, negative takes it out.
     public var quantity: Amount
     /// Only for stock coming in; absent means the current rate.
     public var unitCost: Amount?
-    public init(sku: String, location: String, quantity: Amount, unitCost: Amount? = nil) {
+    public init(sku: SKU, location: String, quantity: Amount, unitCost: Amount? = nil) {
         self.sku = sku
         self.location = location
         self.quantity = quantity
@@ -48,11 +48,11 @@ public struct AdjustStock: Sendable, Hashable, Codable {
 }
 
 public struct TransferStock: Sendable, Hashable, Codable {
-    public var sku: String
+    public var sku: SKU
     public var quantity: Amount
     public var from: String
     public var to: String
-    public init(sku: String, quantity: Amount, from: String, to: String) {
+    public init(sku: SKU, quantity: Amount, from: String, to: String) {
         self.sku = sku
         self.quantity = quantity
         self.from = from
@@ -61,10 +61,10 @@ public struct TransferStock: Sendable, Hashable, Codable {
 }
 
 public struct OutputSpec: Sendable, Hashable, Codable {
-    public var sku: String
+    public var sku: SKU
     public var quantity: Amount
     public var unitCost: Amount?
-    public init(sku: String, quantity: Amount, unitCost: Amount? = nil) {
+    public init(sku: SKU, quantity: Amount, unitCost: Amount? = nil) {
         self.sku = sku
         self.quantity = quantity
         self.unitCost = unitCost
@@ -72,7 +72,7 @@ public struct OutputSpec: Sendable, Hashable, Codable {
 }
 
 public struct CreateOrder: Sendable, Hashable, Codable {
-    public var number: String
+    public var number: OrderNumber
     public var kind: OrderKind
     public var location: String
     public var due: String?
@@ -80,7 +80,7 @@ public struct CreateOrder: Sendable, Hashable, Codable {
     public var tolerancePercent: Amount
     public var outputs: [OutputSpec]
     public init(
-        number: String, kind: OrderKind, location: String, due: String? = nil, notes: String = "",
+        number: OrderNumber, kind: OrderKind, location: String, due: String? = nil, notes: String = "",
         tolerancePercent: Amount = .zero, outputs: [OutputSpec]
     ) {
         self.number = number
@@ -94,10 +94,10 @@ public struct CreateOrder: Sendable, Hashable, Codable {
 }
 
 public struct SetCost: Sendable, Hashable, Codable {
-    public var order: String
-    public var sku: String
+    public var order: OrderNumber
+    public var sku: SKU
     public var unitCost: Amount
-    public init(order: String, sku: String, unitCost: Amount) {
+    public init(order: OrderNumber, sku: SKU, unitCost: Amount) {
         self.order = order
         self.sku = sku
         self.unitCost = unitCost
@@ -106,11 +106,11 @@ public struct SetCost: Sendable, Hashable, Codable {
 
 /// Header edits; absent fields are left as they are.
 public struct EditOrder: Sendable, Hashable, Codable {
-    public var order: String
+    public var order: OrderNumber
     public var due: String?
     public var notes: String?
     public var tolerancePercent: Amount?
-    public init(order: String, due: String? = nil, notes: String? = nil, tolerancePercent: Amount? = nil) {
+    public init(order: OrderNumber, due: String? = nil, notes: String? = nil, tolerancePercent: Amount? = nil) {
         self.order = order
         self.due = due
         self.notes = notes
@@ -130,21 +130,21 @@ public struct OrderTransition: Sendable, Hashable, Codable {
             }
         }
     }
-    public var order: String
+    public var order: OrderNumber
     public var action: Action
-    public init(order: String, action: Action) {
+    public init(order: OrderNumber, action: Action) {
         self.order = order
         self.action = action
     }
 }
 
 public struct AddReceipt: Sendable, Hashable, Codable {
-    public var order: String
+    public var order: OrderNumber
     public var receipt: String
     public var lines: [BOMLine]
     /// Business date of the delivery; absent means the operation's date.
     public var date: String?
-    public init(order: String, receipt: String, lines: [BOMLine], date: String? = nil) {
+    public init(order: OrderNumber, receipt: String, lines: [BOMLine], date: String? = nil) {
         self.order = order
         self.receipt = receipt
         self.lines = lines

@@ -2,40 +2,40 @@
 public enum DomainError: Error, Sendable, Equatable, CustomStringConvertible {
     case invalidCode(what: String, code: String)
     case outOfBounds(BoundsViolation)
-    case unknownItem(String)
+    case unknownItem(SKU)
     case unknownLocation(String)
-    case duplicateItem(String)
+    case duplicateItem(SKU)
     case duplicateLocation(String)
-    case materialCannotHaveBOM(String)
-    case emptyBOM(String)
-    case bomListsItself(String)
-    case duplicateBOMLine(parent: String, sku: String)
-    case bomCycle([String])
-    case noBOM(String)
+    case materialCannotHaveBOM(SKU)
+    case emptyBOM(SKU)
+    case bomListsItself(SKU)
+    case duplicateBOMLine(parent: SKU, sku: SKU)
+    case bomCycle([SKU])
+    case noBOM(SKU)
     case nonPositiveQuantity(context: String, quantity: Amount)
     case zeroQuantity(context: String)
     case negativeCost(context: String, cost: Amount)
-    case unitCostOnOutgoing(sku: String)
+    case unitCostOnOutgoing(sku: SKU)
     case sameLocation(String)
     case invalidDate(String)
     case invalidTolerance(Amount)
     case arithmetic(AmountError)
-    case unknownOrder(String)
-    case duplicateOrder(String)
-    case emptyOrder(String)
-    case duplicateOutput(order: String, sku: String)
-    case notProducible(sku: String, kind: ItemKind)
-    case notAnOutput(order: String, sku: String, outputs: [String])
-    case forbiddenTransition(order: String, status: OrderStatus, event: OrderEvent, allowed: [OrderEvent])
-    case costNotSet(order: String, sku: String)
+    case unknownOrder(OrderNumber)
+    case duplicateOrder(OrderNumber)
+    case emptyOrder(OrderNumber)
+    case duplicateOutput(order: OrderNumber, sku: SKU)
+    case notProducible(sku: SKU, kind: ItemKind)
+    case notAnOutput(order: OrderNumber, sku: SKU, outputs: [SKU])
+    case forbiddenTransition(order: OrderNumber, status: OrderStatus, event: OrderEvent, allowed: [OrderEvent])
+    case costNotSet(order: OrderNumber, sku: SKU)
     case overReceipt(
-        order: String, sku: String, ordered: Amount, received: Amount, receiving: Amount, tolerancePercent: Amount)
-    case cancelWithReceipts(order: String, receipts: [String])
+        order: OrderNumber, sku: SKU, ordered: Amount, received: Amount, receiving: Amount, tolerancePercent: Amount)
+    case cancelWithReceipts(order: OrderNumber, receipts: [String])
     case unknownReceipt(String)
     case duplicateReceipt(String)
     case receiptAlreadyVoided(String)
-    case emptyReceipt(String)
-    case duplicateReceiptLine(order: String, sku: String)
+    case emptyReceipt(OrderNumber)
+    case duplicateReceiptLine(order: OrderNumber, sku: SKU)
     case unknownConflict(String)
     case alreadyAcknowledged(String)
 
@@ -54,7 +54,8 @@ public enum DomainError: Error, Sendable, Equatable, CustomStringConvertible {
         case .bomListsItself(let sku): "the BOM of '\(sku)' lists '\(sku)' itself"
         case .duplicateBOMLine(let parent, let sku):
             "the BOM of '\(parent)' lists '\(sku)' twice: give one line with the total"
-        case .bomCycle(let loop): "BOM cycle: \(loop.joined(separator: " → ")); remove one of these links"
+        case .bomCycle(let loop):
+            "BOM cycle: \(loop.map(\.rawValue).joined(separator: " → ")); remove one of these links"
         case .noBOM(let sku): "'\(sku)' has no BOM: set its bill of materials first"
         case .nonPositiveQuantity(let context, let quantity): "\(context): quantity must be positive, got \(quantity)"
         case .zeroQuantity(let context): "\(context): quantity must not be zero"
@@ -72,7 +73,7 @@ public enum DomainError: Error, Sendable, Equatable, CustomStringConvertible {
         case .duplicateOutput(let order, let sku): "order '\(order)' lists output '\(sku)' twice: give one line"
         case .notProducible(let sku, let kind): "'\(sku)' is a \(kind.rawValue) and cannot be an order output"
         case .notAnOutput(let order, let sku, let outputs):
-            "'\(sku)' is not an output of order '\(order)' (outputs: \(outputs.joined(separator: ", ")))"
+            "'\(sku)' is not an output of order '\(order)' (outputs: \(outputs.map(\.rawValue).joined(separator: ", ")))"
         case .forbiddenTransition(let order, let status, let event, let allowed):
             "order '\(order)' is \(status.rawValue): cannot \(event.rawValue); allowed: "
                 + (allowed.isEmpty ? "nothing (the order is closed)" : allowed.map(\.rawValue).joined(separator: ", "))

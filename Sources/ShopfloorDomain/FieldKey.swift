@@ -2,12 +2,12 @@
 /// the name conflicts show, e.g. `order:PO-7:cost:CHAIR`.
 public enum FieldKey: Hashable, Comparable, Sendable, CustomStringConvertible {
     /// An item's definition (the first in canonical order stays).
-    case item(sku: String)
-    case bom(parent: String)
-    case orderCost(order: String, sku: String)
-    case orderDue(order: String)
-    case orderNotes(order: String)
-    case orderTolerance(order: String)
+    case item(sku: SKU)
+    case bom(parent: SKU)
+    case orderCost(order: OrderNumber, sku: SKU)
+    case orderDue(order: OrderNumber)
+    case orderNotes(order: OrderNumber)
+    case orderTolerance(order: OrderNumber)
 
     public var rawValue: String {
         switch self {
@@ -27,12 +27,12 @@ public enum FieldKey: Hashable, Comparable, Sendable, CustomStringConvertible {
         let parts = rawValue.split(separator: ":", omittingEmptySubsequences: false).map(String.init)
         guard !parts.contains("") else { return nil }
         switch (parts.first, parts.count) {
-        case ("item", 2): self = .item(sku: parts[1])
-        case ("bom", 2): self = .bom(parent: parts[1])
-        case ("order", 4) where parts[2] == "cost": self = .orderCost(order: parts[1], sku: parts[3])
-        case ("order", 3) where parts[2] == "due": self = .orderDue(order: parts[1])
-        case ("order", 3) where parts[2] == "notes": self = .orderNotes(order: parts[1])
-        case ("order", 3) where parts[2] == "tolerance": self = .orderTolerance(order: parts[1])
+        case ("item", 2): self = .item(sku: SKU(parts[1]))
+        case ("bom", 2): self = .bom(parent: SKU(parts[1]))
+        case ("order", 4) where parts[2] == "cost": self = .orderCost(order: OrderNumber(parts[1]), sku: SKU(parts[3]))
+        case ("order", 3) where parts[2] == "due": self = .orderDue(order: OrderNumber(parts[1]))
+        case ("order", 3) where parts[2] == "notes": self = .orderNotes(order: OrderNumber(parts[1]))
+        case ("order", 3) where parts[2] == "tolerance": self = .orderTolerance(order: OrderNumber(parts[1]))
         default: return nil
         }
     }
@@ -40,5 +40,5 @@ public enum FieldKey: Hashable, Comparable, Sendable, CustomStringConvertible {
     public static func < (lhs: FieldKey, rhs: FieldKey) -> Bool { lhs.rawValue < rhs.rawValue }
 
     /// Every field of an order's stored key starts with this prefix.
-    public static func orderPrefix(_ number: String) -> String { "order:\(number):" }
+    public static func orderPrefix(_ number: OrderNumber) -> String { "order:\(number):" }
 }

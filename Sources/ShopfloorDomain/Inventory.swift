@@ -8,11 +8,11 @@ struct Inventory: Sendable {
     /// Positions maintained from the entries written.
     var positions: [StockKey: Position] = [:]
 
-    func position(sku: String, location: String) -> Position {
+    func position(sku: SKU, location: String) -> Position {
         positions[StockKey(sku: sku, location: location)] ?? Position(sku: sku, location: location)
     }
 
-    func valuation(sku: String, location: String) -> Valuation {
+    func valuation(sku: SKU, location: String) -> Valuation {
         valuations[StockKey(sku: sku, location: location)] ?? Valuation()
     }
 

@@ -22,21 +22,22 @@ public enum LedgerEvent: String, Sendable, Codable, CaseIterable {
 /// (absent for commitment events). `relieved` is how much of a commitment a stock movement settled:
 /// PRODUCE relieves ORDER, CONSUME relieves ALLOCATE; their reversals restore it.
 public struct LedgerEntry: Sendable, Hashable, Codable {
-    public var sku: String
+    public var sku: SKU
     public var location: String
     public var event: LedgerEvent
     public var quantity: Amount
     public var unitCost: Amount?
     public var value: Amount?
     public var relieved: Amount
-    public var ref: String?
+    /// The order whose commitments or receipts wrote the entry.
+    public var ref: OrderNumber?
     public var date: String
     /// The operation that caused the entry (set by the replication layer; empty in pure domain use).
     public var operation: String
 
     public init(
-        sku: String, location: String, event: LedgerEvent, quantity: Amount, unitCost: Amount? = nil,
-        value: Amount? = nil, relieved: Amount = .zero, ref: String? = nil, date: String, operation: String
+        sku: SKU, location: String, event: LedgerEvent, quantity: Amount, unitCost: Amount? = nil,
+        value: Amount? = nil, relieved: Amount = .zero, ref: OrderNumber? = nil, date: String, operation: String
     ) {
         self.sku = sku
         self.location = location
@@ -91,7 +92,7 @@ public struct PositionDelta: Sendable, Hashable {
 
 /// A SKU's stock position at one location, computed from ledger entries.
 public struct Position: Sendable, Hashable, Codable {
-    public var sku: String
+    public var sku: SKU
     public var location: String
     public var onHand: Amount = .zero
     /// ORDER not yet produced.
@@ -102,7 +103,7 @@ public struct Position: Sendable, Hashable, Codable {
     public var allocated: Amount = .zero
     public var value: Amount = .zero
 
-    public init(sku: String, location: String) {
+    public init(sku: SKU, location: String) {
         self.sku = sku
         self.location = location
     }
@@ -131,10 +132,10 @@ public struct Position: Sendable, Hashable, Codable {
 
 /// A SKU at a location.
 public struct StockKey: Sendable, Hashable, Codable, Comparable {
-    public var sku: String
+    public var sku: SKU
     public var location: String
 
-    public init(sku: String, location: String) {
+    public init(sku: SKU, location: String) {
         self.sku = sku
         self.location = location
     }

@@ -9,7 +9,7 @@ public enum OrderKind: String, Sendable, Codable, CaseIterable {
 
 /// An output line: what the order makes.
 public struct OrderLine: Sendable, Hashable, Codable {
-    public var sku: String
+    public var sku: SKU
     public var quantity: Amount
     /// Unit production cost (production orders) or conversion cost (work orders); may be open in Draft.
     public var unitCost: Amount?
@@ -20,9 +20,9 @@ public struct OrderLine: Sendable, Hashable, Codable {
     /// The inputs for the whole line quantity, snapshotted at Enter.
     public var inputs: [BOMLine] = []
     /// Input quantity consumed so far for this line, per SKU.
-    public var consumed: [String: Amount] = [:]
+    public var consumed: [SKU: Amount] = [:]
 
-    public init(sku: String, quantity: Amount, unitCost: Amount? = nil) {
+    public init(sku: SKU, quantity: Amount, unitCost: Amount? = nil) {
         self.sku = sku
         self.quantity = quantity
         self.unitCost = unitCost
@@ -31,7 +31,7 @@ public struct OrderLine: Sendable, Hashable, Codable {
 
 /// What an order still holds against an input SKU.
 public struct InputCommitment: Sendable, Hashable, Codable {
-    public var sku: String
+    public var sku: SKU
     /// Total input quantity from the snapshot.
     public var required: Amount
     /// DEMAND not yet allocated.
@@ -39,7 +39,7 @@ public struct InputCommitment: Sendable, Hashable, Codable {
     /// ALLOCATE not yet consumed.
     public var allocated: Amount = .zero
 
-    public init(sku: String, required: Amount) {
+    public init(sku: SKU, required: Amount) {
         self.sku = sku
         self.required = required
     }
@@ -48,7 +48,7 @@ public struct InputCommitment: Sendable, Hashable, Codable {
 /// A delivery of finished goods against an order.
 public struct Receipt: Sendable, Hashable, Codable {
     public var id: String
-    public var order: String
+    public var order: OrderNumber
     public var date: String
     public var lines: [BOMLine]
     public var voided: Bool = false
@@ -63,9 +63,9 @@ public struct Receipt: Sendable, Hashable, Codable {
     /// The stock entries the receipt wrote, so a void can reverse exactly them.
     public var entries: [LedgerEntry] = []
     /// For each entry, the output line (SKU) it belongs to.
-    public var entryLines: [String]? = nil
+    public var entryLines: [SKU]? = nil
 
-    public init(id: String, order: String, date: String, lines: [BOMLine]) {
+    public init(id: String, order: OrderNumber, date: String, lines: [BOMLine]) {
         self.id = id
         self.order = order
         self.date = date
@@ -75,7 +75,7 @@ public struct Receipt: Sendable, Hashable, Codable {
 
 /// A work or production order.
 public struct Order: Sendable, Hashable, Codable {
-    public var number: String
+    public var number: OrderNumber
     public var kind: OrderKind
     public var location: String
     public var due: String?
@@ -90,14 +90,14 @@ public struct Order: Sendable, Hashable, Codable {
     /// The operation that created the order (for causality checks); nil in pure domain use.
     public var createdBy: String? = nil
     /// The number the author chose, when another order already had it (rule 7).
-    public var requestedNumber: String? = nil
+    public var requestedNumber: OrderNumber? = nil
     /// The operation that closed or cancelled the order.
     public var closedBy: String? = nil
     /// Position among all orders created, in fold order (resolves duplicate numbers deterministically).
     public var creationIndex: Int? = nil
 
     public init(
-        number: String, kind: OrderKind, location: String, due: String? = nil, notes: String = "",
+        number: OrderNumber, kind: OrderKind, location: String, due: String? = nil, notes: String = "",
         tolerancePercent: Amount = .zero, lines: [OrderLine]
     ) {
         self.number = number
@@ -112,7 +112,7 @@ public struct Order: Sendable, Hashable, Codable {
     /// Receipts that count (not voided).
     public var visibleReceipts: [Receipt] { receipts.filter { !$0.voided } }
 
-    public func lineIndex(_ sku: String) throws(DomainError) -> Int {
+    public func lineIndex(_ sku: SKU) throws(DomainError) -> Int {
         guard let index = lines.firstIndex(where: { $0.sku == sku }) else {
             throw .notAnOutput(order: number, sku: sku, outputs: lines.map(\.sku))
         }

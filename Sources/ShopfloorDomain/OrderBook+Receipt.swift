@@ -16,7 +16,8 @@ extension OrderBook {
             notStarted = !closedConcurrently
             if notStarted {
                 log.flag(
-                    .receiptAfterClose, subject: order.number, context: context, operations: [context.operationText],
+                    .receiptAfterClose, subject: order.number.rawValue, context: context,
+                    operations: [context.operationText],
                     outcome: "receipt kept on the \(order.status.rawValue) order",
                     explanation:
                         "the receipt's author saw \(order.number) in production; here it is \(order.status.rawValue)")
@@ -38,7 +39,7 @@ extension OrderBook {
         guard !add.lines.isEmpty else { throw .emptyReceipt(order.number) }
         let date = add.date ?? context.date
         try validateDate(date)
-        var seen = Set<String>()
+        var seen = Set<SKU>()
         var lineIndices: [Int] = []
         for line in add.lines {
             let index = try order.lineIndex(line.sku)
@@ -64,7 +65,7 @@ extension OrderBook {
                     receipt.lines.contains { $0.sku == line.sku } && !(receipt.operation.map(context.saw) ?? true)
                 }
                 log.flag(
-                    .overReceipt, subject: order.number, context: context,
+                    .overReceipt, subject: order.number.rawValue, context: context,
                     operations: others.compactMap(\.operation) + [context.operationText],
                     outcome:
                         "kept: \(line.sku) received \(orderLine.produced + line.quantity) of \(orderLine.quantity)",
@@ -75,7 +76,8 @@ extension OrderBook {
         if closedConcurrently {
             let wasCancelled = order.status == .cancelled
             log.flag(
-                wasCancelled ? .cancelVersusReceipt : .receiptAfterClose, subject: order.number, context: context,
+                wasCancelled ? .cancelVersusReceipt : .receiptAfterClose, subject: order.number.rawValue,
+                context: context,
                 // An order closed by no operation is named "", as conflicts have always stored it.
                 operations: [order.closedBy ?? "", context.operationText],
                 outcome: wasCancelled
@@ -98,7 +100,7 @@ extension OrderBook {
         }
         var entries: [LedgerEntry] = []
         var produceEntries: [LedgerEntry] = []
-        var entryLines: [String] = []
+        var entryLines: [SKU] = []
         for (line, index) in zip(add.lines, lineIndices) {
             let orderLine = order.lines[index]
             let newProduced = orderLine.produced + line.quantity

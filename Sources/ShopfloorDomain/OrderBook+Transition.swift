@@ -11,7 +11,7 @@ extension OrderBook {
             let unseen = order.visibleReceipts.filter { !($0.operation.map(context.saw) ?? true) }
             action = .complete
             log.flag(
-                .cancelVersusReceipt, subject: order.number, context: context,
+                .cancelVersusReceipt, subject: order.number.rawValue, context: context,
                 operations: [context.operationText] + unseen.compactMap(\.operation),
                 outcome:
                     "closed short (Completed); receipts \(order.visibleReceipts.map(\.id).joined(separator: ", ")) kept",
@@ -27,14 +27,14 @@ extension OrderBook {
             }
             if !unseen.isEmpty {
                 log.flag(
-                    .receiptAfterClose, subject: order.number, context: context,
+                    .receiptAfterClose, subject: order.number.rawValue, context: context,
                     operations: unseen.compactMap { $0.voidedBy ?? $0.operation } + [context.operationText],
                     outcome: "closed short; receipts \(unseen.map(\.id).joined(separator: ", ")) kept as recorded",
                     explanation: "\(order.number) was closed by a device that had not seen "
                         + unseen.map(\.id).joined(separator: ", "))
             }
         }
-        func entry(_ sku: String, _ event: LedgerEvent, _ quantity: Amount) -> LedgerEntry {
+        func entry(_ sku: SKU, _ event: LedgerEvent, _ quantity: Amount) -> LedgerEntry {
             LedgerEntry(
                 sku: sku, location: order.location, event: event, quantity: quantity, ref: order.number,
                 date: context.date, operation: context.operationText)
@@ -42,7 +42,7 @@ extension OrderBook {
         var entries: [LedgerEntry] = []
         switch action {
         case .enter:
-            var required: [String: Amount] = [:]
+            var required: [SKU: Amount] = [:]
             for index in order.lines.indices {
                 let line = order.lines[index]
                 // An input that rounds to nothing for this quantity is not demanded.
@@ -54,7 +54,7 @@ extension OrderBook {
                     try policy.tolerate(error)
                     inputs = []
                     log.flag(
-                        .catalogMismatch, subject: order.number, context: context,
+                        .catalogMismatch, subject: order.number.rawValue, context: context,
                         operations: [context.operationText], outcome: "entered with no inputs for \(line.sku)",
                         explanation:
                             "\(line.sku) cannot be exploded here (\(error.description)); a concurrent catalog change")

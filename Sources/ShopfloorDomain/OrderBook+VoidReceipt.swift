@@ -19,7 +19,7 @@ extension OrderBook {
             try policy.tolerate(error)
             closedConcurrently = true
             log.flag(
-                .receiptAfterClose, subject: order.number, context: context,
+                .receiptAfterClose, subject: order.number.rawValue, context: context,
                 // An order closed by no operation is named "", as conflicts have always stored it.
                 operations: [order.closedBy ?? "", context.operationText],
                 outcome: "receipt \(receiptID) voided on the closed order",
@@ -41,8 +41,8 @@ extension OrderBook {
             }
         }
         // What is still outstanding after the void: ordered − produced, required − consumed (open orders only).
-        var onOrderRestore: [String: Amount] = [:]
-        var allocationRestore: [String: Amount] = [:]
+        var onOrderRestore: [SKU: Amount] = [:]
+        var allocationRestore: [SKU: Amount] = [:]
         if restores {
             for index in order.lines.indices {
                 let line = order.lines[index]

@@ -4,27 +4,27 @@
 /// The order commands are reduced here. They read the catalog, change valuations through ``Inventory`` and raise
 /// conflicts in the ``ConflictLog``; where local validation and the merge rules differ, the ``ApplyPolicy`` decides.
 struct OrderBook: Sendable {
-    var orders: [String: Order] = [:]
+    var orders: [OrderNumber: Order] = [:]
     /// Receipt id → order number.
-    var receiptOrders: [String: String] = [:]
+    var receiptOrders: [String: OrderNumber] = [:]
     /// Requested order number → the numbers of renamed orders that asked for it (rule 7).
-    var orderAliases: [String: [String]] = [:]
+    var orderAliases: [OrderNumber: [OrderNumber]] = [:]
     /// Requested receipt id → renamed receipt ids.
     var receiptAliases: [String: [String]] = [:]
     /// For each ledger entry of the last successful receipt, the output line (SKU) it belongs to; nil otherwise.
-    var lastEntryLines: [String]?
+    var lastEntryLines: [SKU]?
     /// Orders created so far (the next order's creation index).
     var ordersCreated = 0
     /// Receipts recorded so far (the next receipt's creation index).
     var receiptsCreated = 0
 
-    func order(_ number: String) throws(DomainError) -> Order {
+    func order(_ number: OrderNumber) throws(DomainError) -> Order {
         guard let order = orders[number] else { throw .unknownOrder(number) }
         return order
     }
 
     /// The order an operation means by `number`: with duplicates (rule 7), the one it had seen created.
-    func resolveOrder(_ number: String, _ context: ApplyContext) -> String {
+    func resolveOrder(_ number: OrderNumber, _ context: ApplyContext) -> OrderNumber {
         let candidates = ([number] + (orderAliases[number] ?? [])).filter { orders[$0] != nil }
         guard candidates.count > 1 else { return candidates.first ?? number }
         let seen = candidates.filter { orders[$0]!.createdBy.map(context.saw) ?? true }
@@ -68,14 +68,15 @@ struct OrderBook: Sendable {
         _ create: CreateOrder, context: ApplyContext, policy: some ApplyPolicy, catalog: Catalog,
         log: inout ConflictLog
     ) throws(DomainError) {
-        try Catalog.validateCode(create.number, what: "order number")
+        try Catalog.validateCode(create.number.rawValue, what: "order number")
         var number = create.number
         if let existing = orders[create.number] {
             try policy.tolerate(.duplicateOrder(create.number))
             // Rule 7: both orders are kept; the later in canonical order takes a suffix naming its author.
-            number = Self.renamed(create.number, author: context.author) { orders[$0] != nil }
+            number = OrderNumber(
+                Self.renamed(create.number.rawValue, author: context.author) { orders[OrderNumber($0)] != nil })
             log.flag(
-                .duplicateNumber, subject: create.number, context: context,
+                .duplicateNumber, subject: create.number.rawValue, context: context,
                 // An order created by no operation is named "", as conflicts have always stored it.
                 operations: [existing.createdBy ?? "", context.operationText],
                 outcome: "both orders kept; the later one is now \(number)",
@@ -87,11 +88,11 @@ struct OrderBook: Sendable {
         if catalog.locations[create.location] == nil {
             try policy.tolerate(.unknownLocation(create.location))
             log.flag(
-                .catalogMismatch, subject: number, context: context, operations: [context.operationText],
+                .catalogMismatch, subject: number.rawValue, context: context, operations: [context.operationText],
                 outcome: "order kept at location \(create.location)",
                 explanation: "location \(create.location) is not in the catalog here (a concurrent catalog change)")
         }
-        var seen = Set<String>()
+        var seen = Set<SKU>()
         for output in create.outputs {
             // A merged order is kept whatever the merged catalog says now: its author checked it against the catalog
             // it saw, and receipts against it are physical facts. Differences are flagged; Enter copes.
@@ -103,7 +104,7 @@ struct OrderBook: Sendable {
             if catalog.boms[output.sku] == nil {
                 try policy.tolerate(.noBOM(output.sku))
                 log.flag(
-                    .catalogMismatch, subject: number, context: context, operations: [context.operationText],
+                    .catalogMismatch, subject: number.rawValue, context: context, operations: [context.operationText],
                     outcome: "order kept; \(output.sku) has no BOM here, so it will have no inputs",
                     explanation: "\(output.sku) had a BOM where the order was created, not after merging (a concurrent "
                         + "catalog change, e.g. a BOM refused for a cycle)")
@@ -165,7 +166,7 @@ struct OrderBook: Sendable {
         orders[order.number] = order
         log.write(
             field: .orderCost(order: order.number, sku: setCost.sku), value: setCost.unitCost.description,
-            subject: order.number,
+            subject: order.number.rawValue,
             context: context)
     }
 
@@ -178,16 +179,19 @@ struct OrderBook: Sendable {
         if let tolerance = edit.tolerancePercent { try Self.validateTolerance(tolerance) }
         if let due = edit.due {
             order.due = due.isEmpty ? nil : due
-            log.write(field: .orderDue(order: order.number), value: due, subject: order.number, context: context)
+            log.write(
+                field: .orderDue(order: order.number), value: due, subject: order.number.rawValue, context: context)
         }
         if let notes = edit.notes {
             order.notes = notes
-            log.write(field: .orderNotes(order: order.number), value: notes, subject: order.number, context: context)
+            log.write(
+                field: .orderNotes(order: order.number), value: notes, subject: order.number.rawValue, context: context)
         }
         if let tolerance = edit.tolerancePercent {
             order.tolerancePercent = tolerance
             log.write(
-                field: .orderTolerance(order: order.number), value: tolerance.description, subject: order.number,
+                field: .orderTolerance(order: order.number), value: tolerance.description,
+                subject: order.number.rawValue,
                 context: context)
         }
         orders[order.number] = order

@@ -58,8 +58,9 @@ public struct OrderLifecycle: Sendable, Hashable {
     }
 
     /// The state after `event`, or the error naming the order, its state and what is allowed.
-    public func next(_ event: OrderEvent, order: String, fullyReceived: Bool = false) throws(DomainError) -> OrderStatus
-    {
+    public func next(
+        _ event: OrderEvent, order: OrderNumber, fullyReceived: Bool = false
+    ) throws(DomainError) -> OrderStatus {
         guard Self.allowedFrom(event).contains(status) else {
             throw .forbiddenTransition(
                 order: order, status: status, event: event, allowed: Self.allowedEvents(in: status))
@@ -74,7 +75,9 @@ public struct OrderLifecycle: Sendable, Hashable {
         }
     }
 
-    public mutating func handle(_ event: OrderEvent, order: String, fullyReceived: Bool = false) throws(DomainError) {
+    public mutating func handle(
+        _ event: OrderEvent, order: OrderNumber, fullyReceived: Bool = false
+    ) throws(DomainError) {
         status = try next(event, order: order, fullyReceived: fullyReceived)
     }
 }

@@ -1,6 +1,6 @@
 extension Catalog {
     /// Restores a catalog from persisted rows (already validated when they were first applied).
-    public init(items: [Item], locations: [Location], boms: [String: [BOMLine]]) {
+    public init(items: [Item], locations: [Location], boms: [SKU: [BOMLine]]) {
         self.init()
         for item in items { self.items[item.sku] = item }
         for location in locations { self.locations[location.code] = location }

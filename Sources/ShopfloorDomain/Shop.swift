@@ -74,15 +74,15 @@ public struct Shop: Sendable {
         log.flagRefused(subject: subject, context: context, explanation: explanation)
     }
 
-    public func order(_ number: String) throws(DomainError) -> Order {
+    public func order(_ number: OrderNumber) throws(DomainError) -> Order {
         try book.order(number)
     }
 
-    public func position(sku: String, location: String) -> Position {
+    public func position(sku: SKU, location: String) -> Position {
         inventory.position(sku: sku, location: location)
     }
 
-    public func valuation(sku: String, location: String) -> Valuation {
+    public func valuation(sku: SKU, location: String) -> Valuation {
         inventory.valuation(sku: sku, location: location)
     }
 }
@@ -90,15 +90,15 @@ public struct Shop: Sendable {
 /// The state other modules read (projections, digests, the simulator's checks), forwarded from the reducers that
 /// own it.
 extension Shop {
-    public var orders: [String: Order] { book.orders }
+    public var orders: [OrderNumber: Order] { book.orders }
     /// Receipt id → order number.
-    public var receiptOrders: [String: String] { book.receiptOrders }
+    public var receiptOrders: [String: OrderNumber] { book.receiptOrders }
     /// Requested order number → the numbers of renamed orders that asked for it (rule 7).
-    public var orderAliases: [String: [String]] { book.orderAliases }
+    public var orderAliases: [OrderNumber: [OrderNumber]] { book.orderAliases }
     /// Requested receipt id → renamed receipt ids.
     public var receiptAliases: [String: [String]] { book.receiptAliases }
     /// For each ledger entry of the last successful receipt, the output line (SKU) it belongs to; nil otherwise.
-    public var lastEntryLines: [String]? { book.lastEntryLines }
+    public var lastEntryLines: [SKU]? { book.lastEntryLines }
     public var valuations: [StockKey: Valuation] { inventory.valuations }
     /// Positions maintained from the entries written.
     public var positions: [StockKey: Position] { inventory.positions }

@@ -94,7 +94,7 @@ public struct FoldStep: Sendable {
     public var operation: OperationID
     public var entries: [LedgerEntry]
     /// For a receipt, the output line of each entry.
-    public var entryLines: [String]?
+    public var entryLines: [SKU]?
     /// Conflicts this operation raised.
     public var conflicts: [Conflict]
 }
@@ -103,15 +103,15 @@ extension Command {
     /// What a refusal names as its subject.
     var subject: String? {
         switch self {
-        case .addItem(let item): item.sku
+        case .addItem(let item): item.sku.rawValue
         case .addLocation: nil
-        case .setBOM(let bom): bom.parent
+        case .setBOM(let bom): bom.parent.rawValue
         case .adjustStock, .transferStock: nil
-        case .createOrder(let create): create.number
-        case .setCost(let value): value.order
-        case .editOrder(let value): value.order
-        case .transition(let value): value.order
-        case .addReceipt(let value): value.order
+        case .createOrder(let create): create.number.rawValue
+        case .setCost(let value): value.order.rawValue
+        case .editOrder(let value): value.order.rawValue
+        case .transition(let value): value.order.rawValue
+        case .addReceipt(let value): value.order.rawValue
         case .voidReceipt(let value): value.receipt
         case .acknowledgeConflict(let ack): ack.conflict
         }

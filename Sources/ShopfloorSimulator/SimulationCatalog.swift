@@ -23,7 +23,7 @@ enum SimulationCatalog {
     static let locations = ["PLANT", "WIP", "STORE"]
 
     /// The BOMs a planner would set; random edits replace them (and may make cycles across devices).
-    static let boms: [(String, [BOMLine])] = [
+    static let boms: [(SKU, [BOMLine])] = [
         ("FRAME", [BOMLine(sku: "STEEL", quantity: hundredths(250)), BOMLine(sku: "BOLT", quantity: 4)]),
         ("SEAT", [BOMLine(sku: "WOOD", quantity: hundredths(120)), BOMLine(sku: "BOLT", quantity: 2)]),
         (
@@ -36,15 +36,15 @@ enum SimulationCatalog {
         ("STOOL", [BOMLine(sku: "SEAT", quantity: 1), BOMLine(sku: "STEEL", quantity: hundredths(150))]),
     ]
 
-    static let producible = ["FRAME", "SEAT", "CHAIR", "STOOL"]
-    static let stocked = ["STEEL", "BOLT", "PAINT", "WOOD", "FRAME", "SEAT"]
+    static let producible: [SKU] = ["FRAME", "SEAT", "CHAIR", "STOOL"]
+    static let stocked: [SKU] = ["STEEL", "BOLT", "PAINT", "WOOD", "FRAME", "SEAT"]
 
     /// Numbers typed by hand on several devices (rule 7), instead of the per-device default numbers.
-    static let typedOrderNumbers = ["SO-1", "SO-2", "SO-3"]
+    static let typedOrderNumbers: [OrderNumber] = ["SO-1", "SO-2", "SO-3"]
     static let typedReceiptIDs = ["RX-1", "RX-2", "RX-3"]
 
     /// A SKU no replica ever has: the poison in an all-or-nothing batch.
-    static let ghost = "GHOST"
+    static let ghost: SKU = "GHOST"
 }
 
 /// `n` hundredths as an exact amount.

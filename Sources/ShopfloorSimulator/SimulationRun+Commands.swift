@@ -162,7 +162,7 @@ extension SimulationRun {
     // MARK: Stock
 
     /// A known name most of the time, sometimes one from the pool this replica may not know yet.
-    func pickKnown(_ known: [String], pool: [String]) -> String {
+    func pickKnown<Code: Comparable>(_ known: [Code], pool: [Code]) -> Code {
         let candidates = known.filter { pool.contains($0) }.sorted()
         if !candidates.isEmpty, rng.chance(85) { return rng.pick(candidates)! }
         return rng.pick(pool)!
@@ -225,7 +225,7 @@ extension SimulationRun {
 
     func createOrder(_ node: SimulatedNode, _ shop: Shop, typedPercent: Int = 20) -> Intent? {
         let kind: OrderKind = rng.chance(50) ? .production : .work
-        let number: String
+        let number: OrderNumber
         if rng.chance(typedPercent) {
             number = rng.pick(SimulationCatalog.typedOrderNumbers)!
         } else {
@@ -274,7 +274,7 @@ extension SimulationRun {
         return Intent(label: "order.edit", command: .editOrder(edit), mustRefuse: nil)
     }
 
-    func transitionIntent(_ order: String, _ action: OrderTransition.Action) -> Intent {
+    func transitionIntent(_ order: OrderNumber, _ action: OrderTransition.Action) -> Intent {
         Intent(
             label: "order.\(action.rawValue)", command: .transition(OrderTransition(order: order, action: action)),
             mustRefuse: nil)

@@ -4,7 +4,7 @@ import ShopfloorDomain
 
 /// A SKU's stock position at one location, as read from the projections.
 public struct PositionRow: Sendable, Hashable, Codable {
-    public var sku: String
+    public var sku: SKU
     public var location: String
     public var unit: String
     public var onHand: Amount
@@ -29,14 +29,14 @@ public struct LedgerRow: Sendable, Hashable, Codable {
     public var lamport: Int64
     /// Position among the entries of its operation.
     public var index: Int
-    public var sku: String
+    public var sku: SKU
     public var location: String
     public var event: String
     public var quantity: Amount
     public var unitCost: Amount?
     public var value: Amount?
     public var relieved: Amount
-    public var ref: String?
+    public var ref: OrderNumber?
     public var date: String
 
     enum CodingKeys: String, CodingKey {
@@ -47,20 +47,20 @@ public struct LedgerRow: Sendable, Hashable, Codable {
 
 /// A SKU and a quantity (receipt lines, order progress).
 public struct QuantityRow: Sendable, Hashable, Codable {
-    public var sku: String
+    public var sku: SKU
     public var quantity: Amount
 }
 
 /// One output line's progress in an order list.
 public struct OutputProgressRow: Sendable, Hashable, Codable {
-    public var sku: String
+    public var sku: SKU
     public var ordered: Amount
     public var produced: Amount
 }
 
 /// An order as listed.
 public struct OrderSummaryRow: Sendable, Hashable, Codable {
-    public var number: String
+    public var number: OrderNumber
     public var kind: String
     public var location: String
     public var status: String
@@ -71,7 +71,7 @@ public struct OrderSummaryRow: Sendable, Hashable, Codable {
 /// An order with everything `order show` displays.
 public struct OrderDetail: Sendable, Hashable, Codable {
     public struct Line: Sendable, Hashable, Codable {
-        public var sku: String
+        public var sku: SKU
         public var ordered: Amount
         public var produced: Amount
         public var onOrder: Amount
@@ -85,7 +85,7 @@ public struct OrderDetail: Sendable, Hashable, Codable {
     }
 
     public struct Input: Sendable, Hashable, Codable {
-        public var sku: String
+        public var sku: SKU
         public var required: Amount
         public var demand: Amount
         public var allocated: Amount
@@ -99,7 +99,7 @@ public struct OrderDetail: Sendable, Hashable, Codable {
         public var lines: [QuantityRow]
     }
 
-    public var number: String
+    public var number: OrderNumber
     public var kind: String
     public var location: String
     public var status: String
@@ -118,7 +118,7 @@ public struct OrderDetail: Sendable, Hashable, Codable {
     /// Ids of conflicts about this order that nobody has acknowledged yet.
     public var openConflicts: [String] = []
     /// The number the author chose, when the order had to be renamed (duplicate number).
-    public var requestedNumber: String?
+    public var requestedNumber: OrderNumber?
 
     enum CodingKeys: String, CodingKey {
         case number, kind, location, status, due, notes, lines, inputs, receipts
@@ -146,7 +146,7 @@ public struct OperationRow: Sendable, Hashable, Codable {
 
 extension Replica {
     /// Stock positions sorted by SKU then location, optionally filtered.
-    public func positions(sku: String? = nil, location: String? = nil) throws -> [PositionRow] {
+    public func positions(sku: SKU? = nil, location: String? = nil) throws -> [PositionRow] {
         try read { db in
             let rows = try Row.fetchAll(
                 db,
@@ -171,7 +171,7 @@ extension Replica {
     }
 
     /// Ledger entries in canonical order, optionally filtered.
-    public func ledger(ref: String? = nil, sku: String? = nil, location: String? = nil) throws -> [LedgerRow] {
+    public func ledger(ref: OrderNumber? = nil, sku: SKU? = nil, location: String? = nil) throws -> [LedgerRow] {
         try read { db in
             // By ref through ledger_refs (the operations that wrote entries for it); otherwise a scan of the ledger
             // in its key order, which is the listing's order (README, "Ledger queries").
@@ -216,7 +216,7 @@ extension Replica {
                     \(status == nil ? "" : "WHERE o.status = ?") ORDER BY o.number, l.idx
                     """, arguments: StatementArguments(status.map { [$0] } ?? []))
             for row in rows {
-                let number: String = row["number"]
+                let number: OrderNumber = row["number"]
                 if summaries.last?.number != number {
                     summaries.append(
                         OrderSummaryRow(
@@ -233,14 +233,14 @@ extension Replica {
     }
 
     /// One order in full, or nil when there is no such order.
-    public func orderDetail(_ number: String) throws -> OrderDetail? {
+    public func orderDetail(_ number: OrderNumber) throws -> OrderDetail? {
         try read { db in
             guard let order = try ProjectionReader(db: db).order(number) else { return nil }
             let entries =
                 try Int.fetchOne(
                     db, sql: "SELECT COALESCE(SUM(entries), 0) FROM ledger_refs WHERE ref = ?", arguments: [number])
                 ?? 0
-            var consumed: [String: Amount] = [:]
+            var consumed: [SKU: Amount] = [:]
             for line in order.lines {
                 for (sku, quantity) in line.consumed { consumed[sku, default: .zero] += quantity }
             }
@@ -276,7 +276,7 @@ extension Replica {
     }
 
     /// The catalog rows below the given SKUs: their items and every BOM line of their subtrees.
-    public func catalog(subtreesOf skus: [String]) throws -> Catalog {
+    public func catalog(subtreesOf skus: [SKU]) throws -> Catalog {
         try read { db in
             var rows = CatalogRows()
             for sku in skus { try rows.loadSubtree(sku, db) }
@@ -285,7 +285,7 @@ extension Replica {
     }
 
     /// The status of an order, or nil when there is none.
-    public func orderStatus(_ number: String) throws -> OrderStatus? {
+    public func orderStatus(_ number: OrderNumber) throws -> OrderStatus? {
         try read { db in
             try String.fetchOne(db, sql: "SELECT status FROM orders WHERE number = ?", arguments: [number])
                 .flatMap(OrderStatus.init(rawValue:))
@@ -293,9 +293,9 @@ extension Replica {
     }
 
     /// The order a receipt was recorded against, or nil when there is no such receipt.
-    public func orderNumber(ofReceipt id: String) throws -> String? {
+    public func orderNumber(ofReceipt id: String) throws -> OrderNumber? {
         try read { db in
-            try String.fetchOne(db, sql: "SELECT order_number FROM receipts WHERE id = ?", arguments: [id])
+            try OrderNumber.fetchOne(db, sql: "SELECT order_number FROM receipts WHERE id = ?", arguments: [id])
         }
     }
 

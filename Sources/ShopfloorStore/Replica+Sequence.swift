@@ -112,9 +112,9 @@ extension Replica {
                 if let location = try decode(Location.self, image) { try writer.writeLocation(location) }
             case "bom":
                 try db.execute(sql: "DELETE FROM bom_lines WHERE parent = ?", arguments: [key])
-                if let lines = try decode([BOMLine].self, image) { try writer.writeBOM(key, lines: lines) }
+                if let lines = try decode([BOMLine].self, image) { try writer.writeBOM(SKU(key), lines: lines) }
             case "order":
-                try writer.deleteOrder(key)
+                try writer.deleteOrder(OrderNumber(key))
                 if let order = try decode(Order.self, image) { try writer.writeOrder(order, previous: nil) }
             case "stock":
                 let parts = try decoder.decode([String].self, from: Data(key.utf8))
@@ -122,7 +122,7 @@ extension Replica {
                     sql: "DELETE FROM stock WHERE location = ? AND sku = ?", arguments: [parts[1], parts[0]])
                 if let stock = try decode(StockImage.self, image) {
                     try writer.writeStock(
-                        StockKey(sku: parts[0], location: parts[1]), valuation: stock.valuation,
+                        StockKey(sku: SKU(parts[0]), location: parts[1]), valuation: stock.valuation,
                         position: stock.position)
                 }
             case "ack":

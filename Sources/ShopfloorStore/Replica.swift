@@ -304,7 +304,7 @@ public final class Replica: Sendable {
 
     /// The next default order number: kind prefix, this replica's id, and a per-replica sequence, so numbers
     /// chosen offline on different devices never collide.
-    public func nextOrderNumber(kind: OrderKind) throws -> String {
+    public func nextOrderNumber(kind: OrderKind) throws -> OrderNumber {
         try state.withLock { state in
             let prefix = kind == .work ? "WO" : "PO"
             var sequence = state.orderSequence
@@ -322,7 +322,7 @@ public final class Replica: Sendable {
                     sql: "INSERT OR REPLACE INTO meta (key, value) VALUES ('order_sequence', ?)",
                     arguments: ["\(sequence)"])
             }
-            return number
+            return OrderNumber(number)
         }
     }
 

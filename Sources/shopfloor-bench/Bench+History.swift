@@ -10,7 +10,7 @@ extension Bench {
         let replica = try Replica.open(at: device, configuration: Self.quiet(durable: true))
         // An order of this device's own, in production, with room for every receipt the processes add.
         let sku = workload.products[0]
-        let order = "WO-history-\(size)"
+        let order = OrderNumber("WO-history-\(size)")
         try replica.record([
             .createOrder(
                 CreateOrder(
@@ -27,8 +27,8 @@ extension Bench {
         var timings: [String: [Double]] = [:]
         var peak = 0
         let commands: [(String, [String])] = [
-            ("receipt", ["receipt", "add", order, "\(sku)=1"]),
-            ("show", ["order", "show", order]),
+            ("receipt", ["receipt", "add", order.rawValue, "\(sku)=1"]),
+            ("show", ["order", "show", order.rawValue]),
             ("list", ["order", "list", "--status", "production"]),
         ]
         for _ in 0..<runs {

@@ -82,7 +82,7 @@ extension Bench {
         guard wants("process") else { return }
         // An order with room for every receipt the processes add.
         let sku = workload.products[0]
-        let order = "WO-cli-1"
+        let order: OrderNumber = "WO-cli-1"
         try replica!.record(
             .createOrder(
                 CreateOrder(
@@ -101,7 +101,7 @@ extension Bench {
         var peak = 0
         for _ in 0..<plan.processRuns {
             let run = try await Spawn.runChecked(
-                shopfloor, ["receipt", "add", order, "\(sku)=1", "--db", database],
+                shopfloor, ["receipt", "add", order.rawValue, "\(sku)=1", "--db", database],
                 stdout: try path("local/receipt.out"),
                 stderr: try path("local/receipt.err"), timeoutSeconds: 60)
             seconds.append(run.seconds * 1000)

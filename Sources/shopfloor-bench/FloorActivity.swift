@@ -5,7 +5,7 @@ import ShopfloorDomain
 /// receipts. Every command is valid where it is recorded, so a replica records them all without a refusal.
 struct FloorActivity: Sendable {
     struct OutputPlan: Sendable {
-        var sku: String
+        var sku: SKU
         var quantity: Int
         var received = 0
         var perReceipt: Int
@@ -14,7 +14,7 @@ struct FloorActivity: Sendable {
     enum Stage: Sendable { case created, entered, started, received }
 
     struct OpenOrder: Sendable {
-        var number: String
+        var number: OrderNumber
         var outputs: [OutputPlan]
         var stage: Stage
     }
@@ -71,7 +71,7 @@ struct FloorActivity: Sendable {
     mutating func createOrder() -> Command {
         ordersCreated += 1
         let kind: OrderKind = rng.next() % 10 < 6 ? .work : .production
-        let number = "\(kind == .work ? "WO" : "PO")-\(author)-\(ordersCreated)"
+        let number = OrderNumber("\(kind == .work ? "WO" : "PO")-\(author)-\(ordersCreated)")
         let location = workload.locations[Int(rng.next() % UInt64(workload.locations.count))]
         let deliveries = 6 + Int(rng.next() % 9)
         var outputs: [OutputPlan] = []

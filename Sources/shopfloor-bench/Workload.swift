@@ -20,17 +20,17 @@ struct SplitMix64: RandomNumberGenerator, Sendable {
 /// The shop every benchmark runs on: hundreds of SKUs in four BOM levels (product → assembly → subassembly →
 /// material) at a few plants, with opening stock.
 struct Workload: Sendable {
-    var materials: [String] = []
-    var subassemblies: [String] = []
-    var assemblies: [String] = []
-    var products: [String] = []
+    var materials: [SKU] = []
+    var subassemblies: [SKU] = []
+    var assemblies: [SKU] = []
+    var products: [SKU] = []
     var locations: [String] = []
     /// The commands that set the catalog up, in an order a replica accepts: locations, items, BOMs bottom-up,
     /// opening stock.
     var catalogCommands: [Command] = []
 
     /// SKUs an order can make.
-    var producible: [String] { assemblies + products }
+    var producible: [SKU] { assemblies + products }
     var skuCount: Int { materials.count + subassemblies.count + assemblies.count + products.count }
 
     static let bomQuantities = ["0.25", "0.5", "1", "1", "2", "2.5", "3", "4", "6"]
@@ -42,10 +42,10 @@ struct Workload: Sendable {
         var rng = SplitMix64(seed: seed)
         var workload = Workload()
         workload.locations = (1...locationCount).map { "PLANT-\($0)" }
-        workload.materials = (1...materialCount).map { "M-\(pad($0, 4))" }
-        workload.subassemblies = (1...subassemblyCount).map { "S-\(pad($0, 4))" }
-        workload.assemblies = (1...assemblyCount).map { "A-\(pad($0, 4))" }
-        workload.products = (1...productCount).map { "P-\(pad($0, 4))" }
+        workload.materials = (1...materialCount).map { SKU("M-\(pad($0, 4))") }
+        workload.subassemblies = (1...subassemblyCount).map { SKU("S-\(pad($0, 4))") }
+        workload.assemblies = (1...assemblyCount).map { SKU("A-\(pad($0, 4))") }
+        workload.products = (1...productCount).map { SKU("P-\(pad($0, 4))") }
         var commands: [Command] = workload.locations.map { .addLocation(Location(code: $0, name: "Plant \($0)")) }
         let units = ["kg", "ea", "m", "l"]
         for sku in workload.materials {
@@ -58,8 +58,8 @@ struct Workload: Sendable {
         for sku in workload.products {
             commands.append(.addItem(Item(sku: sku, kind: .product, name: "Product \(sku)")))
         }
-        func lines(_ pools: [([String], ClosedRange<Int>)]) -> [BOMLine] {
-            var chosen: [String: BOMLine] = [:]
+        func lines(_ pools: [([SKU], ClosedRange<Int>)]) -> [BOMLine] {
+            var chosen: [SKU: BOMLine] = [:]
             for (pool, count) in pools {
                 for _ in 0..<Int.random(in: count, using: &rng) {
                     let sku = pool[Int(rng.next() % UInt64(pool.count))]

@@ -37,7 +37,7 @@ import Testing
     }
 
     @Test func onlyLocalValidationChecksBounds() throws {
-        let command = Command.item(String(repeating: "S", count: Bounds.codeMax + 1), .material)
+        let command = Command.item(SKU(String(repeating: "S", count: Bounds.codeMax + 1)), .material)
         #expect(throws: DomainError.self) { try LocalValidation().admit(command) }
         try MergeRules().admit(command)
     }

@@ -11,14 +11,14 @@ let testDay = ApplyContext(operation: "op-test", date: "2026-11-22")
 /// Everything observable in a ``Shop``, for "a refused command changes nothing".
 struct ShopSnapshot: Equatable {
     var catalog: Catalog
-    var orders: [String: Order]
-    var receiptOrders: [String: String]
+    var orders: [OrderNumber: Order]
+    var receiptOrders: [String: OrderNumber]
     var valuations: [StockKey: Valuation]
     var positions: [StockKey: Position]
     var conflicts: [Conflict]
     var acknowledgements: [String: Acknowledgement]
     var fieldWrites: [FieldKey: FieldWrite]
-    var orderAliases: [String: [String]]
+    var orderAliases: [OrderNumber: [OrderNumber]]
     var receiptAliases: [String: [String]]
 
     init(_ shop: Shop) {
@@ -47,39 +47,43 @@ extension LedgerEvent {
 
 /// Short builders for the commands tests write most.
 extension Command {
-    static func item(_ sku: String, _ kind: ItemKind) -> Command { .addItem(Item(sku: sku, kind: kind)) }
+    static func item(_ sku: SKU, _ kind: ItemKind) -> Command { .addItem(Item(sku: sku, kind: kind)) }
     static func location(_ code: String) -> Command { .addLocation(Location(code: code)) }
-    static func bom(_ parent: String, _ lines: [(String, String)]) -> Command {
-        .setBOM(SetBOM(parent: parent, lines: lines.map { BOMLine(sku: $0.0, quantity: amt($0.1)) }))
+    static func bom(_ parent: SKU, _ lines: [(String, String)]) -> Command {
+        .setBOM(SetBOM(parent: parent, lines: lines.map { BOMLine(sku: SKU($0.0), quantity: amt($0.1)) }))
     }
-    static func adjust(_ sku: String, _ location: String, _ quantity: String, cost: String? = nil) -> Command {
+    static func adjust(_ sku: SKU, _ location: String, _ quantity: String, cost: String? = nil) -> Command {
         .adjustStock(AdjustStock(sku: sku, location: location, quantity: amt(quantity), unitCost: cost.map(amt)))
     }
-    static func transfer(_ sku: String, _ quantity: String, from: String, to: String) -> Command {
+    static func transfer(_ sku: SKU, _ quantity: String, from: String, to: String) -> Command {
         .transferStock(TransferStock(sku: sku, quantity: amt(quantity), from: from, to: to))
     }
     static func create(
-        _ number: String, _ kind: OrderKind, at location: String, tolerance: String = "0",
+        _ number: OrderNumber, _ kind: OrderKind, at location: String, tolerance: String = "0",
         _ outputs: [(String, String, String?)]
     ) -> Command {
         .createOrder(
             CreateOrder(
                 number: number, kind: kind, location: location, tolerancePercent: amt(tolerance),
-                outputs: outputs.map { OutputSpec(sku: $0.0, quantity: amt($0.1), unitCost: $0.2.map(amt)) }))
+                outputs: outputs.map { OutputSpec(sku: SKU($0.0), quantity: amt($0.1), unitCost: $0.2.map(amt)) }))
     }
-    static func enter(_ order: String) -> Command { .transition(OrderTransition(order: order, action: .enter)) }
-    static func start(_ order: String) -> Command { .transition(OrderTransition(order: order, action: .start)) }
-    static func complete(_ order: String) -> Command { .transition(OrderTransition(order: order, action: .complete)) }
-    static func cancel(_ order: String) -> Command { .transition(OrderTransition(order: order, action: .cancel)) }
-    static func receive(_ order: String, _ receipt: String, _ lines: [(String, String)], date: String? = nil) -> Command
-    {
+    static func enter(_ order: OrderNumber) -> Command { .transition(OrderTransition(order: order, action: .enter)) }
+    static func start(_ order: OrderNumber) -> Command { .transition(OrderTransition(order: order, action: .start)) }
+    static func complete(_ order: OrderNumber) -> Command {
+        .transition(OrderTransition(order: order, action: .complete))
+    }
+    static func cancel(_ order: OrderNumber) -> Command { .transition(OrderTransition(order: order, action: .cancel)) }
+    static func receive(
+        _ order: OrderNumber, _ receipt: String, _ lines: [(String, String)], date: String? = nil
+    ) -> Command {
         .addReceipt(
             AddReceipt(
-                order: order, receipt: receipt, lines: lines.map { BOMLine(sku: $0.0, quantity: amt($0.1)) }, date: date
+                order: order, receipt: receipt, lines: lines.map { BOMLine(sku: SKU($0.0), quantity: amt($0.1)) },
+                date: date
             ))
     }
     static func void(_ receipt: String) -> Command { .voidReceipt(VoidReceipt(receipt: receipt)) }
-    static func setCost(_ order: String, _ sku: String, _ cost: String) -> Command {
+    static func setCost(_ order: OrderNumber, _ sku: SKU, _ cost: String) -> Command {
         .setCost(SetCost(order: order, sku: sku, unitCost: amt(cost)))
     }
 }
@@ -119,9 +123,9 @@ struct ShopDriver {
         }
     }
 
-    func position(_ sku: String, _ location: String) -> Position { shop.position(sku: sku, location: location) }
-    func valuation(_ sku: String, _ location: String) -> Valuation { shop.valuation(sku: sku, location: location) }
-    func status(_ order: String) -> OrderStatus? { shop.orders[order]?.status }
+    func position(_ sku: SKU, _ location: String) -> Position { shop.position(sku: sku, location: location) }
+    func valuation(_ sku: SKU, _ location: String) -> Valuation { shop.valuation(sku: sku, location: location) }
+    func status(_ order: OrderNumber) -> OrderStatus? { shop.orders[order]?.status }
 }
 
 /// The numbers of a position, as one comparable value: onHand, onOrder, demand, allocated, available, projected, value.
@@ -166,14 +170,15 @@ struct PositionFigures: Equatable, CustomStringConvertible {
 /// An entry's identifying fields, as one comparable value.
 struct EntryFigures: Equatable, CustomStringConvertible {
     var event: LedgerEvent
-    var sku: String
+    var sku: SKU
     var location: String
     var quantity: Amount
     var value: Amount?
-    var ref: String?
+    var ref: OrderNumber?
 
     init(
-        _ event: LedgerEvent, _ sku: String, _ location: String, _ quantity: String, value: String? = nil, ref: String?
+        _ event: LedgerEvent, _ sku: SKU, _ location: String, _ quantity: String, value: String? = nil,
+        ref: OrderNumber?
     ) {
         self.event = event
         self.sku = sku

@@ -12,8 +12,8 @@ import Testing
 @Suite struct ExplosionTests {
     static func catalog() throws -> Catalog {
         var c = Catalog()
-        for sku in ["M1", "M2", "M3"] { try c.add(Item(sku: sku, kind: .material, unit: "kg")) }
-        for sku in ["SUB-A", "SUB-B", "SUB-C"] { try c.add(Item(sku: sku, kind: .component)) }
+        for sku: SKU in ["M1", "M2", "M3"] { try c.add(Item(sku: sku, kind: .material, unit: "kg")) }
+        for sku: SKU in ["SUB-A", "SUB-B", "SUB-C"] { try c.add(Item(sku: sku, kind: .component)) }
         try c.add(Item(sku: "PRODUCT", kind: .product))
         try c.setBOM("SUB-C", lines: [BOMLine(sku: "M2", quantity: amt("0.75")), BOMLine(sku: "M3", quantity: 4)])
         try c.setBOM("SUB-B", lines: [BOMLine(sku: "SUB-C", quantity: 2), BOMLine(sku: "M1", quantity: amt("1.2"))])
@@ -27,7 +27,7 @@ import Testing
         return c
     }
 
-    func lines(_ pairs: [(String, String)]) -> [BOMLine] { pairs.map { BOMLine(sku: $0.0, quantity: amt($0.1)) } }
+    func lines(_ pairs: [(String, String)]) -> [BOMLine] { pairs.map { BOMLine(sku: SKU($0.0), quantity: amt($0.1)) } }
 
     @Test func bomLinesAreStoredSortedBySKU() throws {
         let c = try Self.catalog()
@@ -36,7 +36,7 @@ import Testing
     }
 
     struct Case: Sendable, CustomTestStringConvertible {
-        var sku: String
+        var sku: SKU
         var quantity: String
         var levels: ExplosionLevels
         var expected: [(String, String)]
@@ -88,8 +88,8 @@ import Testing
     @Test func ordersSnapshotTheirExplosionAtEnter() throws {
         var d = ShopDriver()
         try d.run(.location("PLANT"))
-        for sku in ["M1", "M2", "M3"] { try d.run(.item(sku, .material)) }
-        for sku in ["SUB-A", "SUB-B", "SUB-C"] { try d.run(.item(sku, .component)) }
+        for sku: SKU in ["M1", "M2", "M3"] { try d.run(.item(sku, .material)) }
+        for sku: SKU in ["SUB-A", "SUB-B", "SUB-C"] { try d.run(.item(sku, .component)) }
         try d.run([
             .item("PRODUCT", .product),
             .bom("SUB-C", [("M2", "0.75"), ("M3", "4")]),
@@ -115,7 +115,7 @@ import Testing
         var c = try Self.catalog()
         let before = c
         func refuse(
-            _ parent: String, _ pairs: [(String, String)], _ expected: DomainError,
+            _ parent: SKU, _ pairs: [(String, String)], _ expected: DomainError,
             sourceLocation: SourceLocation = #_sourceLocation
         ) {
             #expect(throws: expected, sourceLocation: sourceLocation) { try c.setBOM(parent, lines: lines(pairs)) }
@@ -145,7 +145,7 @@ import Testing
 
     @Test func threeLinkCycleNamesTheLoop() throws {
         var c = Catalog()
-        for sku in ["A", "B", "C"] { try c.add(Item(sku: sku, kind: .component)) }
+        for sku: SKU in ["A", "B", "C"] { try c.add(Item(sku: sku, kind: .component)) }
         try c.add(Item(sku: "M", kind: .material))
         try c.setBOM("A", lines: [BOMLine(sku: "B", quantity: 1)])
         try c.setBOM("B", lines: [BOMLine(sku: "C", quantity: 1)])
@@ -167,7 +167,7 @@ import Testing
 
     @Test func cycleThroughADiamondNamesOnePath() throws {
         var c = Catalog()
-        for sku in ["A", "B", "C", "D"] { try c.add(Item(sku: sku, kind: .component)) }
+        for sku: SKU in ["A", "B", "C", "D"] { try c.add(Item(sku: sku, kind: .component)) }
         try c.add(Item(sku: "M", kind: .material))
         try c.setBOM("A", lines: [BOMLine(sku: "C", quantity: 1), BOMLine(sku: "B", quantity: 1)])
         try c.setBOM("B", lines: [BOMLine(sku: "D", quantity: 1)])
@@ -201,9 +201,9 @@ import Testing
         }
         let long = String(repeating: "x", count: 65)
         #expect(throws: DomainError.invalidCode(what: "SKU", code: long)) {
-            try c.add(Item(sku: long, kind: .material))
+            try c.add(Item(sku: SKU(long), kind: .material))
         }
-        try c.add(Item(sku: String(repeating: "x", count: 64), kind: .material))
+        try c.add(Item(sku: SKU(String(repeating: "x", count: 64)), kind: .material))
         #expect(throws: DomainError.invalidCode(what: "unit of measure", code: "")) {
             try c.add(Item(sku: "U", kind: .material, unit: ""))
         }

@@ -36,7 +36,7 @@ import Testing
     func figures(_ entries: [LedgerEntry]) -> [EntryFigures] { entries.map(EntryFigures.init) }
 
     func expectPosition(
-        _ d: ShopDriver, _ sku: String, at location: String = "PLANT", _ expected: PositionFigures,
+        _ d: ShopDriver, _ sku: SKU, at location: String = "PLANT", _ expected: PositionFigures,
         sourceLocation: SourceLocation = #_sourceLocation
     ) {
         #expect(
@@ -387,7 +387,7 @@ import Testing
         expectPosition(
             d, "M2", PositionFigures(onHand: "50", allocated: "4", available: "46", projected: "46", value: "200"))
         expectPosition(d, "PROD", PositionFigures(onOrder: "4", available: "0", projected: "4"))
-        for sku in ["M1", "M2"] {
+        for sku: SKU in ["M1", "M2"] {
             let key = StockKey(sku: sku, location: "PLANT")
             #expect(d.shop.valuations[key]?.quantity == startValuations[key]?.quantity)
             #expect(d.shop.valuations[key]?.value == startValuations[key]?.value)

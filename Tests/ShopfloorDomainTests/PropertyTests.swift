@@ -29,7 +29,7 @@ struct RandomShopRun {
     var rng: SplitMix64
     var shop = Shop()
     var entries: [LedgerEntry] = []
-    var orderNumbers: [String] = []
+    var orderNumbers: [OrderNumber] = []
     var receiptIDs: [String] = []
     var commandCount = 0
     var refusedCount = 0
@@ -46,8 +46,8 @@ struct RandomShopRun {
     let context = ApplyContext(operation: "prop", date: "2026-01-01")
 
     static let locations = ["L1", "L2", "L3"]
-    static let skus = ["M1", "M2", "M3", "C1", "C2", "P1", "P2"]
-    static let producible = ["C1", "C2", "P1", "P2"]
+    static let skus: [SKU] = ["M1", "M2", "M3", "C1", "C2", "P1", "P2"]
+    static let producible: [SKU] = ["C1", "C2", "P1", "P2"]
     static let quantities = ["0.5", "1", "1.5", "2", "2.5", "3", "4", "5", "6", "7.5", "10", "12"].map(amt)
 
     init(seed: UInt64) {
@@ -198,7 +198,7 @@ struct RandomShopRun {
     }
 
     mutating func createOrder() {
-        let number = "O\(orderNumbers.count + 1)"
+        let number = OrderNumber("O\(orderNumbers.count + 1)")
         var outputs: [OutputSpec] = []
         for sku in Self.producible where chance(35) || (outputs.isEmpty && sku == "P2") {
             outputs.append(OutputSpec(sku: sku, quantity: quantity(), unitCost: chance(70) ? cost() : nil))
@@ -324,8 +324,8 @@ struct RandomShopRun {
 
     // MARK: Invariants
 
-    func sumPerSKU(_ entries: some Sequence<LedgerEntry>) -> [String: Amount] {
-        var sums: [String: Amount] = [:]
+    func sumPerSKU(_ entries: some Sequence<LedgerEntry>) -> [SKU: Amount] {
+        var sums: [SKU: Amount] = [:]
         for entry in entries { sums[entry.sku, default: .zero] -= entry.quantity }
         return sums.filter { !$0.value.isZero }
     }
@@ -402,7 +402,7 @@ struct RandomShopRun {
         let number = order.number
         let consumed = sumPerSKU(
             entries.filter { $0.ref == number && ($0.event == .consume || $0.event == .reverseConsume) })
-        var required: [String: Amount] = [:]
+        var required: [SKU: Amount] = [:]
         for line in order.lines { for input in line.inputs { required[input.sku, default: .zero] += input.quantity } }
         required = required.filter { !$0.value.isZero }
         let exactlyReceived = order.status != .draft && order.lines.allSatisfy { $0.produced == $0.quantity }

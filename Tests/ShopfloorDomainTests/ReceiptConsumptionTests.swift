@@ -6,7 +6,7 @@ import Testing
 /// consumed exactly its inputs", and positions are "ORDER not yet produced" / "ALLOCATE not yet consumed" —
 /// also across voids, over-receipts and outputs that share an input.
 @Suite struct ReceiptConsumptionTests {
-    func consumed(_ entries: [LedgerEntry], _ sku: String) -> Amount {
+    func consumed(_ entries: [LedgerEntry], _ sku: SKU) -> Amount {
         entries.filter { $0.sku == sku && ($0.event == .consume || $0.event == .reverseConsume) }
             .reduce(Amount.zero) { $0 - $1.quantity }
     }

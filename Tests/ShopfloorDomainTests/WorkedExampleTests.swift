@@ -6,7 +6,7 @@ import Testing
 @Suite struct WorkedExampleTests {
     func amount(_ text: String) -> Amount { try! Amount(parsing: text) }
 
-    func entry(_ entries: [LedgerEntry], _ event: LedgerEvent, _ sku: String) -> LedgerEntry? {
+    func entry(_ entries: [LedgerEntry], _ event: LedgerEvent, _ sku: SKU) -> LedgerEntry? {
         entries.first { $0.event == event && $0.sku == sku }
     }
 
@@ -14,7 +14,7 @@ import Testing
         var shop = Shop()
         let day = ApplyContext(date: "2026-11-22")
         try shop.apply(.addLocation(Location(code: "PLANT")), context: day)
-        for (sku, unit) in [("STEEL", "kg"), ("BOLT", "ea"), ("PAINT", "l")] {
+        for (sku, unit): (SKU, String) in [("STEEL", "kg"), ("BOLT", "ea"), ("PAINT", "l")] {
             try shop.apply(.addItem(Item(sku: sku, kind: .material, unit: unit)), context: day)
         }
         try shop.apply(.addItem(Item(sku: "FRAME", kind: .component)), context: day)
@@ -34,7 +34,7 @@ import Testing
                         BOMLine(sku: "PAINT", quantity: amount("0.2")),
                     ])), context: day)
 
-        func adjust(_ sku: String, _ qty: String, _ cost: String) throws {
+        func adjust(_ sku: SKU, _ qty: String, _ cost: String) throws {
             try shop.apply(
                 .adjustStock(AdjustStock(sku: sku, location: "PLANT", quantity: amount(qty), unitCost: amount(cost))),
                 context: day)
@@ -110,7 +110,7 @@ import Testing
         #expect(chair.onHand == 10 && chair.value == amount("214.60") && chair.onOrder == 0)
         steel = shop.position(sku: "STEEL", location: "PLANT")
         #expect(steel.onHand == 185 && steel.value == amount("451.40"))
-        for sku in ["STEEL", "BOLT", "PAINT", "CHAIR"] {
+        for sku: SKU in ["STEEL", "BOLT", "PAINT", "CHAIR"] {
             let position = shop.position(sku: sku, location: "PLANT")
             #expect(position.onOrder == 0 && position.demand == 0 && position.allocated == 0, "\(sku)")
         }

@@ -75,7 +75,7 @@ protocol HistoryNode: AnyObject {
     func pull(from source: Self, limit: Int) throws
     /// Everything held, in canonical order.
     func heldOperations() throws -> [ShopOperation]
-    func newOrderNumber() throws -> String
+    func newOrderNumber() throws -> OrderNumber
     func newReceiptID() -> String
 }
 
@@ -92,7 +92,7 @@ extension Replica: HistoryNode {
         #expect(report.outcomes.allSatisfy { $0 == .accepted }, "pull refused \(report.outcomes)")
     }
     func heldOperations() throws -> [ShopOperation] { try allOperations() }
-    func newOrderNumber() throws -> String { try nextOrderNumber(kind: .production) }
+    func newOrderNumber() throws -> OrderNumber { try nextOrderNumber(kind: .production) }
     func newReceiptID() -> String { nextReceiptID() }
 }
 
@@ -140,9 +140,9 @@ final class MemoryNode: HistoryNode {
 
     func heldOperations() -> [ShopOperation] { log }
 
-    func newOrderNumber() -> String {
+    func newOrderNumber() -> OrderNumber {
         sequence += 1
-        return "PO-\(nodeID)-\(sequence)"
+        return OrderNumber("PO-\(nodeID)-\(sequence)")
     }
 
     func newReceiptID() -> String { "RC-\(nodeID)-\(vector[nodeID] + 1)" }
@@ -234,7 +234,7 @@ struct RandomHistory {
         let shop = try node.shop
         let orders = shop.orders.keys.sorted()
         let receipts = shop.receiptOrders.keys.sorted()
-        let materials = ["STEEL", "BOLT", "PAINT"]
+        let materials: [SKU] = ["STEEL", "BOLT", "PAINT"]
         let locations = ["PLANT", "WIP"]
         switch rng.below(22) {
         case 0, 1:
@@ -254,7 +254,7 @@ struct RandomHistory {
                     to: from == "PLANT" ? "WIP" : "PLANT"))
         case 4, 5, 6:
             // A small shared pool of typed numbers makes concurrent duplicates likely.
-            let number = rng.chance(60) ? "PO-\(rng.below(6))" : try node.newOrderNumber()
+            let number = rng.chance(60) ? OrderNumber("PO-\(rng.below(6))") : try node.newOrderNumber()
             return .createOrder(
                 CreateOrder(
                     number: number, kind: rng.chance(50) ? .production : .work, location: "PLANT",
@@ -317,7 +317,7 @@ struct RandomHistory {
             return .acknowledgeConflict(AcknowledgeConflict(conflict: conflict, note: "ack \(rng.below(3))"))
         case 20:
             // Concurrent definitions of one new SKU.
-            return .addItem(Item(sku: "X\(rng.below(3))", kind: .material, unit: rng.pick(["kg", "ea", "m"])!))
+            return .addItem(Item(sku: SKU("X\(rng.below(3))"), kind: .material, unit: rng.pick(["kg", "ea", "m"])!))
         default:
             return .addLocation(Location(code: "L\(rng.below(4))", name: "site \(rng.below(3))"))
         }

@@ -64,7 +64,7 @@ import Testing
             try device.record(
                 .createOrder(
                     CreateOrder(
-                        number: "PO-\(device.id)", kind: .production, location: "PLANT",
+                        number: OrderNumber("PO-\(device.id)"), kind: .production, location: "PLANT",
                         outputs: [OutputSpec(sku: "CHAIR", quantity: 10, unitCost: 5)])))
         }
         try Self.push(b, to: hq)

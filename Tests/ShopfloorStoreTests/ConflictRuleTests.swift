@@ -60,7 +60,7 @@ private final class ConflictLab {
 
 /// PO-1: a production order for 10 CHAIR at PLANT, unit cost 5. Inputs (fully exploded): STEEL 25, BOLT 60, PAINT 2.
 private func defaultOrder(
-    number: String = "PO-1", quantity: Amount = 10, tolerance: Amount = 0, unitCost: Amount? = 5
+    number: OrderNumber = "PO-1", quantity: Amount = 10, tolerance: Amount = 0, unitCost: Amount? = 5
 ) -> CreateOrder {
     CreateOrder(
         number: number, kind: .production, location: "PLANT", tolerancePercent: tolerance,
@@ -82,11 +82,11 @@ private func pad(_ replica: Replica, _ count: Int) throws {
     }
 }
 
-private func receipt(_ order: String, _ id: String, chairs: Amount) -> Command {
+private func receipt(_ order: OrderNumber, _ id: String, chairs: Amount) -> Command {
     .addReceipt(AddReceipt(order: order, receipt: id, lines: [BOMLine(sku: "CHAIR", quantity: chairs)]))
 }
 
-private func transition(_ order: String, _ action: OrderTransition.Action) -> Command {
+private func transition(_ order: OrderNumber, _ action: OrderTransition.Action) -> Command {
     .transition(OrderTransition(order: order, action: action))
 }
 
@@ -305,11 +305,11 @@ private func throughHQ(
 
 private func operations(_ row: ConflictRow) -> Set<String> { Set(row.operations.map(\.operation)) }
 
-private func entries(_ replica: Replica, ref: String, operation: ShopOperation) throws -> [LedgerRow] {
+private func entries(_ replica: Replica, ref: OrderNumber, operation: ShopOperation) throws -> [LedgerRow] {
     try replica.ledger(ref: ref).filter { $0.operation == operation.id.description }
 }
 
-private func onHand(_ replica: Replica, _ sku: String, _ location: String = "PLANT") throws -> Amount {
+private func onHand(_ replica: Replica, _ sku: SKU, _ location: String = "PLANT") throws -> Amount {
     try replica.positions(sku: sku, location: location).first?.onHand ?? .zero
 }
 
@@ -828,8 +828,8 @@ private func onHand(_ replica: Replica, _ sku: String, _ location: String = "PLA
         // A sees everything, then names the plain number: the un-renamed order.
         try pull(a, from: b)
         try pull(a, from: c)
-        let orderA = aFirst ? "PO-7" : "PO-7~aaaa"
-        let orderB = aFirst ? "PO-7~bbbb" : "PO-7"
+        let orderA: OrderNumber = aFirst ? "PO-7" : "PO-7~aaaa"
+        let orderB: OrderNumber = aFirst ? "PO-7~bbbb" : "PO-7"
         #expect(try a.shop.orders.keys.sorted() == ["PO-7", aFirst ? "PO-7~bbbb" : "PO-7~aaaa"])
         try op(a, receipt("PO-7", "RA-2", chairs: 1))
         // B can still reach its own order by the name it now has.
@@ -1049,7 +1049,7 @@ private func onHand(_ replica: Replica, _ sku: String, _ location: String = "PLA
         try push(second)
         try pull(first)
         try pull(second)
-        let renamed = "PO-7~\(second.id)"
+        let renamed = OrderNumber("PO-7~\(second.id)")
         for replica in [hq, a, b] {
             #expect(try replica.orders().map(\.number) == ["PO-7", renamed])
             #expect(try replica.orderDetail("PO-7")?.receipts.map(\.id) == ["R-\(first.id)"])

@@ -119,8 +119,8 @@ import Testing
 @Suite struct UndoKeyTests {
     @Test(arguments: ["STEEL", "A-1_b.c/d", "Stahl-ÄÖ", "ключ", "a\"b", "back\\slash", "tab\there", "x\u{7F}"])
     func undoKeyIsTheEncodersText(_ sku: String) throws {
-        let key = StockKey(sku: sku, location: "PLANT/2")
-        #expect(try ProjectionWriter.undoKey(key) == ProjectionWriter.json([key.sku, key.location]))
+        let key = StockKey(sku: SKU(sku), location: "PLANT/2")
+        #expect(try ProjectionWriter.undoKey(key) == ProjectionWriter.json([sku, key.location]))
     }
 }
 

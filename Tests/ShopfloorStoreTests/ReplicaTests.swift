@@ -23,7 +23,7 @@ func amount(_ text: String) -> Amount { try! Amount(parsing: text) }
 func seedCatalog(_ replica: Replica) throws {
     try replica.record(.addLocation(Location(code: "PLANT")))
     try replica.record(.addLocation(Location(code: "WIP")))
-    for (sku, unit) in [("STEEL", "kg"), ("BOLT", "ea"), ("PAINT", "l")] {
+    for (sku, unit): (SKU, String) in [("STEEL", "kg"), ("BOLT", "ea"), ("PAINT", "l")] {
         try replica.record(.addItem(Item(sku: sku, kind: .material, unit: unit)))
     }
     try replica.record(.addItem(Item(sku: "FRAME", kind: .component)))
@@ -46,14 +46,14 @@ func seedCatalog(_ replica: Replica) throws {
 /// A seeded random session of commands; refusals are expected and ignored.
 func randomSession(_ replica: Replica, seed: UInt64, steps: Int) throws {
     var rng = SeededGenerator(seed: seed)
-    var orders: [String] = []
+    var orders: [OrderNumber] = []
     var receipts: [String] = []
     for _ in 0..<steps {
         let choice = rng.next() % 10
         let command: Command
         switch choice {
         case 0, 1:
-            let sku = ["STEEL", "BOLT", "PAINT", "FRAME"][Int(rng.next() % 4)]
+            let sku = (["STEEL", "BOLT", "PAINT", "FRAME"] as [SKU])[Int(rng.next() % 4)]
             let quantity = Amount(Int(rng.next() % 50) + 1)
             command = .adjustStock(
                 AdjustStock(sku: sku, location: "PLANT", quantity: quantity, unitCost: Amount(Int(rng.next() % 9) + 1)))

@@ -481,7 +481,7 @@ struct Backlog: Sendable {
     ) throws -> Backlog {
         let device = try Replica.create(at: path, name: id, id: id, configuration: ReplicaConfiguration(durable: false))
         try seedCatalog(device)
-        var orders: [String] = []
+        var orders: [OrderNumber] = []
         for _ in 0..<Self.orders {
             let number = try device.nextOrderNumber(kind: .work)
             try device.record([
@@ -497,7 +497,7 @@ struct Backlog: Sendable {
         var receipts: Set<String> = []
         var pending: [Command] = []
         var adjusted = 0
-        let materials = ["STEEL", "BOLT", "PAINT", "FRAME"]
+        let materials: [SKU] = ["STEEL", "BOLT", "PAINT", "FRAME"]
         for index in 0..<(adjustments + receiptCount) {
             if (index % 2 == 1 && receipts.count < receiptCount) || adjusted >= adjustments {
                 let receipt = "RC-\(id)-\(index)"

@@ -143,7 +143,7 @@ import Testing
             let clientB = try hq.client(for: b, name: "floor-b")
             let idle = try hq.server.registry.add(name: "floor-idle")
             for code in ["PLANT", "STORE", "WIP"] { try a.record(.addLocation(Location(code: code))) }
-            for sku in ["STEEL", "BOLT"] { try b.record(.addItem(Item(sku: sku, kind: .material))) }
+            for sku: SKU in ["STEEL", "BOLT"] { try b.record(.addItem(Item(sku: sku, kind: .material))) }
 
             _ = try await clientA.sync()
             _ = try await clientB.sync()

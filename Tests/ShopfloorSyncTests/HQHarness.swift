@@ -111,7 +111,7 @@ func amount(_ text: String) -> Amount { try! Amount(parsing: text) }
 /// The worked example's catalog, recorded on one replica.
 func seedCatalog(_ replica: Replica) throws {
     try replica.record(.addLocation(Location(code: "PLANT")))
-    for (sku, unit) in [("STEEL", "kg"), ("BOLT", "ea"), ("PAINT", "l")] {
+    for (sku, unit): (SKU, String) in [("STEEL", "kg"), ("BOLT", "ea"), ("PAINT", "l")] {
         try replica.record(.addItem(Item(sku: sku, kind: .material, unit: unit)))
     }
     try replica.record(.addItem(Item(sku: "FRAME", kind: .component)))
@@ -129,7 +129,9 @@ func seedCatalog(_ replica: Replica) throws {
                     BOMLine(sku: "FRAME", quantity: 1), BOMLine(sku: "BOLT", quantity: 2),
                     BOMLine(sku: "PAINT", quantity: amount("0.2")),
                 ])))
-    for (sku, quantity, cost) in [("STEEL", "1000", "2.00"), ("BOLT", "10000", "0.10"), ("PAINT", "200", "15.00")] {
+    for (sku, quantity, cost): (SKU, String, String) in [
+        ("STEEL", "1000", "2.00"), ("BOLT", "10000", "0.10"), ("PAINT", "200", "15.00"),
+    ] {
         try replica.record(
             .adjustStock(AdjustStock(sku: sku, location: "PLANT", quantity: amount(quantity), unitCost: amount(cost))))
     }

@@ -10,7 +10,7 @@ struct BOMExplodeCommand: ReplicaCommand {
     @OptionGroup var global: GlobalOptions
 
     @Argument(help: "The component or product.")
-    var sku: String
+    var sku: SKU
 
     @Option(help: "How many to make.", transform: ArgumentValue.amount)
     var qty: Amount = .one
@@ -19,14 +19,14 @@ struct BOMExplodeCommand: ReplicaCommand {
     var levels: ExplosionLevels = .full
 
     struct Input: Encodable {
-        var sku: String
+        var sku: SKU
         var kind: String
         var unit: String
         var quantity: Amount
     }
 
     struct Explosion: Encodable {
-        var sku: String
+        var sku: SKU
         var quantity: Amount
         var levels: String
         var inputs: [Input]
@@ -43,7 +43,9 @@ struct BOMExplodeCommand: ReplicaCommand {
         let explosion = Explosion(sku: sku, quantity: qty, levels: levels.rawValue, inputs: inputs)
         try output.show(explosion) {
             var table = Table([.left("SKU"), .left("KIND"), .right("QUANTITY"), .left("UNIT")])
-            for input in inputs { table.append([input.sku, input.kind, Format.quantity(input.quantity), input.unit]) }
+            for input in inputs {
+                table.append([input.sku.rawValue, input.kind, Format.quantity(input.quantity), input.unit])
+            }
             return "\(qty) × \(sku), \(levels.rawValue) level\(levels == .full ? "s" : "")\n" + table.render()
         }
     }

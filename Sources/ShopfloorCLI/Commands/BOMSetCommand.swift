@@ -10,7 +10,7 @@ struct BOMSetCommand: ReplicaCommand {
     @OptionGroup var global: GlobalOptions
 
     @Argument(help: "The component or product.")
-    var parent: String
+    var parent: SKU
 
     @Argument(help: "CHILD=QTY per one parent, e.g. STEEL=2.5.", transform: ArgumentValue.line)
     var lines: [BOMLine]
@@ -21,6 +21,6 @@ struct BOMSetCommand: ReplicaCommand {
 
     func run(replica: Replica, output: Output) throws {
         let recorded = try replica.record(.setBOM(SetBOM(parent: parent, lines: lines)))
-        try Confirmation(recorded, [("parent", parent)]).print(output)
+        try Confirmation(recorded, [("parent", parent.rawValue)]).print(output)
     }
 }

@@ -14,7 +14,7 @@ struct ItemCommand: ParsableCommand {
         @OptionGroup var global: GlobalOptions
 
         @Argument(help: "The SKU (letters, digits, '-', '_', '.', '/').")
-        var sku: String
+        var sku: SKU
 
         @Option(help: "material, component or product.", transform: ArgumentValue.itemKind)
         var kind: ItemKind
@@ -27,7 +27,7 @@ struct ItemCommand: ParsableCommand {
 
         func run(replica: Replica, output: Output) throws {
             let recorded = try replica.record(.addItem(Item(sku: sku, kind: kind, unit: unit, name: name)))
-            try Confirmation(recorded, [("sku", sku)]).print(output)
+            try Confirmation(recorded, [("sku", sku.rawValue)]).print(output)
         }
     }
 }

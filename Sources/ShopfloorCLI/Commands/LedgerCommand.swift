@@ -1,4 +1,5 @@
 import ArgumentParser
+import ShopfloorDomain
 import ShopfloorStore
 
 /// `shopfloor ledger [--ref NUMBER] [--sku S] [--location L]`: entries in canonical order.
@@ -9,10 +10,10 @@ struct LedgerCommand: ReplicaCommand {
     @OptionGroup var global: GlobalOptions
 
     @Option(help: "Only entries of this order.")
-    var ref: String?
+    var ref: OrderNumber?
 
     @Option(help: "Only this SKU.")
-    var sku: String?
+    var sku: SKU?
 
     @Option(help: "Only this location.")
     var location: String?
@@ -27,8 +28,8 @@ struct LedgerCommand: ReplicaCommand {
             ])
             for row in rows {
                 table.append([
-                    row.operation, row.date, row.event, row.sku, row.location, Format.quantity(row.quantity),
-                    Format.money(row.unitCost), Format.money(row.value), Format.optional(row.ref),
+                    row.operation, row.date, row.event, row.sku.rawValue, row.location, Format.quantity(row.quantity),
+                    Format.money(row.unitCost), Format.money(row.value), Format.optional(row.ref?.rawValue),
                 ])
             }
             return table.render()

@@ -20,7 +20,7 @@ struct OrderCreateCommand: ReplicaCommand {
     var location: String
 
     @Option(help: "The order number (default: a number unique to this replica, e.g. PO-<replica>-1).")
-    var number: String?
+    var number: OrderNumber?
 
     @Option(help: "Expected delivery date, YYYY-MM-DD.", transform: ArgumentValue.date)
     var due: String?
@@ -50,7 +50,7 @@ struct OrderCreateCommand: ReplicaCommand {
             create.number = try replica.nextOrderNumber(kind: kind)
         }
         let recorded = try replica.record(.createOrder(create))
-        try Confirmation(recorded, [("number", create.number)]).print(output)
+        try Confirmation(recorded, [("number", create.number.rawValue)]).print(output)
     }
 
     /// Applies `create`, under a number no order uses, to the working set it reads.
@@ -58,7 +58,7 @@ struct OrderCreateCommand: ReplicaCommand {
         var probe = create
         probe.number = "new"
         var scratch = try replica.workingSet(for: [.createOrder(probe)])
-        while scratch.orders[probe.number] != nil { probe.number += "_" }
+        while scratch.orders[probe.number] != nil { probe.number = OrderNumber(probe.number.rawValue + "_") }
         try scratch.apply(.createOrder(probe), context: ApplyContext(date: Replica.businessDate(Date())))
     }
 }

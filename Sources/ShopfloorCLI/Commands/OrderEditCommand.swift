@@ -10,7 +10,7 @@ struct OrderEditCommand: ReplicaCommand {
     @OptionGroup var global: GlobalOptions
 
     @Argument(help: "The order number.")
-    var number: String
+    var number: OrderNumber
 
     @Option(help: "Expected delivery date, YYYY-MM-DD (\"\" clears it).", transform: ArgumentValue.dateOrEmpty)
     var due: String?
@@ -30,6 +30,6 @@ struct OrderEditCommand: ReplicaCommand {
     func run(replica: Replica, output: Output) throws {
         let edit = EditOrder(order: number, due: due, notes: notes, tolerancePercent: tolerance)
         let recorded = try replica.record(.editOrder(edit))
-        try Confirmation(recorded, [("number", number)]).print(output)
+        try Confirmation(recorded, [("number", number.rawValue)]).print(output)
     }
 }

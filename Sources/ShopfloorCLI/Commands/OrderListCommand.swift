@@ -23,7 +23,9 @@ struct OrderListCommand: ReplicaCommand {
             ])
             for row in rows {
                 let progress = row.outputs.map { "\($0.sku) \($0.produced)/\($0.ordered)" }.joined(separator: ", ")
-                table.append([row.number, row.kind, row.status, row.location, Format.optional(row.due), progress])
+                table.append([
+                    row.number.rawValue, row.kind, row.status, row.location, Format.optional(row.due), progress,
+                ])
             }
             return table.render()
         }

@@ -10,16 +10,16 @@ struct OrderSetCostCommand: ReplicaCommand {
     @OptionGroup var global: GlobalOptions
 
     @Argument(help: "The order number.")
-    var number: String
+    var number: OrderNumber
 
     @Argument(help: "The output SKU.")
-    var sku: String
+    var sku: SKU
 
     @Argument(help: "Unit cost.", transform: ArgumentValue.amount)
     var cost: Amount
 
     func run(replica: Replica, output: Output) throws {
         let recorded = try replica.record(.setCost(SetCost(order: number, sku: sku, unitCost: cost)))
-        try Confirmation(recorded, [("number", number), ("sku", sku)]).print(output)
+        try Confirmation(recorded, [("number", number.rawValue), ("sku", sku.rawValue)]).print(output)
     }
 }

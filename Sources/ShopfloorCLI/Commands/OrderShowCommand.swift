@@ -9,7 +9,7 @@ struct OrderShowCommand: ReplicaCommand {
     @OptionGroup var global: GlobalOptions
 
     @Argument(help: "The order number.")
-    var number: String
+    var number: OrderNumber
 
     func run(replica: Replica, output: Output) throws {
         guard let detail = try replica.orderDetail(number) else {
@@ -40,7 +40,8 @@ struct OrderShowCommand: ReplicaCommand {
         ])
         for line in order.lines {
             lines.append([
-                line.sku, Format.quantity(line.ordered), Format.quantity(line.produced), Format.quantity(line.onOrder),
+                line.sku.rawValue, Format.quantity(line.ordered), Format.quantity(line.produced),
+                Format.quantity(line.onOrder),
                 Format.money(line.unitCost),
             ])
         }
@@ -54,7 +55,7 @@ struct OrderShowCommand: ReplicaCommand {
             ])
             for input in order.inputs {
                 inputs.append([
-                    input.sku, Format.quantity(input.required), Format.quantity(input.demand),
+                    input.sku.rawValue, Format.quantity(input.required), Format.quantity(input.demand),
                     Format.quantity(input.allocated), Format.quantity(input.consumed),
                 ])
             }

@@ -5,14 +5,14 @@ import ShopfloorStore
 /// `shopfloor order enter|start|complete|cancel NUMBER`: one lifecycle step.
 protocol OrderTransitionCommand: ReplicaCommand {
     static var action: OrderTransition.Action { get }
-    var number: String { get }
+    var number: OrderNumber { get }
 }
 
 extension OrderTransitionCommand {
     func run(replica: Replica, output: Output) throws {
         let recorded = try replica.record(.transition(OrderTransition(order: number, action: Self.action)))
         let status = try replica.orderStatus(number)?.rawValue ?? ""
-        try Confirmation(recorded, [("number", number), ("action", Self.action.rawValue), ("status", status)])
+        try Confirmation(recorded, [("number", number.rawValue), ("action", Self.action.rawValue), ("status", status)])
             .print(output)
     }
 }
@@ -23,7 +23,7 @@ struct OrderEnterCommand: OrderTransitionCommand {
     static let action = OrderTransition.Action.enter
 
     @OptionGroup var global: GlobalOptions
-    @Argument(help: "The order number.") var number: String
+    @Argument(help: "The order number.") var number: OrderNumber
 }
 
 struct OrderStartCommand: OrderTransitionCommand {
@@ -32,7 +32,7 @@ struct OrderStartCommand: OrderTransitionCommand {
     static let action = OrderTransition.Action.start
 
     @OptionGroup var global: GlobalOptions
-    @Argument(help: "The order number.") var number: String
+    @Argument(help: "The order number.") var number: OrderNumber
 }
 
 struct OrderCompleteCommand: OrderTransitionCommand {
@@ -41,7 +41,7 @@ struct OrderCompleteCommand: OrderTransitionCommand {
     static let action = OrderTransition.Action.complete
 
     @OptionGroup var global: GlobalOptions
-    @Argument(help: "The order number.") var number: String
+    @Argument(help: "The order number.") var number: OrderNumber
 }
 
 struct OrderCancelCommand: OrderTransitionCommand {
@@ -50,5 +50,5 @@ struct OrderCancelCommand: OrderTransitionCommand {
     static let action = OrderTransition.Action.cancel
 
     @OptionGroup var global: GlobalOptions
-    @Argument(help: "The order number.") var number: String
+    @Argument(help: "The order number.") var number: OrderNumber
 }

@@ -10,7 +10,7 @@ struct ReceiptAddCommand: ReplicaCommand {
     @OptionGroup var global: GlobalOptions
 
     @Argument(help: "The order number.")
-    var number: String
+    var number: OrderNumber
 
     @Argument(help: "Output lines received, SKU=QTY.", transform: ArgumentValue.line)
     var lines: [BOMLine]
@@ -30,6 +30,7 @@ struct ReceiptAddCommand: ReplicaCommand {
         let add = AddReceipt(order: number, receipt: receipt, lines: lines, date: date)
         let recorded = try replica.record(.addReceipt(add), date: date)
         let status = try replica.orderStatus(number)?.rawValue ?? ""
-        try Confirmation(recorded, [("number", number), ("receipt", receipt), ("status", status)]).print(output)
+        try Confirmation(recorded, [("number", number.rawValue), ("receipt", receipt), ("status", status)]).print(
+            output)
     }
 }

@@ -14,7 +14,7 @@ struct ReceiptVoidCommand: ReplicaCommand {
 
     func run(replica: Replica, output: Output) throws {
         let recorded = try replica.record(.voidReceipt(VoidReceipt(receipt: receipt)))
-        let number = try replica.orderNumber(ofReceipt: receipt) ?? ""
+        let number = try replica.orderNumber(ofReceipt: receipt)?.rawValue ?? ""
         try Confirmation(recorded, [("receipt", receipt), ("number", number)]).print(output)
     }
 }

@@ -12,7 +12,7 @@ struct StockAdjustCommand: ReplicaCommand {
     @OptionGroup var global: GlobalOptions
 
     @Argument(help: "The SKU.")
-    var sku: String
+    var sku: SKU
 
     @Argument(help: "Signed quantity.", transform: ArgumentValue.amount)
     var quantity: Amount
@@ -26,6 +26,6 @@ struct StockAdjustCommand: ReplicaCommand {
     func run(replica: Replica, output: Output) throws {
         let adjust = AdjustStock(sku: sku, location: location, quantity: quantity, unitCost: unitCost)
         let recorded = try replica.record(.adjustStock(adjust))
-        try Confirmation(recorded, [("sku", sku), ("location", location)]).print(output)
+        try Confirmation(recorded, [("sku", sku.rawValue), ("location", location)]).print(output)
     }
 }

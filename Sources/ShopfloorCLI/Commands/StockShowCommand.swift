@@ -1,4 +1,5 @@
 import ArgumentParser
+import ShopfloorDomain
 import ShopfloorStore
 
 /// `shopfloor stock [--sku S] [--location L]`: positions computed from the ledger.
@@ -9,7 +10,7 @@ struct StockShowCommand: ReplicaCommand {
     @OptionGroup var global: GlobalOptions
 
     @Option(help: "Only this SKU.")
-    var sku: String?
+    var sku: SKU?
 
     @Option(help: "Only this location.")
     var location: String?
@@ -24,7 +25,7 @@ struct StockShowCommand: ReplicaCommand {
             ])
             for row in rows {
                 table.append([
-                    row.sku, row.location, row.unit, Format.quantity(row.onHand), Format.quantity(row.onOrder),
+                    row.sku.rawValue, row.location, row.unit, Format.quantity(row.onHand), Format.quantity(row.onOrder),
                     Format.quantity(row.demand), Format.quantity(row.allocated), Format.quantity(row.available),
                     Format.quantity(row.projected), Format.money(row.value),
                 ])

@@ -10,7 +10,7 @@ struct StockTransferCommand: ReplicaCommand {
     @OptionGroup var global: GlobalOptions
 
     @Argument(help: "The SKU.")
-    var sku: String
+    var sku: SKU
 
     @Argument(help: "Quantity to move.", transform: ArgumentValue.amount)
     var quantity: Amount
@@ -24,6 +24,6 @@ struct StockTransferCommand: ReplicaCommand {
     func run(replica: Replica, output: Output) throws {
         let transfer = TransferStock(sku: sku, quantity: quantity, from: from, to: to)
         let recorded = try replica.record(.transferStock(transfer))
-        try Confirmation(recorded, [("sku", sku), ("from", from), ("to", to)]).print(output)
+        try Confirmation(recorded, [("sku", sku.rawValue), ("from", from), ("to", to)]).print(output)
     }
 }

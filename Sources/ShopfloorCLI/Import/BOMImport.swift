@@ -7,11 +7,11 @@ enum BOMImport {
 
     static func plan(_ records: [CSVRecord]) throws(ReplicaError) -> ImportPlan {
         var plan = ImportPlan()
-        var stepIndex: [String: Int] = [:]
+        var stepIndex: [SKU: Int] = [:]
         var lines: [[BOMLine]] = []
-        var parents: [String] = []
+        var parents: [SKU] = []
         for row in try ImportPlan.dataRecords(records, columns: columns) {
-            let (parent, child) = (row.fields[0], row.fields[1])
+            let (parent, child) = (SKU(row.fields[0]), SKU(row.fields[1]))
             let quantity: Amount
             do {
                 quantity = try Amount(parsing: row.fields[2])

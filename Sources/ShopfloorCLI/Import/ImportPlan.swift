@@ -6,7 +6,7 @@ struct ImportPlan {
     struct Step {
         var command: Command
         /// (line, SKU) of each row behind the command; the SKU is the row's item or BOM child.
-        var rows: [(line: Int, sku: String)]
+        var rows: [(line: Int, sku: SKU)]
     }
 
     var steps: [Step] = []

@@ -8,7 +8,7 @@ enum ItemImport {
     static func plan(_ records: [CSVRecord]) throws(ReplicaError) -> ImportPlan {
         var plan = ImportPlan()
         for row in try ImportPlan.dataRecords(records, columns: columns) {
-            let sku = row.fields[0]
+            let sku = SKU(row.fields[0])
             let kind: ItemKind
             do {
                 kind = try ArgumentValue.itemKind(row.fields[1])

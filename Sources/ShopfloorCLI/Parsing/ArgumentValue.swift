@@ -34,7 +34,7 @@ enum ArgumentValue {
     /// `SKU=QTY`.
     @Sendable static func line(_ text: String) throws -> BOMLine {
         let (sku, rest) = try split(text, expected: "SKU=QTY, e.g. BOLT=4")
-        return BOMLine(sku: sku, quantity: try quantity(rest, in: text))
+        return BOMLine(sku: SKU(sku), quantity: try quantity(rest, in: text))
     }
 
     /// `SKU=QTY` or `SKU=QTY@COST`.
@@ -51,7 +51,7 @@ enum ArgumentValue {
         } else {
             cost = nil
         }
-        return OutputSpec(sku: sku, quantity: try quantity(String(parts[0]), in: text), unitCost: cost)
+        return OutputSpec(sku: SKU(sku), quantity: try quantity(String(parts[0]), in: text), unitCost: cost)
     }
 
     /// One of a string enum's raw values, ignoring case.

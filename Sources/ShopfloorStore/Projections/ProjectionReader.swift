@@ -30,7 +30,7 @@ struct ProjectionReader {
         for commands: [Command], extraStock: Set<StockKey> = [], cache: inout WorkingSetCache
     ) throws -> WorkingSet {
         var keys = WorkingSetKeys(commands)
-        var orderNumbers = Set<String>()
+        var orderNumbers = Set<OrderNumber>()
         for number in keys.orders { orderNumbers.formUnion(try numbers(named: number)) }
         var voidedReceipts = Set<String>()
         for id in keys.receipts {
@@ -129,7 +129,7 @@ struct ProjectionReader {
                 BOMLine(sku: row["child"], quantity: try StoredAmount.amount(row["quantity"])))
         }
         var orders: [Order] = []
-        for number in try String.fetchAll(db, sql: "SELECT number FROM orders ORDER BY number") {
+        for number in try OrderNumber.fetchAll(db, sql: "SELECT number FROM orders ORDER BY number") {
             if let order = try order(number) { orders.append(order) }
         }
         var valuations: [StockKey: Valuation] = [:]
@@ -157,8 +157,8 @@ struct ProjectionReader {
     // MARK: Orders and receipts
 
     /// The order called `number` and every renamed duplicate that asked for it (rule 7).
-    func numbers(named number: String) throws -> [String] {
-        try String.fetchAll(
+    func numbers(named number: OrderNumber) throws -> [OrderNumber] {
+        try OrderNumber.fetchAll(
             db.cachedStatement(
                 sql:
                     "SELECT number FROM orders WHERE number = ?1 UNION SELECT number FROM orders WHERE requested_number = ?1"
@@ -166,7 +166,7 @@ struct ProjectionReader {
     }
 
     /// The receipt called `id` and its renamed duplicates, each with its order.
-    func receipts(named id: String) throws -> [(String, String)] {
+    func receipts(named id: String) throws -> [(String, OrderNumber)] {
         try Row.fetchAll(
             db.cachedStatement(
                 sql: """
@@ -177,7 +177,7 @@ struct ProjectionReader {
     }
 
     /// One order with its lines, inputs and receipts (without their ledger entries).
-    func order(_ number: String) throws -> Order? {
+    func order(_ number: OrderNumber) throws -> Order? {
         // Columns by index (by name costs a case-insensitive search per value): every query names its columns.
         guard
             let header = try Row.fetchOne(
@@ -210,7 +210,7 @@ struct ProjectionReader {
         {
             let index: Int = row[0]
             guard lines.indices.contains(index) else { continue }
-            let sku: String = row[1]
+            let sku: SKU = row[1]
             lines[index].inputs.append(BOMLine(sku: sku, quantity: try StoredAmount.amount(row[2])))
             let consumed = try StoredAmount.amount(row[3])
             if !consumed.isZero { lines[index].consumed[sku] = consumed }
@@ -266,7 +266,7 @@ struct ProjectionReader {
     func loadEntries(_ receipt: inout Receipt) throws {
         guard let operation = receipt.operation.flatMap(OperationID.init) else { return }
         var entries: [LedgerEntry] = []
-        var lines: [String] = []
+        var lines: [SKU] = []
         let arguments: StatementArguments = [operation.replica, Int64(operation.counter)]
         guard
             let lamport = try Int64.fetchOne(
@@ -414,12 +414,12 @@ struct StoredFieldKeyError: Error, CustomStringConvertible {
 
 /// Catalog rows gathered for a working set.
 struct CatalogRows {
-    var items: [String: Item] = [:]
+    var items: [SKU: Item] = [:]
     var locations: [String: Location] = [:]
-    var boms: [String: [BOMLine]] = [:]
+    var boms: [SKU: [BOMLine]] = [:]
     /// SKUs whose subtree is loaded.
-    private var loadedSubtrees: Set<String> = []
-    private var checkedItems: Set<String> = []
+    private var loadedSubtrees: Set<SKU> = []
+    private var checkedItems: Set<SKU> = []
     private var checkedLocations: Set<String> = []
 
     var catalog: Catalog {
@@ -427,8 +427,8 @@ struct CatalogRows {
     }
 
     /// The SKUs below `sku` in the loaded BOMs (and `sku` itself).
-    func subtree(_ sku: String) -> [String] {
-        var seen: Set<String> = [sku]
+    func subtree(_ sku: SKU) -> [SKU] {
+        var seen: Set<SKU> = [sku]
         var stack = [sku]
         while let next = stack.popLast() {
             for line in boms[next] ?? [] where seen.insert(line.sku).inserted { stack.append(line.sku) }
@@ -436,12 +436,12 @@ struct CatalogRows {
         return seen.sorted()
     }
 
-    mutating func loadSubtree(_ sku: String, _ db: Database) throws {
+    mutating func loadSubtree(_ sku: SKU, _ db: Database) throws {
         try loadSubtrees([sku], db)
     }
 
     /// Every BOM line below the given SKUs, in one recursive query, and the items of every SKU met.
-    mutating func loadSubtrees(_ roots: [String], _ db: Database) throws {
+    mutating func loadSubtrees(_ roots: [SKU], _ db: Database) throws {
         let roots = roots.filter { !loadedSubtrees.contains($0) }
         guard !roots.isEmpty else { return }
         let rows = try Row.fetchAll(
@@ -453,11 +453,11 @@ struct CatalogRows {
                     )
                     SELECT b.parent, b.child, b.quantity FROM bom_lines b WHERE b.parent IN tree ORDER BY b.parent, b.child
                     """), arguments: [try ProjectionWriter.json(roots)])
-        var parents: Set<String> = []
+        var parents: Set<SKU> = []
         var skus = Set(roots)
         for row in rows {
-            let parent: String = row["parent"]
-            let child: String = row["child"]
+            let parent: SKU = row["parent"]
+            let child: SKU = row["child"]
             skus.formUnion([parent, child])
             if parents.insert(parent).inserted, boms[parent] != nil { boms[parent] = [] }
             boms[parent, default: []].append(BOMLine(sku: child, quantity: try StoredAmount.amount(row["quantity"])))
@@ -468,7 +468,7 @@ struct CatalogRows {
         }
     }
 
-    mutating func loadItem(_ sku: String, _ db: Database) throws {
+    mutating func loadItem(_ sku: SKU, _ db: Database) throws {
         guard checkedItems.insert(sku).inserted else { return }
         if let row = try Row.fetchOne(
             db.cachedStatement(sql: "SELECT sku, kind, unit, name FROM items WHERE sku = ?"), arguments: [sku])

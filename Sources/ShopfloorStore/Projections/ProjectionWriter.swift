@@ -22,7 +22,7 @@ struct ProjectionWriter {
 
     private func write(from before: Shop, to after: Shop, undo: UndoLog?, known: inout Set<String>) throws {
         for (sku, item) in after.catalog.items where before.catalog.items[sku] != item {
-            try undo?.keep(&known, "item", sku, before.catalog.items[sku])
+            try undo?.keep(&known, "item", sku.rawValue, before.catalog.items[sku])
             try writeItem(item)
         }
         for (code, location) in after.catalog.locations where before.catalog.locations[code] != location {
@@ -30,13 +30,13 @@ struct ProjectionWriter {
             try writeLocation(location)
         }
         for (parent, lines) in after.catalog.boms where before.catalog.boms[parent] != lines {
-            try undo?.keep(&known, "bom", parent, before.catalog.boms[parent])
+            try undo?.keep(&known, "bom", parent.rawValue, before.catalog.boms[parent])
             try writeBOM(parent, lines: lines)
         }
         for (number, order) in after.orders {
             let previous = before.orders[number]
             guard previous.map(Self.persisted) != Self.persisted(order) else { continue }
-            try undo?.keep(&known, "order", number, previous.map(Self.persisted))
+            try undo?.keep(&known, "order", number.rawValue, previous.map(Self.persisted))
             try writeOrder(order, previous: previous)
         }
         let stockKeys = Set(after.valuations.keys).union(after.positions.keys)
@@ -90,7 +90,7 @@ struct ProjectionWriter {
             .execute(arguments: [location.code, location.name])
     }
 
-    func writeBOM(_ parent: String, lines: [BOMLine]) throws {
+    func writeBOM(_ parent: SKU, lines: [BOMLine]) throws {
         try db.cachedStatement(sql: "DELETE FROM bom_lines WHERE parent = ?").execute(arguments: [parent])
         let insert = try db.cachedStatement(sql: "INSERT INTO bom_lines (parent, child, quantity) VALUES (?, ?, ?)")
         for line in lines { try insert.execute(arguments: [parent, line.sku, StoredAmount.value(line.quantity)]) }
@@ -185,7 +185,7 @@ struct ProjectionWriter {
     }
 
     /// Removes every row of an order (a rewind, before its image is written back).
-    func deleteOrder(_ number: String) throws {
+    func deleteOrder(_ number: OrderNumber) throws {
         try db.cachedStatement(
             sql: "DELETE FROM receipt_lines WHERE receipt_id IN (SELECT id FROM receipts WHERE order_number = ?)"
         ).execute(arguments: [number])
@@ -198,7 +198,7 @@ struct ProjectionWriter {
     static func header(_ order: Order) -> [String?] {
         [
             order.kind.rawValue, order.location, order.status.rawValue, order.due, order.notes,
-            order.tolerancePercent.description, order.createdBy, order.requestedNumber, order.closedBy,
+            order.tolerancePercent.description, order.createdBy, order.requestedNumber?.rawValue, order.closedBy,
             order.creationIndex.map { "\($0)" },
         ]
     }
@@ -283,7 +283,7 @@ struct ProjectionWriter {
 
     /// One `ledger_refs` row per order the operation's entries name, with how many entries name it.
     private func appendRefs(of entries: [LedgerEntry], lamport: Int64, replica: String, counter: Int64) throws {
-        var counts: [(ref: String, entries: Int)] = []
+        var counts: [(ref: OrderNumber, entries: Int)] = []
         for case let ref? in entries.map(\.ref) {
             if let index = counts.firstIndex(where: { $0.ref == ref }) {
                 counts[index].entries += 1
@@ -312,8 +312,8 @@ struct ProjectionWriter {
 
     /// A JSON array of [sku, location] pairs, for `json_each`; written without a coder when nothing needs escaping.
     static func stockKeyList(_ keys: some Collection<StockKey>) throws -> String {
-        guard keys.allSatisfy({ isPlain($0.sku) && isPlain($0.location) }) else {
-            return try json(keys.map { [$0.sku, $0.location] })
+        guard keys.allSatisfy({ isPlain($0.sku.rawValue) && isPlain($0.location) }) else {
+            return try json(keys.map { [$0.sku.rawValue, $0.location] })
         }
         var text = "["
         for key in keys {
@@ -331,7 +331,9 @@ struct ProjectionWriter {
     /// A stock key in the undo log: the JSON array `["sku","location"]`, as ``json(_:)`` writes it (one element of
     /// ``stockKeyList(_:)``), written without a coder when nothing needs escaping.
     static func undoKey(_ key: StockKey) throws -> String {
-        guard isPlain(key.sku), isPlain(key.location) else { return try json([key.sku, key.location]) }
+        guard isPlain(key.sku.rawValue), isPlain(key.location) else {
+            return try json([key.sku.rawValue, key.location])
+        }
         return "[\"\(key.sku)\",\"\(key.location)\"]"
     }
 

@@ -1,5 +1,6 @@
 import GRDB
 import GRDBSQLite
+import ShopfloorDomain
 
 /// Binds and steps a cached GRDB statement through SQLite's C API: the append-only rows of a fold (ledger
 /// entries, operations) are most of what a batch writes, and GRDB's argument arrays cost more than the insert.
@@ -29,6 +30,10 @@ struct RawInsert {
         text.withUTF8 { bytes in
             _ = sqlite3_bind_text(handle, index, bytes.baseAddress, Int32(bytes.count), Self.transient)
         }
+    }
+
+    func bind(_ index: Int32, _ value: (some CodeKey)?) {
+        bind(index, value?.rawValue)
     }
 
     func bind(_ index: Int32, _ value: DatabaseValue) {

@@ -26,7 +26,7 @@ struct WorkingSetCache: Sendable {
     static let stockMax = 8_192
     static let undoKeysMax = 32_768
 
-    private(set) var orders: [String: CachedOrder] = [:]
+    private(set) var orders: [OrderNumber: CachedOrder] = [:]
     private(set) var stock: [StockKey: CachedStock] = [:]
     /// The next creation indexes of orders and receipts, once a fold has seen them.
     private(set) var ordersCreated: Int?
@@ -42,7 +42,7 @@ struct WorkingSetCache: Sendable {
             stock = [:]
             guard shop.orders.count <= Self.ordersMax, keys.count <= Self.stockMax else { return }
         }
-        var fields: [String: [FieldKey: FieldWrite]] = [:]
+        var fields: [OrderNumber: [FieldKey: FieldWrite]] = [:]
         for (key, write) in shop.fieldWrites {
             if let number = key.order { fields[number, default: [:]][key] = write }
         }
@@ -69,7 +69,7 @@ struct WorkingSetCache: Sendable {
 
 extension FieldKey {
     /// The order whose field this is, if any.
-    var order: String? {
+    var order: OrderNumber? {
         switch self {
         case .item, .bom: nil
         case .orderCost(let order, _), .orderDue(let order), .orderNotes(let order), .orderTolerance(let order): order

@@ -6,20 +6,20 @@ import ShopfloorDomain
 /// ``ProjectionReader/workingSet(for:)``.
 struct WorkingSetKeys {
     /// Order numbers as commands name them: each loads the order and every renamed duplicate that asked for it.
-    var orders: Set<String> = []
+    var orders: Set<OrderNumber> = []
     /// Receipt ids as commands name them, with their renamed duplicates and orders.
     var receipts: Set<String> = []
     /// Receipt ids whose ledger entries a void will reverse.
     var voided: Set<String> = []
-    var items: Set<String> = []
+    var items: Set<SKU> = []
     /// SKUs whose whole BOM subtree (items and BOM lines) an explosion or a cycle check walks.
-    var subtrees: Set<String> = []
+    var subtrees: Set<SKU> = []
     var locations: Set<String> = []
     var stock: Set<StockKey> = []
     var fields: Set<FieldKey> = []
     var conflicts: Set<String> = []
     /// Orders the batch creates: their location and output SKUs.
-    var created: [(location: String, skus: [String])] = []
+    var created: [(location: String, skus: [SKU])] = []
 
     init(_ commands: some Sequence<Command>) {
         for command in commands { add(command) }
