@@ -317,3 +317,70 @@ extension Replica {
         }
     }
 }
+
+extension Replica {
+    /// Catalog items by SKU: at most `limit`, those after `after` (a cursor).
+    public func items(after: String? = nil, limit: Int) throws -> [Item] {
+        try read { db in
+            try Row.fetchAll(
+                db, sql: "SELECT sku, kind, unit, name FROM items WHERE sku > ? ORDER BY sku LIMIT ?",
+                arguments: [after ?? "", max(0, limit)]
+            ).map(ProjectionReader.item)
+        }
+    }
+
+    public func item(_ sku: String) throws -> Item? {
+        try read { db in
+            try Row.fetchOne(db, sql: "SELECT sku, kind, unit, name FROM items WHERE sku = ?", arguments: [sku])
+                .map(ProjectionReader.item)
+        }
+    }
+
+    /// Every location, by code.
+    public func locations() throws -> [Location] {
+        try read { db in
+            try Row.fetchAll(db, sql: "SELECT code, name FROM locations ORDER BY code").map {
+                Location(code: $0["code"], name: $0["name"])
+            }
+        }
+    }
+
+    /// Orders by number, filtered, at most `limit` after the number `after` (a cursor): an index range per status,
+    /// so a page costs the orders it holds.
+    public func orders(
+        status: String?, kind: String?, location: String?, after: String?, limit: Int
+    ) throws -> [OrderSummaryRow] {
+        try read { db in
+            var conditions = ["o.number > ?"]
+            var arguments: [any DatabaseValueConvertible] = [after ?? ""]
+            for (column, value) in [("status", status), ("kind", kind), ("location", location)] {
+                guard let value else { continue }
+                conditions.append("o.\(column) = ?")
+                arguments.append(value)
+            }
+            let numbers = try String.fetchAll(
+                db,
+                sql: "SELECT o.number FROM orders o WHERE \(conditions.joined(separator: " AND ")) "
+                    + "ORDER BY o.number LIMIT ?",
+                arguments: StatementArguments(arguments + [max(0, limit)]))
+            var summaries: [OrderSummaryRow] = []
+            let header = try db.cachedStatement(sql: "SELECT kind, location, status, due FROM orders WHERE number = ?")
+            let lines = try db.cachedStatement(
+                sql: "SELECT sku, quantity, produced FROM order_lines WHERE order_number = ? ORDER BY idx")
+            for number in numbers {
+                guard let row = try Row.fetchOne(header, arguments: [number]) else { continue }
+                var summary = OrderSummaryRow(
+                    number: number, kind: row["kind"], location: row["location"], status: row["status"],
+                    due: row["due"], outputs: [])
+                for line in try Row.fetchAll(lines, arguments: [number]) {
+                    summary.outputs.append(
+                        OutputProgressRow(
+                            sku: line["sku"], ordered: try StoredAmount.amount(line["quantity"]),
+                            produced: try StoredAmount.amount(line["produced"])))
+                }
+                summaries.append(summary)
+            }
+            return summaries
+        }
+    }
+}
