@@ -67,15 +67,7 @@ extension HQServer {
             let number = context.parameters.get("number") ?? ""
             let action = context.parameters.get("action") ?? ""
             return await server.api(request, context, .write) { token in
-                guard let action = OrderTransition.Action(rawValue: action) else {
-                    throw HQError.notFound(
-                        "no action '\(action)' on orders: use "
-                            + OrderTransition.Action.allCases.map(\.rawValue).joined(separator: ", "))
-                }
-                return try await server.author(
-                    .transition(OrderTransition(order: number, action: action)), request,
-                    try await server.apiBodyBytes(request), token, status: .ok
-                ) { try server.encoded(try server.replica.orderDetail(number)) }
+                try await server.orderAction(number, action, request, token)
             }
         }
         api.get("orders/:number/receipts") { request, context in
@@ -122,6 +114,7 @@ extension HQServer {
                 return Response(status: .noContent)
             }
         }
+        registerInventoryAPI(on: api)
         api.get("digest") { request, context in
             await server.api(request, context, .read) { _ in
                 let (vector, digest) = try await server.currentDigest()
@@ -184,6 +177,38 @@ extension HQServer {
                 tolerancePercent: body.tolerancePercent ?? .zero,
                 outputs: body.outputs.map { OutputSpec(sku: $0.sku, quantity: $0.quantity, unitCost: $0.unitCost) }))
         return try await author(command, request, bytes, token, status: .created) {
+            try self.encoded(try replica.orderDetail(number))
+        }
+    }
+
+    /// `POST /api/v1/orders/{number}/ACTION`: a lifecycle step (no body), `set-cost` (`sku`, `unit_cost`) or `edit`
+    /// (`due`, `notes`, `tolerance_percent`; an empty `due` clears it). Answers the order as it now is.
+    func orderAction(
+        _ number: String, _ action: String, _ request: Request, _ token: APITokenInfo
+    ) async throws
+        -> Response
+    {
+        let bytes = try await apiBodyBytes(request)
+        let command: Command
+        switch action {
+        case "set-cost":
+            let body = try apiDecode(SetCostBody.self, bytes)
+            command = .setCost(SetCost(order: number, sku: body.sku, unitCost: body.unitCost))
+        case "edit":
+            let body = try apiDecode(EditBody.self, bytes)
+            command = .editOrder(
+                EditOrder(order: number, due: body.due, notes: body.notes, tolerancePercent: body.tolerancePercent))
+        default:
+            guard let step = OrderTransition.Action(rawValue: action) else {
+                throw HQError.notFound(
+                    "no action '\(action)' on orders: use "
+                        + (OrderTransition.Action.allCases.map(\.rawValue) + ["set-cost", "edit"])
+                        .joined(separator: ", "))
+            }
+            command = .transition(OrderTransition(order: number, action: step))
+        }
+        let replica = self.replica
+        return try await author(command, request, bytes, token, status: .ok) {
             try self.encoded(try replica.orderDetail(number))
         }
     }
@@ -324,8 +349,12 @@ extension HQServer {
     /// The body decoded, and its bytes (an `Idempotency-Key` is bound to them).
     func apiBody<T: Decodable>(_ type: T.Type, _ request: Request) async throws -> (T, ByteBuffer) {
         let buffer = try await apiBodyBytes(request)
+        return (try apiDecode(T.self, buffer), buffer)
+    }
+
+    func apiDecode<T: Decodable>(_ type: T.Type, _ buffer: ByteBuffer) throws -> T {
         do {
-            return (try JSONDecoder().decode(T.self, from: Data(buffer: buffer)), buffer)
+            return try JSONDecoder().decode(T.self, from: Data(buffer: buffer))
         } catch {
             throw HQError.apiMalformed("body is not a valid \(Self.apiName(T.self)): \(Self.describe(error))")
         }
@@ -390,6 +419,27 @@ struct CreateOrderBody: Decodable {
 
     enum CodingKeys: String, CodingKey {
         case number, kind, location, due, notes, outputs
+        case tolerancePercent = "tolerance_percent"
+    }
+}
+
+struct SetCostBody: Decodable {
+    var sku: String
+    var unitCost: Amount
+
+    enum CodingKeys: String, CodingKey {
+        case sku
+        case unitCost = "unit_cost"
+    }
+}
+
+struct EditBody: Decodable {
+    var due: String?
+    var notes: String?
+    var tolerancePercent: Amount?
+
+    enum CodingKeys: String, CodingKey {
+        case due, notes
         case tolerancePercent = "tolerance_percent"
     }
 }

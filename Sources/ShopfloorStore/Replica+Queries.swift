@@ -189,15 +189,7 @@ extension Replica {
                     WHERE (?1 IS NULL OR l.ref = ?1) AND (?2 IS NULL OR l.sku = ?2) AND (?3 IS NULL OR l.location = ?3)
                     ORDER BY l.lamport, l.replica, l.counter, l.idx
                     """, arguments: [ref, sku, location])
-            return try rows.map { row in
-                LedgerRow(
-                    operation: "\(row["replica"] as String):\(row["counter"] as Int64)", lamport: row["lamport"],
-                    index: row["idx"], sku: row["sku"], location: row["location"], event: row["event"],
-                    quantity: try StoredAmount.amount(row["quantity"]),
-                    unitCost: try StoredAmount.optionalAmount(row["unit_cost"]),
-                    value: try StoredAmount.optionalAmount(row["value"]),
-                    relieved: try StoredAmount.amount(row["relieved"]), ref: row["ref"], date: row["date"])
-            }
+            return try rows.map(Self.ledgerRow)
         }
     }
 
@@ -381,6 +373,61 @@ extension Replica {
                 summaries.append(summary)
             }
             return summaries
+        }
+    }
+}
+
+extension Replica {
+    /// Ledger entries in canonical order after the entry `after` (lamport, replica, counter, index), at most `limit`:
+    /// by ref through `ledger_refs`, otherwise a range of the ledger's key.
+    public func ledger(
+        ref: String?, sku: String?, after: (lamport: Int64, replica: String, counter: Int64, index: Int)?, limit: Int
+    ) throws -> [LedgerRow] {
+        try read { db in
+            var conditions = ["(?1 IS NULL OR l.sku = ?1)"]
+            var arguments: [any DatabaseValueConvertible] = [sku]
+            if let after {
+                conditions.append("(l.lamport, l.replica, l.counter, l.idx) > (?, ?, ?, ?)")
+                arguments += [after.lamport, after.replica, after.counter, after.index]
+            }
+            let source: String
+            if let ref {
+                source = """
+                    ledger_refs r JOIN ledger l
+                        ON l.lamport = r.lamport AND l.replica = r.replica AND l.counter = r.counter
+                    """
+                conditions.append("r.ref = ? AND l.ref = r.ref")
+                arguments.append(ref)
+            } else {
+                source = "ledger l"
+            }
+            return try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT l.* FROM \(source) WHERE \(conditions.joined(separator: " AND "))
+                    ORDER BY l.lamport, l.replica, l.counter, l.idx LIMIT ?
+                    """, arguments: StatementArguments(arguments + [max(0, limit)])
+            ).map(Self.ledgerRow)
+        }
+    }
+
+    static func ledgerRow(_ row: Row) throws -> LedgerRow {
+        LedgerRow(
+            operation: "\(row["replica"] as String):\(row["counter"] as Int64)", lamport: row["lamport"],
+            index: row["idx"], sku: row["sku"], location: row["location"], event: row["event"],
+            quantity: try StoredAmount.amount(row["quantity"]),
+            unitCost: try StoredAmount.optionalAmount(row["unit_cost"]),
+            value: try StoredAmount.optionalAmount(row["value"]),
+            relieved: try StoredAmount.amount(row["relieved"]), ref: row["ref"], date: row["date"])
+    }
+
+    /// A BOM's lines by child SKU; nil when the item has none.
+    public func bom(_ parent: String) throws -> [BOMLine]? {
+        try read { db in
+            let lines = try Row.fetchAll(
+                db, sql: "SELECT child, quantity FROM bom_lines WHERE parent = ? ORDER BY child", arguments: [parent]
+            ).map { BOMLine(sku: $0["child"], quantity: try StoredAmount.amount($0["quantity"])) }
+            return lines.isEmpty ? nil : lines
         }
     }
 }

@@ -208,4 +208,89 @@ import Testing
             #expect(bad.status == 400)
         }
     }
+
+    /// Stock, BOMs, costs, edits, voids, the ledger, conflicts and devices through the API.
+    @Test func stockBOMsLedgerAndConflicts() async throws {
+        let dir = TempDirectory()
+        try await HQHarness.withHQ(at: dir.path("hq.sqlite")) { hq in
+            try seedCatalog(hq.replica)
+            try hq.replica.record(.addLocation(Location(code: "STORE")))
+            let token = try hq.server.tokens.create(name: "agent", scope: .write).token
+            func call(_ method: String, _ path: String, _ body: String = "") async throws -> (Int, Data) {
+                let answer = try await hq.request(method, path, body: Data(body.utf8), headers: Self.bearer(token))
+                return (answer.status, answer.body)
+            }
+            let purchase = try await call(
+                "POST", "/api/v1/stock/adjustments",
+                #"{"sku":"BOLT","location":"PLANT","quantity":"100","unit_cost":"0.40"}"#)
+            #expect(purchase.0 == 201)
+            let moved = try await call(
+                "POST", "/api/v1/stock/transfers", #"{"sku":"BOLT","quantity":"30","from":"PLANT","to":"STORE"}"#)
+            #expect(moved.0 == 201)
+            let store = try hq.replica.positions(sku: "BOLT", location: "STORE")
+            #expect(store.first?.onHand == amount("30"))
+            #expect(
+                try await call(
+                    "POST", "/api/v1/stock/adjustments", #"{"sku":"BOLT","location":"PLANT","quantity":"0"}"#
+                )
+                .0 == 422)
+
+            #expect(
+                try await call(
+                    "PUT", "/api/v1/boms/FRAME",
+                    #"{"lines":[{"sku":"STEEL","quantity":"3"},{"sku":"BOLT","quantity":"4"}]}"#
+                ).0 == 200)
+            let bom = try Self.object(try await call("GET", "/api/v1/boms/FRAME").1)
+            #expect(
+                (bom["lines"] as? [[String: Any]])?.first { $0["sku"] as? String == "STEEL" }?["quantity"] as? String
+                    == "3")
+            let explosion = try Self.object(try await call("GET", "/api/v1/boms/CHAIR/explosion?qty=2&levels=full").1)
+            let inputs = try #require(explosion["inputs"] as? [[String: Any]])
+            #expect(inputs.first { $0["sku"] as? String == "STEEL" }?["quantity"] as? String == "6")
+            #expect(try await call("GET", "/api/v1/boms/CHAIR/explosion?levels=some").0 == 400)
+            #expect(try await call("PUT", "/api/v1/boms/STEEL", #"{"lines":[{"sku":"BOLT","quantity":"1"}]}"#).0 == 422)
+
+            _ = try await call(
+                "POST", "/api/v1/orders",
+                #"{"number":"WO-9","location":"PLANT","outputs":[{"sku":"FRAME","quantity":"5"}]}"#)
+            let costed = try Self.object(
+                try await call("POST", "/api/v1/orders/WO-9/set-cost", #"{"sku":"FRAME","unit_cost":"7.25"}"#).1)
+            #expect((costed["lines"] as? [[String: Any]])?.first?["unit_cost"] as? String == "7.25")
+            let edited = try Self.object(
+                try await call("POST", "/api/v1/orders/WO-9/edit", #"{"notes":"rush","due":"2026-12-24"}"#).1)
+            #expect(edited["notes"] as? String == "rush")
+            _ = try await call("POST", "/api/v1/orders/WO-9/enter")
+            _ = try await call("POST", "/api/v1/orders/WO-9/start")
+            _ = try await call(
+                "POST", "/api/v1/orders/WO-9/receipts", #"{"id":"RC-9","lines":[{"sku":"FRAME","quantity":"2"}]}"#)
+            let voided = try await call("POST", "/api/v1/receipts/RC-9/void")
+            #expect(voided.0 == 200)
+            #expect(try hq.replica.orderDetail("WO-9")?.receipts.first?.voided == true)
+            #expect(try await call("POST", "/api/v1/receipts/RC-9/void").0 == 422)
+
+            // The order's ledger, two entries a page, follows the cursor to the end.
+            var entries: [[String: Any]] = []
+            var after = ""
+            while true {
+                let page = try Self.object(
+                    try await call("GET", "/api/v1/ledger?ref=WO-9&limit=2\(after.isEmpty ? "" : "&after=\(after)")").1)
+                entries += page["items"] as? [[String: Any]] ?? []
+                guard let next = page["next"] as? String else { break }
+                after = next
+            }
+            #expect(entries.count == (try hq.replica.ledger(ref: "WO-9")).count)
+            #expect(entries.count > 2)
+            #expect(try await call("GET", "/api/v1/ledger?after=nonsense").0 == 400)
+
+            // PLANT's BOLT went below zero with the receipt's consumption? Either way the list answers, and an ack of
+            // an unknown conflict is refused.
+            #expect(try await call("GET", "/api/v1/conflicts?all=true").0 == 200)
+            #expect(try await call("POST", "/api/v1/conflicts/c-0000000000000000/ack", #"{"note":"seen"}"#).0 == 404)
+            #expect(try await call("GET", "/api/v1/devices").0 == 200)
+            let device = try Replica.create(
+                at: dir.path("d.sqlite"), name: "d", id: "dev0", configuration: ReplicaConfiguration(durable: false))
+            _ = try await hq.client(for: device, name: "floor").sync()
+            #expect(try device.digest() == hq.replica.digest())
+        }
+    }
 }
