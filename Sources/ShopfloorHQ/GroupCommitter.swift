@@ -28,6 +28,14 @@ final class GroupCommitter: Sendable {
         }
     }
 
+    /// Runs `body` on the writer's thread, between groups of pushes: HQ's own writes (the API's) are serialized
+    /// with the pushes and, like them, never block the cooperative pool.
+    func perform<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
+        try await withCheckedThrowingContinuation { continuation in
+            queue.async { continuation.resume(with: Result { try body() }) }
+        }
+    }
+
     private func drain() {
         while true {
             let group = waiting.withLock { waiting -> [Waiting] in

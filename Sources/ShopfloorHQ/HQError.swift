@@ -42,4 +42,14 @@ public struct HQError: Error, Sendable, CustomStringConvertible {
             retryAfter: seconds)
     }
     static func notFound(_ message: String) -> HQError { HQError(.notFound, "not_found", message) }
+
+    // The REST API's errors (`/api/v1`): one shape, a stable code, a message in domain words.
+    static func apiMalformed(_ message: String) -> HQError { HQError(.badRequest, "malformed", message) }
+    static func apiUnauthorized(_ message: String) -> HQError { HQError(.unauthorized, "unauthorized", message) }
+    static func forbidden(_ message: String) -> HQError { HQError(.forbidden, "forbidden", message) }
+    static func invalidTransition(_ message: String) -> HQError { HQError(.conflict, "invalid_transition", message) }
+    static func conflict(_ message: String) -> HQError { HQError(.conflict, "conflict", message) }
+    static func validationFailed(_ message: String) -> HQError {
+        HQError(.unprocessableContent, "validation_failed", message)
+    }
 }

@@ -92,8 +92,14 @@ extension HQServer {
     /// (the digest is a function of it), so concurrent calls cost one computation and `/health` stays fast.
     func digest(_ request: Request) async throws -> Response {
         try await requireAdminOrDevice(request)
+        let (vector, digest) = try await currentDigest()
+        return try json(DigestResponse(digest: digest, operations: vector.total, vector: vector))
+    }
+
+    /// HQ's digest and the vector it is of, computed on the digest queue (or the last one, if the op set is the same).
+    func currentDigest() async throws -> (VersionVector, String) {
         let (replica, cache) = (self.replica, self.digestCache)
-        let (vector, digest) = try await withCheckedThrowingContinuation { continuation in
+        return try await withCheckedThrowingContinuation { continuation in
             digestQueue.async {
                 continuation.resume(
                     with: Result {
@@ -105,7 +111,6 @@ extension HQServer {
                     })
             }
         }
-        return try json(DigestResponse(digest: digest, operations: vector.total, vector: vector))
     }
 
     struct DeviceList: Codable {

@@ -26,6 +26,8 @@ public struct HQRequestContext: RequestContext, RemoteAddressRequestContext {
 public struct HQServer: Sendable {
     public let replica: Replica
     public let registry: DeviceRegistry
+    /// API tokens for the REST API (`/api/v1`).
+    public let tokens: APITokens
     public let configuration: HQConfiguration
     public let logger: Logger
     let committer: GroupCommitter
@@ -41,6 +43,7 @@ public struct HQServer: Sendable {
     public init(replica: Replica, configuration: HQConfiguration = HQConfiguration(), logger: Logger) throws {
         self.replica = replica
         self.registry = try DeviceRegistry(replica: replica)
+        self.tokens = try APITokens(replica: replica)
         self.committer = GroupCommitter(replica: replica)
         self.configuration = configuration
         self.logger = logger
@@ -87,6 +90,7 @@ public struct HQServer: Sendable {
             let id = context.parameters.get("id") ?? ""
             return await server.handle(request, context) { try await server.revokeDevice($0, id: id) }
         }
+        registerAPI(on: router)
         let http1 = HTTPServerBuilder.http1(
             configuration: HTTP1Channel.Configuration(idleTimeout: .seconds(configuration.idleTimeoutSeconds)))
         let builder: HTTPServerBuilder

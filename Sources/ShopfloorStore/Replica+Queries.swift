@@ -189,15 +189,7 @@ extension Replica {
                     WHERE (?1 IS NULL OR l.ref = ?1) AND (?2 IS NULL OR l.sku = ?2) AND (?3 IS NULL OR l.location = ?3)
                     ORDER BY l.lamport, l.replica, l.counter, l.idx
                     """, arguments: [ref, sku, location])
-            return try rows.map { row in
-                LedgerRow(
-                    operation: "\(row["replica"] as String):\(row["counter"] as Int64)", lamport: row["lamport"],
-                    index: row["idx"], sku: row["sku"], location: row["location"], event: row["event"],
-                    quantity: try StoredAmount.amount(row["quantity"]),
-                    unitCost: try StoredAmount.optionalAmount(row["unit_cost"]),
-                    value: try StoredAmount.optionalAmount(row["value"]),
-                    relieved: try StoredAmount.amount(row["relieved"]), ref: row["ref"], date: row["date"])
-            }
+            return try rows.map(Self.ledgerRow)
         }
     }
 
@@ -314,6 +306,128 @@ extension Replica {
                     counter: row["counter"], lamport: row["lamport"], kind: row["kind"], date: row["date"],
                     timestamp: row["timestamp"], payload: row["payload"])
             }
+        }
+    }
+}
+
+extension Replica {
+    /// Catalog items by SKU: at most `limit`, those after `after` (a cursor).
+    public func items(after: SKU? = nil, limit: Int) throws -> [Item] {
+        try read { db in
+            try Row.fetchAll(
+                db, sql: "SELECT sku, kind, unit, name FROM items WHERE sku > ? ORDER BY sku LIMIT ?",
+                arguments: [after ?? "", max(0, limit)]
+            ).map(ProjectionReader.item)
+        }
+    }
+
+    public func item(_ sku: SKU) throws -> Item? {
+        try read { db in
+            try Row.fetchOne(db, sql: "SELECT sku, kind, unit, name FROM items WHERE sku = ?", arguments: [sku])
+                .map(ProjectionReader.item)
+        }
+    }
+
+    /// Every location, by code.
+    public func locations() throws -> [Location] {
+        try read { db in
+            try Row.fetchAll(db, sql: "SELECT code, name FROM locations ORDER BY code").map {
+                Location(code: $0["code"], name: $0["name"])
+            }
+        }
+    }
+
+    /// Orders by number, filtered, at most `limit` after the number `after` (a cursor): an index range per status,
+    /// so a page costs the orders it holds.
+    public func orders(
+        status: String?, kind: String?, location: String?, after: OrderNumber?, limit: Int
+    ) throws -> [OrderSummaryRow] {
+        try read { db in
+            var conditions = ["o.number > ?"]
+            var arguments: [any DatabaseValueConvertible] = [after ?? ""]
+            for (column, value) in [("status", status), ("kind", kind), ("location", location)] {
+                guard let value else { continue }
+                conditions.append("o.\(column) = ?")
+                arguments.append(value)
+            }
+            let numbers = try OrderNumber.fetchAll(
+                db,
+                sql: "SELECT o.number FROM orders o WHERE \(conditions.joined(separator: " AND ")) "
+                    + "ORDER BY o.number LIMIT ?",
+                arguments: StatementArguments(arguments + [max(0, limit)]))
+            var summaries: [OrderSummaryRow] = []
+            let header = try db.cachedStatement(sql: "SELECT kind, location, status, due FROM orders WHERE number = ?")
+            let lines = try db.cachedStatement(
+                sql: "SELECT sku, quantity, produced FROM order_lines WHERE order_number = ? ORDER BY idx")
+            for number in numbers {
+                guard let row = try Row.fetchOne(header, arguments: [number]) else { continue }
+                var summary = OrderSummaryRow(
+                    number: number, kind: row["kind"], location: row["location"], status: row["status"],
+                    due: row["due"], outputs: [])
+                for line in try Row.fetchAll(lines, arguments: [number]) {
+                    summary.outputs.append(
+                        OutputProgressRow(
+                            sku: line["sku"], ordered: try StoredAmount.amount(line["quantity"]),
+                            produced: try StoredAmount.amount(line["produced"])))
+                }
+                summaries.append(summary)
+            }
+            return summaries
+        }
+    }
+}
+
+extension Replica {
+    /// Ledger entries in canonical order after the entry `after` (lamport, replica, counter, index), at most `limit`:
+    /// by ref through `ledger_refs`, otherwise a range of the ledger's key.
+    public func ledger(
+        ref: OrderNumber?, sku: SKU?, after: (lamport: Int64, replica: String, counter: Int64, index: Int)?, limit: Int
+    ) throws -> [LedgerRow] {
+        try read { db in
+            var conditions = ["(?1 IS NULL OR l.sku = ?1)"]
+            var arguments: [any DatabaseValueConvertible] = [sku]
+            if let after {
+                conditions.append("(l.lamport, l.replica, l.counter, l.idx) > (?, ?, ?, ?)")
+                arguments += [after.lamport, after.replica, after.counter, after.index]
+            }
+            let source: String
+            if let ref {
+                source = """
+                    ledger_refs r JOIN ledger l
+                        ON l.lamport = r.lamport AND l.replica = r.replica AND l.counter = r.counter
+                    """
+                conditions.append("r.ref = ? AND l.ref = r.ref")
+                arguments.append(ref)
+            } else {
+                source = "ledger l"
+            }
+            return try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT l.* FROM \(source) WHERE \(conditions.joined(separator: " AND "))
+                    ORDER BY l.lamport, l.replica, l.counter, l.idx LIMIT ?
+                    """, arguments: StatementArguments(arguments + [max(0, limit)])
+            ).map(Self.ledgerRow)
+        }
+    }
+
+    static func ledgerRow(_ row: Row) throws -> LedgerRow {
+        LedgerRow(
+            operation: "\(row["replica"] as String):\(row["counter"] as Int64)", lamport: row["lamport"],
+            index: row["idx"], sku: row["sku"], location: row["location"], event: row["event"],
+            quantity: try StoredAmount.amount(row["quantity"]),
+            unitCost: try StoredAmount.optionalAmount(row["unit_cost"]),
+            value: try StoredAmount.optionalAmount(row["value"]),
+            relieved: try StoredAmount.amount(row["relieved"]), ref: row["ref"], date: row["date"])
+    }
+
+    /// A BOM's lines by child SKU; nil when the item has none.
+    public func bom(_ parent: SKU) throws -> [BOMLine]? {
+        try read { db in
+            let lines = try Row.fetchAll(
+                db, sql: "SELECT child, quantity FROM bom_lines WHERE parent = ? ORDER BY child", arguments: [parent]
+            ).map { BOMLine(sku: $0["child"], quantity: try StoredAmount.amount($0["quantity"])) }
+            return lines.isEmpty ? nil : lines
         }
     }
 }

@@ -247,9 +247,14 @@ public final class Replica: Sendable {
     }
 
     /// Records several commands atomically: all of them, or (on the first refusal) none. They are folded as one
-    /// batch over the working set they read, in one transaction.
+    /// batch over the working set they read, in one transaction. `bookkeeping` runs in that transaction after the
+    /// fold, with what was recorded (HQ keeps an API request's answer there, so a retry finds it or nothing was
+    /// written at all); an error it throws records nothing.
     @discardableResult
-    public func record(_ commands: [Command], date: String? = nil) throws -> [Recorded] {
+    public func record(
+        _ commands: [Command], date: String? = nil,
+        bookkeeping: ((Database, [Recorded]) throws -> Void)? = nil
+    ) throws -> [Recorded] {
         let now = configuration.now()
         let businessDate = date ?? Self.businessDate(now)
         do { try validateDate(businessDate) } catch { throw ReplicaError.refused(error) }
@@ -282,11 +287,13 @@ public final class Replica: Sendable {
                         throw ReplicaError.refused(error)
                     }
                     try configuration.crashSite?(.recordedOperation)
+                    let recorded = zip(ops, steps).map { Recorded(operation: $0.0.0, entries: $0.1.entries) }
+                    try bookkeeping?(db, recorded)
                     try Self.saveClocks(next, db, previous: state.vector)
                     // A connection's own writes leave its data_version as catchUp read it.
                     next.dataVersion = state.dataVersion
                     state = next
-                    return zip(ops, steps).map { Recorded(operation: $0.0.0, entries: $0.1.entries) }
+                    return recorded
                 }
             } catch {
                 // The transaction rolled back and the state was not moved; reload only if another process wrote.
