@@ -32,35 +32,35 @@ import Testing
             #expect(stored.count == 2)
             #expect(!stored.contains { $0.contains(reader.token.split(separator: "_").last!) })
 
-            let none = try await hq.request("GET", "/api/v1/items", headers: [:])
+            let none = try await hq.api("GET", "/api/v1/items", headers: [:])
             #expect(none.status == 401)
             #expect(try Self.errorCode(none.body) == "unauthorized")
-            let wrong = try await hq.request("GET", "/api/v1/items", headers: Self.bearer(reader.token + "x"))
+            let wrong = try await hq.api("GET", "/api/v1/items", headers: Self.bearer(reader.token + "x"))
             #expect(wrong.status == 401)
-            #expect(try await hq.request("GET", "/api/v1/items", headers: Self.bearer(reader.token)).status == 200)
+            #expect(try await hq.api("GET", "/api/v1/items", headers: Self.bearer(reader.token)).status == 200)
 
             // A read token cannot write; nothing is recorded.
             let before = hq.replica.operationCount
             let item = Data(#"{"sku":"BOLT","kind":"material","unit":"ea","name":""}"#.utf8)
-            let refused = try await hq.request(
+            let refused = try await hq.api(
                 "POST", "/api/v1/items", body: item, headers: Self.bearer(reader.token))
             #expect(refused.status == 403)
             #expect(try Self.errorCode(refused.body) == "forbidden")
             #expect(hq.replica.operationCount == before)
-            let created = try await hq.request("POST", "/api/v1/items", body: item, headers: Self.bearer(writer.token))
+            let created = try await hq.api("POST", "/api/v1/items", body: item, headers: Self.bearer(writer.token))
             #expect(created.status == 201)
             #expect(try Self.object(created.body)["sku"] as? String == "BOLT")
 
             // Only admin tokens manage tokens, over HTTP too.
-            #expect(try await hq.request("GET", "/api/v1/tokens", headers: Self.bearer(writer.token)).status == 403)
+            #expect(try await hq.api("GET", "/api/v1/tokens", headers: Self.bearer(writer.token)).status == 403)
             let admin = try hq.server.tokens.create(name: "ops", scope: .admin)
-            let listed = try await hq.request("GET", "/api/v1/tokens", headers: Self.bearer(admin.token))
+            let listed = try await hq.api("GET", "/api/v1/tokens", headers: Self.bearer(admin.token))
             #expect(listed.status == 200)
             #expect(!String(decoding: listed.body, as: UTF8.self).contains(writer.token))
-            let revoked = try await hq.request(
+            let revoked = try await hq.api(
                 "DELETE", "/api/v1/tokens/\(writer.info.id)", headers: Self.bearer(admin.token))
             #expect(revoked.status == 204)
-            #expect(try await hq.request("GET", "/api/v1/items", headers: Self.bearer(writer.token)).status == 401)
+            #expect(try await hq.api("GET", "/api/v1/items", headers: Self.bearer(writer.token)).status == 401)
 
             #expect(throws: HQError.self) {
                 try hq.server.tokens.create(name: "old", scope: .read, expires: "2001-01-01")
@@ -78,23 +78,23 @@ import Testing
             let order = Data(
                 #"{"number":"PO-API-1","kind":"production","location":"PLANT","outputs":[{"sku":"CHAIR","quantity":"10","unit_cost":"12.50"}]}"#
                     .utf8)
-            let created = try await hq.request("POST", "/api/v1/orders", body: order, headers: Self.bearer(token))
+            let created = try await hq.api("POST", "/api/v1/orders", body: order, headers: Self.bearer(token))
             #expect(created.status == 201)
             #expect(try Self.object(created.body)["status"] as? String == "Draft")
             for (action, status) in [("enter", "Entered"), ("start", "Production")] {
-                let answer = try await hq.request(
+                let answer = try await hq.api(
                     "POST", "/api/v1/orders/PO-API-1/\(action)", headers: Self.bearer(token))
                 #expect(answer.status == 200)
                 #expect(try Self.object(answer.body)["status"] as? String == status)
             }
             let receipt = Data(#"{"id":"RC-API-1","lines":[{"sku":"CHAIR","quantity":"4"}]}"#.utf8)
-            let received = try await hq.request(
+            let received = try await hq.api(
                 "POST", "/api/v1/orders/PO-API-1/receipts", body: receipt, headers: Self.bearer(token))
             #expect(received.status == 201)
             #expect(try Self.object(received.body)["id"] as? String == "RC-API-1")
 
             let shown = try Self.object(
-                try await hq.request("GET", "/api/v1/orders/PO-API-1", headers: Self.bearer(token)).body)
+                try await hq.api("GET", "/api/v1/orders/PO-API-1", headers: Self.bearer(token)).body)
             let lines = try #require(shown["lines"] as? [[String: Any]])
             #expect(lines.first?["produced"] as? String == "4")
 
@@ -104,7 +104,7 @@ import Testing
             #expect(try device.orderDetail("PO-API-1")?.receipts.map(\.id) == ["RC-API-1"])
             #expect(try device.digest() == hq.replica.digest())
             let digest = try Self.object(
-                try await hq.request("GET", "/api/v1/digest", headers: Self.bearer(token)).body)
+                try await hq.api("GET", "/api/v1/digest", headers: Self.bearer(token)).body)
             #expect(digest["digest"] as? String == (try hq.replica.digest()))
         }
     }
@@ -115,7 +115,7 @@ import Testing
             try seedCatalog(hq.replica)
             let token = try hq.server.tokens.create(name: "agent", scope: .write).token
             func post(_ path: String, _ body: String = "") async throws -> (Int, String?) {
-                let answer = try await hq.request("POST", path, body: Data(body.utf8), headers: Self.bearer(token))
+                let answer = try await hq.api("POST", path, body: Data(body.utf8), headers: Self.bearer(token))
                 return (answer.status, try Self.errorCode(answer.body))
             }
             let before = hq.replica.operationCount
@@ -143,7 +143,7 @@ import Testing
                     == (422, "validation_failed"))
             _ = try await post("/api/v1/orders/WO-1/receipts", #"{"lines":[{"sku":"FRAME","quantity":"1"}]}"#)
             #expect(try await post("/api/v1/orders/WO-1/cancel") == (409, "invalid_transition"))
-            let limit = try await hq.request("GET", "/api/v1/orders?limit=0", headers: Self.bearer(token))
+            let limit = try await hq.api("GET", "/api/v1/orders?limit=0", headers: Self.bearer(token))
             #expect(limit.status == 400)
         }
     }
@@ -158,20 +158,20 @@ import Testing
                     path.hasSuffix("orders")
                     ? #"{"number":"WO-1","location":"PLANT","outputs":[{"sku":"FRAME","quantity":"2","unit_cost":"3"}]}"#
                     : ""
-                _ = try await hq.request("POST", path, body: Data(body.utf8), headers: Self.bearer(token))
+                _ = try await hq.api("POST", path, body: Data(body.utf8), headers: Self.bearer(token))
             }
             let receipt = Data(#"{"lines":[{"sku":"FRAME","quantity":"1"}]}"#.utf8)
             let headers = Self.bearer(token, ["Idempotency-Key": "scan-0001"])
-            let first = try await hq.request("POST", "/api/v1/orders/WO-1/receipts", body: receipt, headers: headers)
+            let first = try await hq.api("POST", "/api/v1/orders/WO-1/receipts", body: receipt, headers: headers)
             let count = hq.replica.operationCount
-            let retry = try await hq.request("POST", "/api/v1/orders/WO-1/receipts", body: receipt, headers: headers)
+            let retry = try await hq.api("POST", "/api/v1/orders/WO-1/receipts", body: receipt, headers: headers)
             #expect(first.status == 201)
             #expect(retry.status == 201)
             #expect(retry.body == first.body)
             #expect(hq.replica.operationCount == count)
             #expect(try hq.replica.orderDetail("WO-1")?.receipts.count == 1)
             let other = Data(#"{"lines":[{"sku":"FRAME","quantity":"2"}]}"#.utf8)
-            let reused = try await hq.request("POST", "/api/v1/orders/WO-1/receipts", body: other, headers: headers)
+            let reused = try await hq.api("POST", "/api/v1/orders/WO-1/receipts", body: other, headers: headers)
             #expect(reused.status == 409)
             #expect(try Self.errorCode(reused.body) == "conflict")
             #expect(hq.replica.operationCount == count)
@@ -185,14 +185,14 @@ import Testing
             let token = try hq.server.tokens.create(name: "board", scope: .write).token
             for number in ["WO-1", "WO-2", "WO-3"] {
                 let body = #"{"number":"\#(number)","location":"PLANT","outputs":[{"sku":"FRAME","quantity":"1"}]}"#
-                _ = try await hq.request("POST", "/api/v1/orders", body: Data(body.utf8), headers: Self.bearer(token))
+                _ = try await hq.api("POST", "/api/v1/orders", body: Data(body.utf8), headers: Self.bearer(token))
             }
-            _ = try await hq.request("POST", "/api/v1/orders/WO-2/enter", headers: Self.bearer(token))
+            _ = try await hq.api("POST", "/api/v1/orders/WO-2/enter", headers: Self.bearer(token))
             var numbers: [String] = []
             var after = ""
             while true {
                 let page = try Self.object(
-                    try await hq.request(
+                    try await hq.api(
                         "GET", "/api/v1/orders?limit=2\(after.isEmpty ? "" : "&after=\(after)")",
                         headers: Self.bearer(token)
                     ).body)
@@ -202,9 +202,9 @@ import Testing
             }
             #expect(numbers == ["WO-1", "WO-2", "WO-3"])
             let entered = try Self.object(
-                try await hq.request("GET", "/api/v1/orders?status=entered", headers: Self.bearer(token)).body)
+                try await hq.api("GET", "/api/v1/orders?status=entered", headers: Self.bearer(token)).body)
             #expect((entered["items"] as? [[String: Any]])?.compactMap { $0["number"] as? String } == ["WO-2"])
-            let bad = try await hq.request("GET", "/api/v1/orders?status=flying", headers: Self.bearer(token))
+            let bad = try await hq.api("GET", "/api/v1/orders?status=flying", headers: Self.bearer(token))
             #expect(bad.status == 400)
         }
     }
@@ -217,7 +217,7 @@ import Testing
             try hq.replica.record(.addLocation(Location(code: "STORE")))
             let token = try hq.server.tokens.create(name: "agent", scope: .write).token
             func call(_ method: String, _ path: String, _ body: String = "") async throws -> (Int, Data) {
-                let answer = try await hq.request(method, path, body: Data(body.utf8), headers: Self.bearer(token))
+                let answer = try await hq.api(method, path, body: Data(body.utf8), headers: Self.bearer(token))
                 return (answer.status, answer.body)
             }
             let purchase = try await call(
