@@ -37,6 +37,16 @@ struct WorkingSetCache: Sendable {
 
     /// After a fold committed its rows: `shop` is the fold's result over a working set that read `stock`.
     mutating func absorb(_ shop: Shop, stock keys: Set<StockKey>) {
+        // The counters first: they are exact whatever happens to the rows below (a batch too large to cache must
+        // still move them, or the next batch would number its orders and receipts again from the old ones).
+        if let known = ordersCreated {
+            ordersCreated = shop.orders.values.reduce(known) { max($0, ($1.creationIndex ?? -1) + 1) }
+        }
+        if let known = receiptsCreated {
+            receiptsCreated = shop.orders.values.reduce(known) { counter, order in
+                order.receipts.reduce(counter) { max($0, ($1.creationIndex ?? -1) + 1) }
+            }
+        }
         if orders.count + shop.orders.count > Self.ordersMax || stock.count + keys.count > Self.stockMax {
             orders = [:]
             stock = [:]
@@ -46,18 +56,12 @@ struct WorkingSetCache: Sendable {
         for (key, write) in shop.fieldWrites {
             if let number = key.order { fields[number, default: [:]][key] = write }
         }
-        var ordersCreated = self.ordersCreated ?? 0
-        var receiptsCreated = self.receiptsCreated ?? 0
         for (number, order) in shop.orders {
             orders[number] = CachedOrder(order: ProjectionWriter.persisted(order), fields: fields[number] ?? [:])
-            ordersCreated = max(ordersCreated, (order.creationIndex ?? -1) + 1)
-            for receipt in order.receipts { receiptsCreated = max(receiptsCreated, (receipt.creationIndex ?? -1) + 1) }
         }
         for key in keys {
             stock[key] = CachedStock(valuation: shop.valuations[key], position: shop.positions[key])
         }
-        if self.ordersCreated != nil { self.ordersCreated = ordersCreated }
-        if self.receiptsCreated != nil { self.receiptsCreated = receiptsCreated }
     }
 
     /// The creation counters as read from the file, when the cache did not know them yet.
