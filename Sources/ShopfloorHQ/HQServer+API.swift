@@ -174,8 +174,11 @@ extension HQServer {
         let (body, bytes) = try await apiBody(CreateOrderBody.self, request)
         let kind = body.kind ?? .work
         let replica = self.replica
-        let number = try await body.number.asyncOr {
-            try await committer.perform { try replica.nextOrderNumber(kind: kind) }
+        let number: OrderNumber
+        if let given = body.number {
+            number = given
+        } else {
+            number = try await committer.perform { try replica.nextOrderNumber(kind: kind) }
         }
         let command = Command.createOrder(
             CreateOrder(
@@ -194,7 +197,7 @@ extension HQServer {
     ) async throws
         -> Response
     {
-        let bytes = try await apiBodyBytes(request)
+        let bytes = try await body(of: request)
         let command: Command
         switch action {
         case "set-cost":
@@ -348,13 +351,9 @@ extension HQServer {
         }
     }
 
-    func apiBodyBytes(_ request: Request) async throws -> ByteBuffer {
-        try await body(of: request)
-    }
-
     /// The body decoded, and its bytes (an `Idempotency-Key` is bound to them).
     func apiBody<T: Decodable>(_ type: T.Type, _ request: Request) async throws -> (T, ByteBuffer) {
-        let buffer = try await apiBodyBytes(request)
+        let buffer = try await body(of: request)
         return (try apiDecode(T.self, buffer), buffer)
     }
 
@@ -499,12 +498,5 @@ struct IdempotencyRecord {
             try db.execute(
                 sql: "UPDATE api_idempotency SET body = ? WHERE token = ? AND key = ?", arguments: [body, token, key])
         }
-    }
-}
-
-extension Optional {
-    fileprivate func asyncOr(_ fallback: () async throws -> Wrapped) async throws -> Wrapped {
-        if let self { return self }
-        return try await fallback()
     }
 }

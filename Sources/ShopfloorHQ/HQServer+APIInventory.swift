@@ -56,7 +56,7 @@ extension HQServer {
             let id = context.parameters.get("id") ?? ""
             return await server.api(request, context, .write) { token in
                 try await server.author(
-                    .voidReceipt(VoidReceipt(receipt: id)), request, try await server.apiBodyBytes(request), token,
+                    .voidReceipt(VoidReceipt(receipt: id)), request, try await server.body(of: request), token,
                     status: .ok
                 ) { try server.encoded(VoidAnswer(receipt: id, voided: true)) }
             }
@@ -74,7 +74,7 @@ extension HQServer {
         api.post("conflicts/:id/ack") { request, context in
             let id = context.parameters.get("id") ?? ""
             return await server.api(request, context, .write) { token in
-                let bytes = try await server.apiBodyBytes(request)
+                let bytes = try await server.body(of: request)
                 let note =
                     bytes.readableBytes == 0 ? nil : try server.apiDecode(AcknowledgementBody.self, bytes).note
                 return try await server.author(

@@ -4,8 +4,8 @@ import ShopfloorDomain
 import ShopfloorReplication
 
 /// Writes what a fold changed: the rows of `after` that differ from `before` (the working set as loaded), and
-/// nothing else. Through ``write(from:to:undoKept:)``, the first before-image of each row is kept so a device's unsynced suffix can be
-/// rewound (see `Replica+Sequence.swift`).
+/// nothing else. Through ``write(from:to:undoKept:)``, the first before-image of each row is kept so a device's
+/// unsynced suffix can be rewound (see `Replica+Sequence.swift`).
 struct ProjectionWriter {
     let db: Database
 
