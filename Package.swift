@@ -1,4 +1,4 @@
-// swift-tools-version:6.0
+// swift-tools-version:6.1
 import PackageDescription
 
 let package = Package(
@@ -22,6 +22,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio-ssl.git", exact: "2.37.6"),
         .package(url: "https://github.com/apple/swift-certificates.git", exact: "1.21.1"),
         .package(url: "https://github.com/apple/swift-asn1.git", exact: "1.7.4"),
+        .package(url: "https://github.com/modelcontextprotocol/swift-sdk", exact: "0.12.1"),
     ],
     targets: [
         // Pure domain: catalog, BOM explosion, orders, lifecycle, ledger, costing. No I/O, no packages.
@@ -53,11 +54,22 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        // The MCP tools (orders, receipts, stock, ledger, BOMs, conflicts, digest) over a replica: served by HQ at
+        // `/mcp` and by a floor device over stdio (`shopfloor mcp`).
+        .target(
+            name: "ShopfloorMCP",
+            dependencies: [
+                "ShopfloorDomain", "ShopfloorReplication", "ShopfloorStore",
+                .product(name: "MCP", package: "swift-sdk"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
         // The HQ server library.
         .target(
             name: "ShopfloorHQ",
             dependencies: [
-                "ShopfloorDomain", "ShopfloorReplication", "ShopfloorStore",
+                "ShopfloorDomain", "ShopfloorReplication", "ShopfloorStore", "ShopfloorMCP",
+                .product(name: "MCP", package: "swift-sdk"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Hummingbird", package: "hummingbird"),
@@ -75,7 +87,8 @@ let package = Package(
             name: "ShopfloorCLI",
             dependencies: [
                 "ShopfloorDomain", "ShopfloorStore",
-                "ShopfloorSync",
+                "ShopfloorSync", "ShopfloorMCP",
+                .product(name: "MCP", package: "swift-sdk"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Logging", package: "swift-log"),

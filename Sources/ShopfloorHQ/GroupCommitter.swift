@@ -53,10 +53,3 @@ final class GroupCommitter: Sendable {
         }
     }
 }
-
-/// Runs blocking SQLite work off Swift's cooperative pool.
-func offload<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
-    try await withCheckedThrowingContinuation { continuation in
-        DispatchQueue.global().async { continuation.resume(with: Result { try body() }) }
-    }
-}

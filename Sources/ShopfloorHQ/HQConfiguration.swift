@@ -26,13 +26,18 @@ public struct HQConfiguration: Sendable {
     public var failedAuthenticationsPerMinute: Int
     /// The sliding window those failures are counted over (a minute; shorter in tests).
     public var authenticationWindowSeconds: Double
+    /// `/mcp` offers only the read tools, whatever the token's scope.
+    public var mcpReadOnly: Bool
+    /// Browser origins allowed to call `/mcp` (e.g. `https://planner.example`); a request with any other `Origin`
+    /// header is refused (DNS-rebinding protection). MCP clients that are not browsers send none.
+    public var mcpAllowedOrigins: [String]
 
     public init(
         host: String = "127.0.0.1", port: Int = 8080, adminSecret: String? = nil,
         pushOperationsMax: Int = 1000, pullOperationsMax: Int = 5000, bodyBytesMax: Int = 16 * 1024 * 1024,
         pullBytesMax: Int = Wire.pullBytesMax, idleTimeoutSeconds: Int64 = 30, bodyTimeoutSeconds: Int64 = 60,
         connectionsMax: Int = 512, tls: TLSFiles? = nil, failedAuthenticationsPerMinute: Int = 20,
-        authenticationWindowSeconds: Double = 60
+        authenticationWindowSeconds: Double = 60, mcpReadOnly: Bool = false, mcpAllowedOrigins: [String] = []
     ) {
         self.host = host
         self.port = port
@@ -47,6 +52,8 @@ public struct HQConfiguration: Sendable {
         self.tls = tls
         self.failedAuthenticationsPerMinute = failedAuthenticationsPerMinute
         self.authenticationWindowSeconds = authenticationWindowSeconds
+        self.mcpReadOnly = mcpReadOnly
+        self.mcpAllowedOrigins = mcpAllowedOrigins
     }
 }
 

@@ -171,23 +171,20 @@ extension HQServer {
     }
 
     func createOrder(_ request: Request, _ token: APITokenInfo) async throws -> Response {
-        let (body, bytes) = try await apiBody(CreateOrderBody.self, request)
-        let kind = body.kind ?? .work
+        let (body, bytes) = try await apiBody(NewOrder.self, request)
         let replica = self.replica
-        let number: OrderNumber
-        if let given = body.number {
-            number = given
-        } else {
-            number = try await committer.perform { try replica.nextOrderNumber(kind: kind) }
-        }
-        let command = Command.createOrder(
-            CreateOrder(
-                number: number, kind: kind, location: body.location, due: body.due, notes: body.notes ?? "",
-                tolerancePercent: body.tolerancePercent ?? .zero,
-                outputs: body.outputs.map { OutputSpec(sku: $0.sku, quantity: $0.quantity, unitCost: $0.unitCost) }))
-        return try await author(command, request, bytes, token, status: .created) {
-            try self.encoded(try replica.orderDetail(number))
-        }
+        let create = body.command
+        return try await author(
+            request, bytes, token, status: .created,
+            record: { keep in try replica.recordNewOrder(create, numbered: body.number != nil, bookkeeping: keep).1 },
+            render: { number in
+                guard let number = number ?? body.number else {
+                    throw HQError.conflict(
+                        "the order this Idempotency-Key created was recorded, but HQ stopped before answering: "
+                            + "list the orders to find it")
+                }
+                return try self.encoded(try replica.orderDetail(number))
+            })
     }
 
     /// `POST /api/v1/orders/{number}/ACTION`: a lifecycle step (no body), `set-cost` (`sku`, `unit_cost`) or `edit`
@@ -238,12 +235,26 @@ extension HQServer {
     // MARK: Authoring
 
     /// Records `command` as an operation of HQ's own replica, on the writer's thread, and answers with `render`'s
-    /// body. With an `Idempotency-Key`, the key and a hash of the request are stored in the same transaction as
-    /// the operation: a retry with the same key and body gets the first answer and records nothing; the same key
-    /// with another body is refused with 409 `conflict`.
+    /// body.
     func author(
         _ command: Command, _ request: Request, _ body: ByteBuffer, _ token: APITokenInfo,
         status: HTTPResponse.Status, render: @escaping @Sendable () throws -> Data
+    ) async throws -> Response {
+        let replica = self.replica
+        return try await author(
+            request, body, token, status: status,
+            record: { keep in _ = try replica.record([command], bookkeeping: keep) }, render: { _ in try render() })
+    }
+
+    /// Runs `record` on the writer's thread and answers with `render`'s body. With an `Idempotency-Key`, the key and a
+    /// hash of the request are stored in the transaction of the operation `record` records (it passes `keep` on to
+    /// `Replica.record`): a retry with the same key and body gets the first answer and records nothing; the same key
+    /// with another body is refused with 409 `conflict`. `render` gets what `record` returned, or nil when it
+    /// renders a first answer again that HQ stopped before storing.
+    func author<Outcome: Sendable>(
+        _ request: Request, _ body: ByteBuffer, _ token: APITokenInfo, status: HTTPResponse.Status,
+        record: @escaping @Sendable (_ keep: @escaping Replica.Bookkeeping) throws -> Outcome,
+        render: @escaping @Sendable (Outcome?) throws -> Data
     ) async throws -> Response {
         let key = request.headers[Self.idempotencyHeader]
         if let key {
@@ -261,13 +272,13 @@ extension HQServer {
                         "Idempotency-Key '\(key)' was used for another request: use a new key for a new request")
                 }
                 // An empty body: HQ stopped between the operation's commit and storing the answer; render it again.
-                return (HTTPResponse.Status(code: stored.status), stored.body.isEmpty ? try render() : stored.body)
+                return (HTTPResponse.Status(code: stored.status), stored.body.isEmpty ? try render(nil) : stored.body)
             }
-            try replica.record([command]) { db, _ in
+            let outcome = try record { db, _ in
                 guard let key else { return }
                 try IdempotencyRecord.insert(token: tokenID, key: key, requestHash: requestHash, status: status, db)
             }
-            let body = try render()
+            let body = try render(outcome)
             if let key { try IdempotencyRecord.complete(token: tokenID, key: key, body: body, in: replica) }
             return (status, body)
         }
@@ -392,39 +403,6 @@ extension HQServer {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         return try encoder.encode(value)
-    }
-}
-
-/// A page of a listing: `next` is the cursor for `after=` when there is more.
-struct ItemsPage<Element: Encodable>: Encodable {
-    var items: [Element]
-    var next: String?
-}
-
-/// `POST /api/v1/orders`. Without `number`, HQ numbers the order as a device would (`WO-hq-7`).
-struct CreateOrderBody: Decodable {
-    var number: OrderNumber?
-    var kind: OrderKind?
-    var location: String
-    var due: String?
-    var notes: String?
-    var tolerancePercent: Amount?
-    var outputs: [Output]
-
-    struct Output: Decodable {
-        var sku: SKU
-        var quantity: Amount
-        var unitCost: Amount?
-
-        enum CodingKeys: String, CodingKey {
-            case sku, quantity
-            case unitCost = "unit_cost"
-        }
-    }
-
-    enum CodingKeys: String, CodingKey {
-        case number, kind, location, due, notes, outputs
-        case tolerancePercent = "tolerance_percent"
     }
 }
 

@@ -104,16 +104,8 @@ extension HQServer {
             return levels
         }
         let replica = self.replica
-        let explosion = try await offload { () throws -> ExplosionBody in
-            let catalog = try replica.catalog(subtreesOf: [sku])
-            let lines = try catalog.explode(sku, quantity: quantity ?? .one, levels: levels ?? .full)
-            return ExplosionBody(
-                sku: sku, quantity: quantity ?? .one, levels: (levels ?? .full).rawValue,
-                inputs: lines.map { line in
-                    let item = catalog.items[line.sku]
-                    return ExplosionBody.Input(
-                        sku: line.sku, kind: item?.kind.rawValue ?? "", unit: item?.unit ?? "", quantity: line.quantity)
-                })
+        let explosion = try await offload {
+            try replica.explosion(of: sku, quantity: quantity ?? .one, levels: levels ?? .full)
         }
         return try json(explosion)
     }
@@ -122,25 +114,16 @@ extension HQServer {
         let (after, limit) = try Self.page(request)
         let query = request.uri.queryParameters
         let cursor = try after.map { text in
-            let parts = text.split(separator: ".", omittingEmptySubsequences: false)
-            guard parts.count == 4, let lamport = Int64(parts[0]), let counter = Int64(parts[2]),
-                let index = Int(parts[3])
-            else { throw HQError.apiMalformed("after '\(text)' is not a ledger cursor (the `next` of a page)") }
-            return (lamport: lamport, replica: String(parts[1]), counter: counter, index: index)
+            guard let cursor = LedgerCursor(text) else {
+                throw HQError.apiMalformed("after '\(text)' is not a ledger cursor (the `next` of a page)")
+            }
+            return cursor
         }
         let (ref, sku) = (query.get("ref").map(OrderNumber.init), query.get("sku").map(SKU.init))
-        let rows = try await offload {
-            try self.replica.ledger(ref: ref, sku: sku, after: cursor, limit: limit + 1)
+        let (entries, next) = try await offload {
+            try self.replica.ledgerPage(ref: ref, sku: sku, after: cursor, limit: limit)
         }
-        let page = Array(rows.prefix(limit))
-        let next = rows.count > limit ? page.last.map(Self.ledgerCursor) : nil
-        return try json(ItemsPage(items: page, next: next))
-    }
-
-    /// `lamport.replica.counter.index`: replica ids hold no `.` (PROTOCOL.md §5.8).
-    static func ledgerCursor(_ row: LedgerRow) -> String {
-        let counter = row.operation.split(separator: ":").last.map(String.init) ?? "0"
-        return "\(row.lamport).\(row.operation.split(separator: ":").first ?? "").\(counter).\(row.index)"
+        return try json(ItemsPage(items: entries, next: next?.description))
     }
 
     static func flag(_ request: Request, _ name: String) throws -> Bool {
@@ -168,24 +151,6 @@ struct AdjustmentBody: Decodable {
 
 struct BOMBody: Codable {
     var lines: [BOMLine]
-}
-
-struct ExplosionBody: Encodable {
-    struct Input: Encodable {
-        var sku: SKU
-        var kind: String
-        var unit: String
-        var quantity: Amount
-    }
-    var sku: SKU
-    var quantity: Amount
-    var levels: String
-    var inputs: [Input]
-}
-
-struct VoidAnswer: Encodable {
-    var receipt: String
-    var voided: Bool
 }
 
 struct AcknowledgementBody: Decodable {

@@ -91,6 +91,7 @@ public struct HQServer: Sendable {
             return await server.handle(request, context) { try await server.revokeDevice($0, id: id) }
         }
         registerAPI(on: router)
+        registerMCP(on: router)
         let http1 = HTTPServerBuilder.http1(
             configuration: HTTP1Channel.Configuration(idleTimeout: .seconds(configuration.idleTimeoutSeconds)))
         let builder: HTTPServerBuilder

@@ -3,6 +3,7 @@ import Foundation
 import GRDB
 import GRDBSQLite
 import ShopfloorDomain
+import ShopfloorReplication
 
 extension Replica {
     /// A stable SHA-256 over every projection row: the same op set gives the same digest on any machine.
@@ -13,6 +14,17 @@ extension Replica {
     /// (arrival order, replica name, sync bookkeeping) is not part of it.
     public func digest() throws -> String {
         try database.read { db in try Self.digest(db) }
+    }
+
+    /// The digest and the operations it is of, read in one transaction, after catching up with what other processes
+    /// committed to the file.
+    public func digestWithVector() throws -> (vector: VersionVector, digest: String) {
+        try state.withLock { state in
+            try database.read { db in
+                try Self.catchUp(&state, db)
+                return (state.vector, try Self.digest(db))
+            }
+        }
     }
 
     /// How one kind of row is hashed: its tag, its fields in order, and the key it is sorted by.

@@ -246,6 +246,9 @@ public final class Replica: Sendable {
         try record([command], date: date)[0]
     }
 
+    /// Work done in a recording's transaction, after the fold, with what was recorded.
+    public typealias Bookkeeping = (Database, [Recorded]) throws -> Void
+
     /// Records several commands atomically: all of them, or (on the first refusal) none. They are folded as one
     /// batch over the working set they read, in one transaction. `bookkeeping` runs in that transaction after the
     /// fold, with what was recorded (HQ keeps an API request's answer there, so a retry finds it or nothing was
@@ -253,7 +256,7 @@ public final class Replica: Sendable {
     @discardableResult
     public func record(
         _ commands: [Command], date: String? = nil,
-        bookkeeping: ((Database, [Recorded]) throws -> Void)? = nil
+        bookkeeping: Bookkeeping? = nil
     ) throws -> [Recorded] {
         let now = configuration.now()
         let businessDate = date ?? Self.businessDate(now)

@@ -1,5 +1,4 @@
 import ArgumentParser
-import Foundation
 import ShopfloorDomain
 import ShopfloorStore
 
@@ -41,24 +40,10 @@ struct OrderCreateCommand: ReplicaCommand {
     }
 
     func run(replica: Replica, output: Output) throws {
-        var create = CreateOrder(
+        let create = CreateOrder(
             number: number ?? "", kind: kind, location: location, due: due, notes: notes, tolerancePercent: tolerance,
             outputs: outputs)
-        if number == nil {
-            // Taking a default number advances a persisted sequence: check the rest first so a refusal changes nothing.
-            try Self.validateExceptNumber(create, replica: replica)
-            create.number = try replica.nextOrderNumber(kind: kind)
-        }
-        let recorded = try replica.record(.createOrder(create))
-        try Confirmation(recorded, [("number", create.number.rawValue)]).print(output)
-    }
-
-    /// Applies `create`, under a number no order uses, to the working set it reads.
-    static func validateExceptNumber(_ create: CreateOrder, replica: Replica) throws {
-        var probe = create
-        probe.number = "new"
-        var scratch = try replica.workingSet(for: [.createOrder(probe)])
-        while scratch.orders[probe.number] != nil { probe.number = OrderNumber(probe.number.rawValue + "_") }
-        try scratch.apply(.createOrder(probe), context: ApplyContext(date: Replica.businessDate(Date())))
+        let (recorded, number) = try replica.recordNewOrder(create, numbered: self.number != nil)
+        try Confirmation(recorded, [("number", number.rawValue)]).print(output)
     }
 }
