@@ -163,7 +163,8 @@ let package = Package(
             name: "ShopfloorSyncTests",
             dependencies: [
                 "ShopfloorDomain", "ShopfloorReplication", "ShopfloorStore", "ShopfloorHQ", "ShopfloorSync",
-                "ShopfloorSimulator",
+                "ShopfloorSimulator", "ShopfloorMCP",
+                .product(name: "MCP", package: "swift-sdk"),
                 "shopfloor",
                 "shopfloor-hq",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
