@@ -109,6 +109,93 @@ import Testing
         }
     }
 
+    /// The whole loop: a planner creates and starts a production order through the API; a floor device syncs, then
+    /// receives against it while offline; it syncs again; the receipt, its CONSUME and PRODUCE entries and the
+    /// order's new status show through the API, and every replica has one digest.
+    @Test func aFloorReceiptOnAPlannersOrderShowsThroughTheAPI() async throws {
+        let dir = TempDirectory()
+        try await HQHarness.withHQ(at: dir.path("hq.sqlite")) { hq in
+            try seedCatalog(hq.replica)
+            let token = try hq.server.tokens.create(name: "planner", scope: .write).token
+            let order =
+                #"{"kind":"production","location":"PLANT","outputs":[{"sku":"CHAIR","quantity":"3","unit_cost":"12.50"}]}"#
+            let created = try Self.object(
+                try await hq.api("POST", "/api/v1/orders", body: Data(order.utf8), headers: Self.bearer(token)).body)
+            let number = try #require(created["number"] as? String)
+            for action in ["enter", "start"] {
+                #expect(
+                    try await hq.api("POST", "/api/v1/orders/\(number)/\(action)", headers: Self.bearer(token)).status
+                        == 200)
+            }
+
+            let floor = try Replica.create(
+                at: dir.path("floor.sqlite"), name: "floor", id: "dev7",
+                configuration: ReplicaConfiguration(durable: false))
+            let sync = try hq.client(for: floor, name: "floor tablet")
+            _ = try await sync.sync()
+            #expect(try floor.orderStatus(OrderNumber(number)) == .production)
+            // Offline: the receipt is recorded on the device alone.
+            let receipt = floor.nextReceiptID()
+            try floor.record(
+                .addReceipt(
+                    AddReceipt(
+                        order: OrderNumber(number), receipt: receipt, lines: [BOMLine(sku: "CHAIR", quantity: 3)])))
+            #expect(try hq.replica.orderDetail(OrderNumber(number))?.receipts.isEmpty == true)
+            _ = try await sync.sync()
+
+            let shown = try Self.object(
+                try await hq.api("GET", "/api/v1/orders/\(number)", headers: Self.bearer(token)).body)
+            #expect(shown["status"] as? String == "Received")
+            #expect((shown["receipts"] as? [[String: Any]])?.compactMap { $0["id"] as? String } == [receipt])
+            let ledger = try Self.object(
+                try await hq.api("GET", "/api/v1/ledger?ref=\(number)&limit=500", headers: Self.bearer(token)).body)
+            let byDevice = (ledger["items"] as? [[String: Any]] ?? []).filter {
+                ($0["operation"] as? String)?.hasPrefix("dev7:") == true
+            }
+            #expect(Set(byDevice.compactMap { $0["event"] as? String }) == ["CONSUME", "PRODUCE"])
+            // A production order's inputs are raw materials: 3 chairs took 7.5 kg of steel, 18 bolts, 0.6 l of paint.
+            let consumed = byDevice.filter { $0["event"] as? String == "CONSUME" }
+                .map { "\($0["sku"] ?? "")=\($0["quantity"] ?? "")" }.sorted()
+            #expect(consumed == ["BOLT=-18", "PAINT=-0.6", "STEEL=-7.5"])
+
+            let digest = try Self.object(try await hq.api("GET", "/api/v1/digest", headers: Self.bearer(token)).body)
+            #expect(digest["digest"] as? String == (try floor.digest()))
+            let late = try Replica.create(
+                at: dir.path("late.sqlite"), name: "late", id: "dev8",
+                configuration: ReplicaConfiguration(durable: false))
+            _ = try await hq.client(for: late, name: "late tablet").sync()
+            #expect(try late.digest() == floor.digest())
+        }
+    }
+
+    /// The two kinds of credential do not cross: a device's opens no REST resource, and an API token (even an
+    /// admin one) pushes nothing.
+    @Test func deviceCredentialsAndAPITokensDoNotCross() async throws {
+        let dir = TempDirectory()
+        try await HQHarness.withHQ(at: dir.path("hq.sqlite")) { hq in
+            let device = try hq.server.registry.add(name: "tablet", hq: hq.url)
+            let basic = ["Authorization": HQHarness.basic(device.deviceID, device.secret)]
+            let refused = try await hq.api("GET", "/api/v1/items", headers: basic)
+            #expect(refused.status == 401)
+            #expect(try Self.errorCode(refused.body) == "unauthorized")
+
+            let admin = try hq.server.tokens.create(name: "ops", scope: .admin).token
+            let push = Data(#"{"device":"\#(device.deviceID)","operations":[]}"#.utf8)
+            let pushed = try await hq.request(
+                "POST", "/v1/push", body: push,
+                headers: [
+                    "Shopfloor-Protocol": "1", "Authorization": "Bearer \(admin)", "Content-Type": "application/json",
+                ])
+            #expect(pushed.status == 401)
+            let pulled = try await hq.request(
+                "POST", "/v1/pull", body: Data(#"{"after":0}"#.utf8),
+                headers: [
+                    "Shopfloor-Protocol": "1", "Authorization": "Bearer \(admin)", "Content-Type": "application/json",
+                ])
+            #expect(pulled.status == 401)
+        }
+    }
+
     @Test func refusalsUseOneShapeWithDomainCodes() async throws {
         let dir = TempDirectory()
         try await HQHarness.withHQ(at: dir.path("hq.sqlite")) { hq in
