@@ -291,15 +291,21 @@ extension HQServer {
 
     // MARK: Plumbing
 
-    /// Authenticates the API token (Bearer), checks its scope, runs `body`, and answers every error in the API's
-    /// one shape: `{"error": {"code", "message"}}`.
+    /// Authenticates the API token (Bearer; with `orAdminSecret`, HQ's admin secret too), checks its scope, runs
+    /// `body`, and answers every error in the API's one shape: `{"error": {"code", "message"}}`.
     func api(
-        _ request: Request, _ context: HQRequestContext, _ scope: APIScope,
+        _ request: Request, _ context: HQRequestContext, _ scope: APIScope, orAdminSecret: Bool = false,
         _ body: (APITokenInfo) async throws -> Response
     ) async -> Response {
         let client = context.remoteAddress?.ipAddress ?? "unknown"
         do {
-            let token = try await apiToken(request, client: client)
+            let token: APITokenInfo
+            if orAdminSecret, request.headers[.authorization]?.hasPrefix("Bearer sft_") == false {
+                try Self.$client.withValue(client) { try requireAdmin(request) }
+                token = APITokenInfo(id: "admin-secret", name: "admin secret", scope: .admin, created: "")
+            } else {
+                token = try await apiToken(request, client: client)
+            }
             guard token.scope >= scope else {
                 throw HQError.forbidden(
                     "token \(token.id) has the \(token.scope.rawValue) scope; \(request.method) \(request.uri.path) "

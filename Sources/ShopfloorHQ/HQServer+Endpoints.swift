@@ -51,6 +51,7 @@ extension HQServer {
                     "operation \(first.id) refused: \(first.message ?? ""); nothing was stored"),
                 results: results)
         }
+        HQMetrics.ingested(report.stored ? results.filter { $0.status == .accepted }.count : 0)
         logger.info(
             "push",
             metadata: [

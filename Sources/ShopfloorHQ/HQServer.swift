@@ -59,6 +59,8 @@ public struct HQServer: Sendable {
         onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }
     ) throws -> some ApplicationProtocol {
         let router = Router(context: HQRequestContext.self)
+        // Requests by route, method and status, and their latency (swift-metrics: see HQMetrics).
+        router.middlewares.add(MetricsMiddleware())
         let server = self
         router.get("/health") { _, _ in
             try server.json(
@@ -92,6 +94,7 @@ public struct HQServer: Sendable {
         }
         registerAPI(on: router)
         registerMCP(on: router)
+        registerMetrics(on: router)
         let http1 = HTTPServerBuilder.http1(
             configuration: HTTP1Channel.Configuration(idleTimeout: .seconds(configuration.idleTimeoutSeconds)))
         let builder: HTTPServerBuilder

@@ -58,3 +58,26 @@ extension Replica {
         }
     }
 }
+
+/// How many conflicts of one kind there are, and how many nobody has acknowledged.
+public struct ConflictCount: Sendable, Hashable {
+    public var kind: String
+    public var total: Int
+    public var open: Int
+}
+
+extension Replica {
+    /// Conflicts counted by kind, in kind order.
+    public func conflictCounts() throws -> [ConflictCount] {
+        try read { db in
+            try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT c.kind, COUNT(*) AS total, SUM(a.conflict IS NULL) AS open
+                    FROM conflicts c LEFT JOIN acknowledgements a ON a.conflict = c.id
+                    GROUP BY c.kind ORDER BY c.kind
+                    """
+            ).map { ConflictCount(kind: $0["kind"], total: $0["total"], open: $0["open"]) }
+        }
+    }
+}

@@ -60,6 +60,11 @@ struct HQCommand: AsyncParsableCommand {
         @Option(help: .hidden) var adminSecret: String?
         @Option(help: "Serve HTTPS with this certificate chain (PEM); needs --tls-key.") var tlsCert: String?
         @Option(help: "The private key (PEM) of --tls-cert.") var tlsKey: String?
+        @Flag(help: "Offer only the read tools at /mcp, whatever the token's scope.") var mcpReadOnly = false
+        @Option(
+            name: .customLong("mcp-allowed-origin"),
+            help: "A browser origin allowed to call /mcp (repeatable); requests with any other Origin are refused.")
+        var mcpAllowedOrigins: [String] = []
 
         static let adminSecretMin = 16
 
@@ -95,9 +100,12 @@ struct HQCommand: AsyncParsableCommand {
             let secret = try readAdminSecret()
             let replica = try options.openReplica(logger: logger)
             let tls = tlsCert.map { TLSFiles(certificateChain: $0, privateKey: tlsKey!) }
+            HQMetrics.bootstrap()
             let server = try HQServer(
                 replica: replica,
-                configuration: HQConfiguration(host: host, port: port, adminSecret: secret, tls: tls),
+                configuration: HQConfiguration(
+                    host: host, port: port, adminSecret: secret, tls: tls, mcpReadOnly: mcpReadOnly,
+                    mcpAllowedOrigins: mcpAllowedOrigins),
                 logger: logger)
             let host = self.host
             let scheme = tls == nil ? "http" : "https"
