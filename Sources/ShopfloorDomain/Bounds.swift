@@ -52,6 +52,8 @@ extension Command {
         case .createOrder(let create):
             check.code(create.number, "number")
             check.code(create.location, "location")
+            if let wip = create.wip { check.code(wip, "wip") }
+            if let fg = create.fg { check.code(fg, "fg") }
             check.text(create.notes, "notes", max: Bounds.notesMax, lines: true)
             check.count(create.outputs.count, "outputs")
             for (index, output) in create.outputs.enumerated() { check.code(output.sku, "outputs.\(index).sku") }
@@ -69,6 +71,10 @@ extension Command {
             check.lines(add.lines, "lines")
         case .voidReceipt(let void):
             check.code(void.receipt, "receipt")
+        case .transferToOrder(let transfer):
+            check.code(transfer.order, "order")
+            check.code(transfer.from, "from")
+            check.lines(transfer.lines, "lines")
         case .acknowledgeConflict(let ack):
             check.text(ack.conflict, "conflict", max: Bounds.conflictIDMax, lines: false, empty: false)
             check.text(ack.note, "note", max: Bounds.noteMax, lines: true)

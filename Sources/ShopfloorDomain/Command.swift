@@ -12,6 +12,8 @@ public enum Command: Sendable, Hashable {
     case addReceipt(AddReceipt)
     case voidReceipt(VoidReceipt)
     case acknowledgeConflict(AcknowledgeConflict)
+    /// Make Transfer: materials moved into an order's WIP warehouse, as TRANSFER entries with the order as `ref`.
+    case transferToOrder(OrderTransfer)
 }
 
 public struct AcknowledgeConflict: Sendable, Hashable, Codable {
@@ -79,9 +81,13 @@ public struct CreateOrder: Sendable, Hashable, Codable {
     public var notes: String
     public var tolerancePercent: Amount
     public var outputs: [OutputSpec]
+    /// Where the inputs are staged and consumed; absent means `location` (schema 2).
+    public var wip: String?
+    /// Where the finished goods land; absent means `location` (schema 2).
+    public var fg: String?
     public init(
         number: OrderNumber, kind: OrderKind, location: String, due: String? = nil, notes: String = "",
-        tolerancePercent: Amount = .zero, outputs: [OutputSpec]
+        tolerancePercent: Amount = .zero, outputs: [OutputSpec], wip: String? = nil, fg: String? = nil
     ) {
         self.number = number
         self.kind = kind
@@ -90,6 +96,21 @@ public struct CreateOrder: Sendable, Hashable, Codable {
         self.notes = notes
         self.tolerancePercent = tolerancePercent
         self.outputs = outputs
+        self.wip = wip
+        self.fg = fg
+    }
+}
+
+/// Materials moved from `from` into the order's WIP warehouse for the order (ERPNext's Make Transfer).
+public struct OrderTransfer: Sendable, Hashable, Codable {
+    public var order: OrderNumber
+    public var from: String
+    /// What moved, per input SKU: the author states it (the CLI fills in what the order still needs).
+    public var lines: [BOMLine]
+    public init(order: OrderNumber, from: String, lines: [BOMLine]) {
+        self.order = order
+        self.from = from
+        self.lines = lines
     }
 }
 
@@ -156,6 +177,19 @@ public struct VoidReceipt: Sendable, Hashable, Codable {
     public var receipt: String
     public init(receipt: String) {
         self.receipt = receipt
+    }
+}
+
+extension Command {
+    /// The lowest operation schema that can carry this command: 2 for what schema 2 added (an order's own WIP or FG
+    /// warehouse, Make Transfer), 1 for everything else, so a plant that uses none of it writes what older builds
+    /// read.
+    public var schema: Int {
+        switch self {
+        case .createOrder(let create): create.wip == nil && create.fg == nil ? 1 : 2
+        case .transferToOrder: 2
+        default: 1
+        }
     }
 }
 

@@ -16,6 +16,8 @@ public struct Conflict: Sendable, Hashable, Codable {
         case negativeStock = "negative-stock"
         /// Rule 7: two devices chose the same order number (or receipt id); both kept, one renamed.
         case duplicateNumber = "duplicate-number"
+        /// A Make Transfer concurrent with a close or cancel of its order: kept, since the material has moved.
+        case transferAfterClose = "transfer-after-close"
         /// A merged order refers to catalog data that a concurrent change removed or refused; kept, flagged.
         case catalogMismatch = "catalog-mismatch"
         /// A merged operation the domain cannot apply at its place in the canonical order; it changes nothing.

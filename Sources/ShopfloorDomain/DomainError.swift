@@ -38,6 +38,11 @@ public enum DomainError: Error, Sendable, Equatable, CustomStringConvertible {
     case duplicateReceiptLine(order: OrderNumber, sku: SKU)
     case unknownConflict(String)
     case alreadyAcknowledged(String)
+    case emptyTransfer(OrderNumber)
+    case duplicateTransferLine(order: OrderNumber, sku: SKU)
+    case notAnInput(order: OrderNumber, sku: SKU, inputs: [SKU])
+    case transferNotOpen(order: OrderNumber, status: OrderStatus)
+    case nothingToTransfer(OrderNumber)
 
     public var description: String {
         switch self {
@@ -92,6 +97,17 @@ public enum DomainError: Error, Sendable, Equatable, CustomStringConvertible {
         case .duplicateReceiptLine(let order, let sku): "receipt on '\(order)' lists '\(sku)' twice: give one line"
         case .unknownConflict(let id): "unknown conflict '\(id)': no conflict here has that id"
         case .alreadyAcknowledged(let id): "conflict '\(id)' is already acknowledged"
+        case .emptyTransfer(let order): "a transfer for order '\(order)' needs at least one SKU=QTY line"
+        case .duplicateTransferLine(let order, let sku):
+            "the transfer for '\(order)' lists '\(sku)' twice: give one line"
+        case .notAnInput(let order, let sku, let inputs):
+            "'\(sku)' is not an input of order '\(order)' (inputs: "
+                + (inputs.isEmpty ? "none yet; they are known once it is entered" : inputs.map(\.rawValue).joined(separator: ", "))
+                + ")"
+        case .transferNotOpen(let order, let status):
+            "order '\(order)' is \(status.rawValue): materials are transferred to an Entered or Production order"
+        case .nothingToTransfer(let order):
+            "order '\(order)' needs nothing more: every input has been transferred; name SKU=QTY lines to move more"
         }
     }
 }

@@ -38,10 +38,29 @@ public struct InputCommitment: Sendable, Hashable, Codable {
     public var demand: Amount = .zero
     /// ALLOCATE not yet consumed.
     public var allocated: Amount = .zero
+    /// Moved into the WIP warehouse for the order (Make Transfer), in all.
+    public var transferred: Amount = .zero
 
     public init(sku: SKU, required: Amount) {
         self.sku = sku
         self.required = required
+    }
+
+    /// What a transfer for the order still has to move for this input.
+    public var toTransfer: Amount { Amount.maximum(.zero, required - transferred) }
+
+    enum CodingKeys: String, CodingKey {
+        case sku, required, demand, allocated, transferred
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        sku = try container.decode(SKU.self, forKey: .sku)
+        required = try container.decode(Amount.self, forKey: .required)
+        demand = try container.decode(Amount.self, forKey: .demand)
+        allocated = try container.decode(Amount.self, forKey: .allocated)
+        // Images written before transfers existed have none.
+        transferred = try container.decodeIfPresent(Amount.self, forKey: .transferred) ?? .zero
     }
 }
 
@@ -95,6 +114,18 @@ public struct Order: Sendable, Hashable, Codable {
     public var closedBy: String? = nil
     /// Position among all orders created, in fold order (resolves duplicate numbers deterministically).
     public var creationIndex: Int? = nil
+    /// The WIP warehouse, when it is not `location`: inputs are demanded, allocated and consumed there.
+    public var wip: String? = nil
+    /// The finished-goods warehouse, when it is not `location`: outputs are on order and produced there.
+    public var fg: String? = nil
+    /// Optional so that an order image stored before transfers existed still decodes: see ``transfers``.
+    var transferOperations: [String]? = nil
+
+    /// The operations that transferred materials for the order (Make Transfer), in fold order.
+    public var transfers: [String] {
+        get { transferOperations ?? [] }
+        set { transferOperations = newValue.isEmpty ? nil : newValue }
+    }
 
     public init(
         number: OrderNumber, kind: OrderKind, location: String, due: String? = nil, notes: String = "",
@@ -108,6 +139,13 @@ public struct Order: Sendable, Hashable, Codable {
         self.tolerancePercent = tolerancePercent
         self.lines = lines
     }
+
+    /// Where the inputs are staged, allocated and consumed.
+    public var wipLocation: String { wip ?? location }
+    /// Where the finished goods land.
+    public var fgLocation: String { fg ?? location }
+    /// Every location the order's entries touch.
+    public var locations: [String] { Array(Set([location, wipLocation, fgLocation])).sorted() }
 
     /// Receipts that count (not voided).
     public var visibleReceipts: [Receipt] { receipts.filter { !$0.voided } }

@@ -112,7 +112,7 @@ extension OrderBook {
                 let target = try arithmetic { try input.quantity.proportion(newProduced, of: orderLine.quantity) }
                 let quantity = target - consumed
                 guard quantity.isPositive else { continue }
-                let key = StockKey(sku: input.sku, location: order.location)
+                let key = StockKey(sku: input.sku, location: order.wipLocation)
                 let value = try withValuation(key) { (v: inout Valuation) throws(AmountError) in
                     try v.issue(quantity: quantity)
                 }
@@ -124,7 +124,7 @@ extension OrderBook {
                 entryLines.append(line.sku)
                 entries.append(
                     LedgerEntry(
-                        sku: input.sku, location: order.location, event: .consume, quantity: -quantity,
+                        sku: input.sku, location: order.wipLocation, event: .consume, quantity: -quantity,
                         unitCost: try arithmetic { try (-value).divided(by: quantity) }, value: value,
                         relieved: relieved, ref: order.number, date: date, operation: context.operationText))
             }
@@ -133,7 +133,7 @@ extension OrderBook {
                 let conversion = try unitCost.multiplied(by: line.quantity)
                 return order.kind == .production ? conversion + materialValue : conversion
             }
-            let key = StockKey(sku: line.sku, location: order.location)
+            let key = StockKey(sku: line.sku, location: order.fgLocation)
             let value = try withValuation(key) { (v: inout Valuation) throws(AmountError) in
                 try v.receive(quantity: line.quantity, value: productValue)
             }
@@ -142,7 +142,7 @@ extension OrderBook {
             order.lines[index].produced = newProduced
             produceEntries.append(
                 LedgerEntry(
-                    sku: line.sku, location: order.location, event: .produce, quantity: line.quantity,
+                    sku: line.sku, location: order.fgLocation, event: .produce, quantity: line.quantity,
                     unitCost: try arithmetic { try productValue.divided(by: line.quantity) }, value: value,
                     relieved: relieved, ref: order.number, date: date, operation: context.operationText))
         }

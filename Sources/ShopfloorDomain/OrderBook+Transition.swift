@@ -34,10 +34,24 @@ extension OrderBook {
                         + unseen.map(\.id).joined(separator: ", "))
             }
         }
+        if transition.action == .complete || transition.action == .cancel, policy.reportsUnseenReceipts {
+            // Transfers the close did not see stand: the material is in WIP.
+            let unseen = order.transfers.filter { !context.saw($0) }
+            if !unseen.isEmpty {
+                log.flag(
+                    .transferAfterClose, subject: order.number.rawValue, context: context,
+                    operations: unseen + [context.operationText],
+                    outcome: "transfers kept: the material is in \(order.wipLocation)",
+                    explanation: "\(order.number) was closed by a device that had not seen materials transferred to it; "
+                        + "move them back with a stock transfer")
+            }
+        }
         func entry(_ sku: SKU, _ event: LedgerEvent, _ quantity: Amount) -> LedgerEntry {
-            LedgerEntry(
-                sku: sku, location: order.location, event: event, quantity: quantity, ref: order.number,
-                date: context.date, operation: context.operationText)
+            // Outputs are on order where they will land; inputs are demanded and allocated where they are consumed.
+            let onOutput = event == .order || event == .reverseOrder
+            return LedgerEntry(
+                sku: sku, location: onOutput ? order.fgLocation : order.wipLocation, event: event, quantity: quantity,
+                ref: order.number, date: context.date, operation: context.operationText)
         }
         var entries: [LedgerEntry] = []
         switch action {

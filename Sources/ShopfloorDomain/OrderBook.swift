@@ -92,6 +92,14 @@ struct OrderBook: Sendable {
                 outcome: "order kept at location \(create.location)",
                 explanation: "location \(create.location) is not in the catalog here (a concurrent catalog change)")
         }
+        for (role, code) in [("WIP", create.wip), ("FG", create.fg)] {
+            guard let code, catalog.locations[code] == nil else { continue }
+            try policy.tolerate(.unknownLocation(code))
+            log.flag(
+                .catalogMismatch, subject: number.rawValue, context: context, operations: [context.operationText],
+                outcome: "order kept with \(role) warehouse \(code)",
+                explanation: "location \(code) is not in the catalog here (a concurrent catalog change)")
+        }
         var seen = Set<SKU>()
         for output in create.outputs {
             // A merged order is kept whatever the merged catalog says now: its author checked it against the catalog
@@ -125,6 +133,9 @@ struct OrderBook: Sendable {
             notes: create.notes, tolerancePercent: create.tolerancePercent,
             lines: create.outputs.map { OrderLine(sku: $0.sku, quantity: $0.quantity, unitCost: $0.unitCost) })
         order.createdBy = context.operation
+        // A warehouse that is the order's location is no separate warehouse.
+        order.wip = create.wip == create.location ? nil : create.wip
+        order.fg = create.fg == create.location ? nil : create.fg
         order.creationIndex = ordersCreated
         ordersCreated += 1
         if number != create.number {

@@ -63,6 +63,9 @@ public struct Shop: Sendable {
         case .acknowledgeConflict(let ack):
             try log.acknowledge(ack, context: context, policy: policy)
             entries = []
+        case .transferToOrder(let transfer):
+            entries = try book.transfer(
+                transfer, context: context, policy: policy, catalog: catalog, inventory: &inventory, log: &log)
         }
         inventory.post(entries, context: context, log: &log)
         log.commit()

@@ -187,8 +187,9 @@ extension HQServer {
             })
     }
 
-    /// `POST /api/v1/orders/{number}/ACTION`: a lifecycle step (no body), `set-cost` (`sku`, `unit_cost`) or `edit`
-    /// (`due`, `notes`, `tolerance_percent`; an empty `due` clears it). Answers the order as it now is.
+    /// `POST /api/v1/orders/{number}/ACTION`: a lifecycle step (no body), `set-cost` (`sku`, `unit_cost`), `edit`
+    /// (`due`, `notes`, `tolerance_percent`; an empty `due` clears it) or `transfer` (`from`, optional `lines`).
+    /// Answers the order as it now is.
     func orderAction(
         _ number: OrderNumber, _ action: String, _ request: Request, _ token: APITokenInfo
     ) async throws
@@ -204,11 +205,17 @@ extension HQServer {
             let body = try apiDecode(EditBody.self, bytes)
             command = .editOrder(
                 EditOrder(order: number, due: body.due, notes: body.notes, tolerancePercent: body.tolerancePercent))
+        case "transfer":
+            let body = try apiDecode(TransferRequest.self, bytes)
+            let replica = self.replica
+            let lines = body.lines ?? []
+            command = .transferToOrder(
+                try await offload { try replica.makeTransfer(for: number, from: body.from, lines: lines) })
         default:
             guard let step = OrderTransition.Action(rawValue: action) else {
                 throw HQError.notFound(
                     "no action '\(action)' on orders: use "
-                        + (OrderTransition.Action.allCases.map(\.rawValue) + ["set-cost", "edit"])
+                        + (OrderTransition.Action.allCases.map(\.rawValue) + ["set-cost", "edit", "transfer"])
                         .joined(separator: ", "))
             }
             command = .transition(OrderTransition(order: number, action: step))

@@ -102,6 +102,12 @@ public struct ShopfloorTools: Sendable {
             return try await recording(.setCost(SetCost(order: cost.number, sku: cost.sku, unitCost: cost.unitCost))) {
                 try await order(cost.number)
             }
+        case "transfer_order":
+            let transfer = try arguments.decode(TransferArguments.self)
+            let command = try await offload {
+                try replica.makeTransfer(for: transfer.number, from: transfer.from, lines: transfer.lines ?? [])
+            }
+            return try await recording(.transferToOrder(command)) { try await order(transfer.number) }
         case "add_receipt":
             let receipt = try arguments.decode(ReceiptArguments.self)
             let id = receipt.id ?? replica.nextReceiptID()

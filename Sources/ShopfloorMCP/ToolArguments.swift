@@ -83,6 +83,12 @@ struct ReceiptArguments: Decodable {
     var lines: [BOMLine]
 }
 
+struct TransferArguments: Decodable {
+    var number: OrderNumber
+    var from: String
+    var lines: [BOMLine]?
+}
+
 struct VoidArguments: Decodable {
     var receipt: String
 }

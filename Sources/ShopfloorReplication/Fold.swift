@@ -114,6 +114,7 @@ extension Command {
         case .addReceipt(let value): value.order.rawValue
         case .voidReceipt(let value): value.receipt
         case .acknowledgeConflict(let ack): ack.conflict
+        case .transferToOrder(let value): value.order.rawValue
         }
     }
 }

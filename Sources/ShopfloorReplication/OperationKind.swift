@@ -15,6 +15,7 @@ public enum OperationKind: String, Sendable, Codable, CaseIterable {
     case addReceipt = "receipt.add"
     case voidReceipt = "receipt.void"
     case acknowledgeConflict = "conflict.ack"
+    case transferToOrder = "order.transfer"
 
     static func encoder() -> JSONEncoder {
         let encoder = JSONEncoder()
@@ -42,6 +43,7 @@ public enum OperationKind: String, Sendable, Codable, CaseIterable {
         case .addReceipt(let value): (.addReceipt, json(value))
         case .voidReceipt(let value): (.voidReceipt, json(value))
         case .acknowledgeConflict(let value): (.acknowledgeConflict, json(value))
+        case .transferToOrder(let value): (.transferToOrder, json(value))
         }
     }
 
@@ -66,6 +68,7 @@ public enum OperationKind: String, Sendable, Codable, CaseIterable {
         case .addReceipt: return .addReceipt(try read(AddReceipt.self))
         case .voidReceipt: return .voidReceipt(try read(VoidReceipt.self))
         case .acknowledgeConflict: return .acknowledgeConflict(try read(AcknowledgeConflict.self))
+        case .transferToOrder: return .transferToOrder(try read(OrderTransfer.self))
         }
     }
 }

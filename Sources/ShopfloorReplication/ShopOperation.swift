@@ -3,8 +3,9 @@ import ShopfloorDomain
 
 /// The only way to change anything: an immutable fact authored by one replica.
 public struct ShopOperation: Sendable, Hashable, Codable {
-    /// The schema version this build writes.
-    public static let currentSchema = 1
+    /// The newest schema version this build reads and writes. Each operation is written with the lowest schema that
+    /// can carry its command (``Command/schema``): 2 added an order's WIP and FG warehouses and Make Transfer.
+    public static let currentSchema = 2
 
     public var id: OperationID
     /// Lamport clock: greater than the lamport of every operation the author had seen.
@@ -58,14 +59,19 @@ public struct ShopOperation: Sendable, Hashable, Codable {
         let (kind, payload) = OperationKind.encode(command)
         self.init(
             id: id, lamport: lamport, context: context, timestamp: timestamp, date: date, kind: kind.rawValue,
-            payload: payload)
+            payload: payload, schema: command.schema)
     }
 
     /// The command this operation carries, or why it cannot be read.
     public func command() throws(OperationDecodingError) -> Command {
         guard schema <= ShopOperation.currentSchema else { throw .unsupportedSchema(schema) }
         guard let kind = OperationKind(rawValue: kind) else { throw .unknownKind(kind) }
-        return try kind.decode(payload)
+        let command = try kind.decode(payload)
+        guard command.schema <= schema else {
+            throw .malformedPayload(
+                kind: kind.rawValue, reason: "it uses schema \(command.schema) fields in a schema \(schema) operation")
+        }
+        return command
     }
 }
 

@@ -13,7 +13,7 @@ struct Intent {
 extension SimulationRun {
     private enum Kind {
         case addItem, addLocation, setBOM, stockIn, stockOut, transfer, createOrder, setCost, editOrder, transition
-        case receipt, void, acknowledge
+        case receipt, void, acknowledge, orderTransfer
     }
 
     /// A random command shaped by what `node` knows, as a user of that device would try it; `seen` is the state
@@ -33,7 +33,7 @@ extension SimulationRun {
             kind = rng.weighted([
                 (Kind.addItem, 5), (.addLocation, 3), (.setBOM, 5), (.stockIn, 10), (.stockOut, 5), (.transfer, 5),
                 (.createOrder, 9), (.setCost, 4), (.editOrder, 4), (.transition, 16), (.receipt, 22), (.void, 4),
-                (.acknowledge, 4),
+                (.acknowledge, 4), (.orderTransfer, 5),
             ])
         }
         switch kind {
@@ -50,6 +50,7 @@ extension SimulationRun {
         case .receipt: return receipt(node, shop) ?? transition(shop) ?? stockIn(shop)
         case .void: return void(shop) ?? receipt(node, shop) ?? stockIn(shop)
         case .acknowledge: return acknowledge(node) ?? stockIn(shop)
+        case .orderTransfer: return orderTransfer(shop) ?? transfer(shop)
         }
     }
 
@@ -243,13 +244,50 @@ extension SimulationRun {
             outputs.append(OutputSpec(sku: sku, quantity: quantity, unitCost: rng.chance(70) ? cost() : nil))
         }
         let due = rng.chance(50) ? String(format: "2026-%02d-%02d", rng.int(2...6), rng.int(1...28)) : nil
+        // Some orders stage their inputs in another warehouse, or land their goods in another (schema 2).
+        let wip = rng.chance(30) ? location(shop) : nil
+        let fg = rng.chance(30) ? location(shop) : nil
         let create = CreateOrder(
             number: number, kind: kind, location: location(shop), due: due, notes: "",
-            tolerancePercent: rng.chance(30) ? 10 : .zero, outputs: outputs)
+            tolerancePercent: rng.chance(30) ? 10 : .zero, outputs: outputs, wip: wip, fg: fg)
         let duplicate = shop.orders[number] != nil
         return Intent(
             label: "order.create", command: .createOrder(create),
             mustRefuse: duplicate ? "order \(number) already exists here" : nil)
+    }
+
+    /// Make Transfer: what the order still needs, or a few of its inputs in random amounts, from a random store.
+    func orderTransfer(_ shop: Shop) -> Intent? {
+        guard let order = knownOrder(shop, prefer: [.entered, .production]) else { return nil }
+        let from = location(shop)
+        var lines: [BOMLine]
+        if rng.chance(50) {
+            lines = order.inputs.compactMap { $0.toTransfer.isPositive ? BOMLine(sku: $0.sku, quantity: $0.toTransfer) : nil }
+        } else {
+            lines = order.inputs.filter { _ in rng.chance(60) }.map {
+                BOMLine(sku: $0.sku, quantity: hundredths(rng.int(10...2_000)))
+            }
+        }
+        if lines.isEmpty {
+            lines = [BOMLine(sku: order.inputs.first?.sku ?? rng.pick(SimulationCatalog.stocked)!, quantity: 1)]
+        }
+        let inputs = Set(order.inputs.map(\.sku))
+        let known = shop.catalog.locations.keys
+        let refusal: String? =
+            if ![.entered, .production, .received].contains(order.status) {
+                "order \(order.number) is \(order.status.rawValue)"
+            } else if from == order.wipLocation {
+                "a transfer from the WIP warehouse itself"
+            } else if !known.contains(from) || !known.contains(order.wipLocation) {
+                "an unknown location"
+            } else if let line = lines.first(where: { !inputs.contains($0.sku) }) {
+                "\(line.sku) is not an input of \(order.number)"
+            } else {
+                nil
+            }
+        return Intent(
+            label: "order.transfer",
+            command: .transferToOrder(OrderTransfer(order: order.number, from: from, lines: lines)), mustRefuse: refusal)
     }
 
     func setCost(_ shop: Shop) -> Intent? {

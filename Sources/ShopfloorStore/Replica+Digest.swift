@@ -66,6 +66,7 @@ extension Replica {
                 .text("notes", column: "notes"), .amount("tolerance", column: "tolerance"),
                 .text("created_by", column: "created_by"), .text("requested_number", column: "requested_number"),
                 .text("closed_by", column: "closed_by"), .integer("creation_index", column: "creation_index"),
+                .text("wip", column: "wip"), .text("fg", column: "fg"),
             ],
             order: "number"),
         DigestKind(
@@ -88,7 +89,7 @@ extension Replica {
             fields: [
                 .text("order", column: "order_number"), .text("sku", column: "sku"),
                 .amount("required", column: "required"), .amount("demand", column: "demand"),
-                .amount("allocated", column: "allocated"),
+                .amount("allocated", column: "allocated"), .amount("transferred", column: "transferred"),
             ], order: "order_number, sku"),
         DigestKind(
             tag: "receipt", table: "receipts",
@@ -149,6 +150,12 @@ extension Replica {
                 .text("key", column: "key"), .text("operation", column: "operation"),
                 .text("value", column: "value"), .text("rivals", column: "rivals"),
             ], order: "key"),
+        DigestKind(
+            tag: "order_transfer", table: "order_transfers",
+            fields: [
+                .text("order", column: "order_number"), .integer("idx", column: "idx"),
+                .text("operation", column: "operation"),
+            ], order: "order_number, idx"),
     ]
 
     /// Every projection row in its canonical digest form, per kind (to say precisely where two states differ).

@@ -89,9 +89,12 @@ public struct NewOrder: Sendable, Decodable {
     public var notes: String?
     public var tolerancePercent: Amount?
     public var outputs: [Output]
+    /// The WIP and FG warehouses; absent means the location.
+    public var wip: String?
+    public var fg: String?
 
     enum CodingKeys: String, CodingKey {
-        case number, kind, location, due, notes, outputs
+        case number, kind, location, due, notes, outputs, wip, fg
         case tolerancePercent = "tolerance_percent"
     }
 
@@ -100,7 +103,8 @@ public struct NewOrder: Sendable, Decodable {
         CreateOrder(
             number: number ?? "", kind: kind ?? .work, location: location, due: due, notes: notes ?? "",
             tolerancePercent: tolerancePercent ?? .zero,
-            outputs: outputs.map { OutputSpec(sku: $0.sku, quantity: $0.quantity, unitCost: $0.unitCost) })
+            outputs: outputs.map { OutputSpec(sku: $0.sku, quantity: $0.quantity, unitCost: $0.unitCost) }, wip: wip,
+            fg: fg)
     }
 }
 
@@ -150,3 +154,30 @@ extension Replica {
         return (try record([.createOrder(create)], bookkeeping: bookkeeping)[0], create.number)
     }
 }
+
+/// A Make Transfer as the REST API (`POST /api/v1/orders/{number}/transfer`) and the MCP tool `transfer_order` take
+/// it: without `lines`, what the order still needs.
+public struct TransferRequest: Sendable, Decodable {
+    public var from: String
+    public var lines: [BOMLine]?
+}
+
+extension Replica {
+    /// A Make Transfer for order `number` from `from`: the `lines` given, or (none) what the order still needs, each
+    /// input's required quantity less what was transferred for it already. The operation carries the lines either
+    /// way: it records what physically moved.
+    public func makeTransfer(for number: OrderNumber, from: String, lines: [BOMLine]) throws -> OrderTransfer {
+        guard lines.isEmpty else { return OrderTransfer(order: number, from: from, lines: lines) }
+        guard let detail = try orderDetail(number) else { throw ReplicaError.refused(.unknownOrder(number)) }
+        if detail.inputs.isEmpty, let status = OrderStatus(rawValue: detail.status), status == .draft {
+            throw ReplicaError.refused(.transferNotOpen(order: number, status: status))
+        }
+        let needed = detail.inputs.compactMap { input -> BOMLine? in
+            let quantity = input.required - input.transferred
+            return quantity.isPositive ? BOMLine(sku: input.sku, quantity: quantity) : nil
+        }
+        guard !needed.isEmpty else { throw ReplicaError.refused(.nothingToTransfer(detail.number)) }
+        return OrderTransfer(order: detail.number, from: from, lines: needed)
+    }
+}
+

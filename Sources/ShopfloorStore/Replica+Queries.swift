@@ -90,6 +90,8 @@ public struct OrderDetail: Sendable, Hashable, Codable {
         public var demand: Amount
         public var allocated: Amount
         public var consumed: Amount
+        /// Moved into the WIP warehouse for the order (Make Transfer).
+        public var transferred: Amount
     }
 
     public struct ReceiptInfo: Sendable, Hashable, Codable {
@@ -102,6 +104,10 @@ public struct OrderDetail: Sendable, Hashable, Codable {
     public var number: OrderNumber
     public var kind: String
     public var location: String
+    /// Where the inputs are staged and consumed (the location unless the order names another).
+    public var wip: String
+    /// Where the finished goods land (the location unless the order names another).
+    public var fg: String
     public var status: String
     public var due: String?
     public var notes: String
@@ -121,7 +127,7 @@ public struct OrderDetail: Sendable, Hashable, Codable {
     public var requestedNumber: OrderNumber?
 
     enum CodingKeys: String, CodingKey {
-        case number, kind, location, status, due, notes, lines, inputs, receipts
+        case number, kind, location, wip, fg, status, due, notes, lines, inputs, receipts
         case openConflicts = "open_conflicts"
         case requestedNumber = "requested_number"
         case tolerancePercent = "tolerance_percent"
@@ -237,8 +243,8 @@ extension Replica {
                 for (sku, quantity) in line.consumed { consumed[sku, default: .zero] += quantity }
             }
             return OrderDetail(
-                number: order.number, kind: order.kind.rawValue, location: order.location,
-                status: order.status.rawValue, due: order.due, notes: order.notes,
+                number: order.number, kind: order.kind.rawValue, location: order.location, wip: order.wipLocation,
+                fg: order.fgLocation, status: order.status.rawValue, due: order.due, notes: order.notes,
                 tolerancePercent: order.tolerancePercent,
                 allowedEvents: OrderLifecycle.allowedEvents(in: order.status).map(\.rawValue),
                 lines: order.lines.map {
@@ -249,7 +255,7 @@ extension Replica {
                 inputs: order.inputs.map {
                     OrderDetail.Input(
                         sku: $0.sku, required: $0.required, demand: $0.demand, allocated: $0.allocated,
-                        consumed: consumed[$0.sku] ?? .zero)
+                        consumed: consumed[$0.sku] ?? .zero, transferred: $0.transferred)
                 },
                 receipts: order.receipts.map { receipt in
                     OrderDetail.ReceiptInfo(

@@ -327,6 +327,21 @@ enum Schema {
                         WHERE on_hand IS NOT NULL;
                     """)
         }
+        migrator.registerMigration("v9-warehouses") { db in
+            // Schema 2 of operations: an order's own WIP and FG warehouses (NULL: its location) and what Make Transfer
+            // moved into WIP per input (NULL: nothing), and the operations that moved it. NULL is what every existing row means, so nothing is
+            // re-derived and the digest of existing data stays as it was.
+            try db.execute(
+                sql: """
+                    ALTER TABLE orders ADD COLUMN wip TEXT;
+                    ALTER TABLE orders ADD COLUMN fg TEXT;
+                    ALTER TABLE order_inputs ADD COLUMN transferred;
+                    CREATE TABLE order_transfers (
+                        order_number TEXT NOT NULL, idx INTEGER NOT NULL, operation TEXT NOT NULL,
+                        PRIMARY KEY (order_number, idx)
+                    ) WITHOUT ROWID;
+                    """)
+        }
         return migrator
     }
 
@@ -339,7 +354,8 @@ enum Schema {
 
     /// The projection tables, in an order that respects foreign keys when deleting.
     static let projectionTables = [
-        "ledger", "ledger_refs", "receipt_lines", "receipts", "line_inputs", "order_inputs", "order_lines", "orders",
+        "ledger", "ledger_refs", "receipt_lines", "receipts", "line_inputs", "order_inputs", "order_lines",
+        "order_transfers", "orders",
         "bom_lines",
         "items", "locations", "stock", "conflicts", "acknowledgements", "field_writes", "suffix",
         "undo",

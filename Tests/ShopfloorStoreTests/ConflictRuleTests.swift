@@ -1258,4 +1258,85 @@ private func onHand(_ replica: Replica, _ sku: SKU, _ location: String = "PLANT"
         #expect(try a.conflictRows(all: true).isEmpty)
         #expect(try b.conflictRows(all: true).isEmpty)
     }
+
+    // MARK: Make Transfer (schema 2)
+
+    /// The base with a store: 60 kg of STEEL at 3 in STORE, to transfer into PO-1's WIP (its location, PLANT).
+    private func baseWithStore(_ lab: ConflictLab) throws -> Replica {
+        let base = try lab.base()
+        try base.record(.addLocation(Location(code: "STORE")))
+        try base.record(.adjustStock(AdjustStock(sku: "STEEL", location: "STORE", quantity: 60, unitCost: 3)))
+        return base
+    }
+
+    private func transfer(_ quantity: Amount) -> Command {
+        .transferToOrder(
+            OrderTransfer(order: "PO-1", from: "STORE", lines: [BOMLine(sku: "STEEL", quantity: quantity)]))
+    }
+
+    /// A transfers 25 kg of steel for PO-1 while B receives 4 chairs offline: both stand, in either canonical
+    /// order and every arrival order at HQ, with the same outcome and no conflict.
+    @Test(arguments: [true, false])
+    func transferConcurrentWithReceiptBothStand(transferFirst: Bool) throws {
+        let lab = ConflictLab()
+        let base = try baseWithStore(lab)
+        let a = try lab.device("aaaa", from: base)
+        let b = try lab.device("bbbb", from: base)
+        try pad(transferFirst ? b : a, 2)
+        let moved = try op(a, transfer(25))
+        let received = try op(b, receipt("PO-1", "R-B", chairs: 4))
+        #expect((moved.key < received.key) == transferFirst)
+        #expect(moved.schema == 2)
+        #expect(received.schema == 1)
+
+        func verify(_ replica: Replica, _ label: String) throws {
+            let order = try #require(try replica.orderDetail("PO-1"))
+            #expect(order.status == "Production", "\(label)")
+            #expect(order.receipts.map(\.id) == ["R-B"])
+            #expect(order.inputs.first { $0.sku == "STEEL" }?.transferred == 25, "\(label)")
+            #expect(try entries(replica, ref: "PO-1", operation: moved).map(\.event) == ["TRANSFER", "TRANSFER"])
+            #expect(try onHand(replica, "STEEL", "STORE") == 35)
+            // 100 at PLANT + 25 moved in − 10 consumed by 4 of 10 chairs.
+            #expect(try onHand(replica, "STEEL") == 115)
+            #expect(try replica.conflictRows(all: true).isEmpty, "\(label)")
+        }
+        let result = try converge(lab, base: base, devices: [a, b])
+        for replica in result.replicas { try verify(replica, "transfer first: \(transferFirst)") }
+        try throughHQ(lab, base: base, devices: [a, b]) { replica, arrival in try verify(replica, "arrival \(arrival)")
+        }
+    }
+
+    /// A cancels PO-1 while B transfers steel for it: the cancel stands, the material stays in WIP (it moved), and
+    /// a transfer-after-close conflict names both operations, whichever sorts first.
+    @Test(arguments: [true, false])
+    func transferConcurrentWithCancelIsKeptAndFlagged(cancelFirst: Bool) throws {
+        let lab = ConflictLab()
+        let base = try baseWithStore(lab)
+        let a = try lab.device("aaaa", from: base)
+        let b = try lab.device("bbbb", from: base)
+        try pad(cancelFirst ? b : a, 2)
+        let cancel = try op(a, transition("PO-1", .cancel))
+        let moved = try op(b, transfer(25))
+        #expect((cancel.key < moved.key) == cancelFirst)
+
+        func verify(_ replica: Replica, _ label: String) throws {
+            let order = try #require(try replica.orderDetail("PO-1"))
+            #expect(order.status == "Cancelled", "\(label)")
+            #expect(try onHand(replica, "STEEL") == 125, "\(label)")
+            #expect(try onHand(replica, "STEEL", "STORE") == 35)
+            for position in try replica.positions(location: "PLANT") {
+                #expect(position.onOrder.isZero && position.demand.isZero && position.allocated.isZero, "\(position)")
+            }
+            let conflicts = try replica.conflictRows(all: true)
+            #expect(conflicts.map(\.kind) == ["transfer-after-close"], "\(label)")
+            if let conflict = conflicts.first {
+                #expect(conflict.subject == "PO-1")
+                #expect(operations(conflict) == [cancel.id.description, moved.id.description])
+            }
+        }
+        let result = try converge(lab, base: base, devices: [a, b])
+        for replica in result.replicas { try verify(replica, "cancel first: \(cancelFirst)") }
+        try throughHQ(lab, base: base, devices: [a, b]) { replica, arrival in try verify(replica, "arrival \(arrival)")
+        }
+    }
 }

@@ -168,7 +168,7 @@ struct MCPTests {
                 }
             }
         }
-        #expect(ToolCatalog.all.count == 16)
+        #expect(ToolCatalog.all.count == 17)
         #expect(
             ToolCatalog.tools(readOnly: true).map(\.name).sorted() == [
                 "digest", "explode_bom", "ledger", "list_conflicts", "list_orders", "show_order", "stock",

@@ -20,7 +20,7 @@ from mcp.client.streamable_http import streamable_http_client
 
 READ_TOOLS = {"list_orders", "show_order", "stock", "ledger", "explode_bom", "list_conflicts", "digest"}
 WRITE_TOOLS = {"create_order", "enter_order", "start_order", "complete_order", "cancel_order", "set_cost",
-               "add_receipt", "void_receipt", "ack_conflict"}
+               "add_receipt", "void_receipt", "ack_conflict", "transfer_order"}
 
 
 class Mismatch(Exception):

@@ -14,7 +14,7 @@ struct MCPCommand: ParsableCommand {
         discussion: """
             Speaks JSON-RPC on standard input and output; logs go to standard error. Tools: list_orders, \
             show_order, create_order, enter_order, start_order, complete_order, cancel_order, set_cost, \
-            add_receipt, void_receipt, stock, ledger, explode_bom, list_conflicts, ack_conflict, digest. \
+            transfer_order, add_receipt, void_receipt, stock, ledger, explode_bom, list_conflicts, ack_conflict, digest. \
             Orders are also resources, shopfloor://orders/{number}.
             """)
 

@@ -3,7 +3,7 @@ import ShopfloorDomain
 import ShopfloorStore
 
 /// `shopfloor order create --kind work|production --location L [--number N] [--due DATE] [--notes TEXT]
-/// [--tolerance PCT] --output SKU=QTY[@COST] ...`
+/// [--tolerance PCT] [--wip LOC] [--fg LOC] --output SKU=QTY[@COST] ...`
 struct OrderCreateCommand: ReplicaCommand {
     static let configuration = CommandConfiguration(
         commandName: "create", abstract: "Create a Draft order.")
@@ -17,6 +17,12 @@ struct OrderCreateCommand: ReplicaCommand {
 
     @Option(help: "Where it is made.")
     var location: String
+
+    @Option(help: "The WIP warehouse, where its inputs are staged and consumed (default: --location).")
+    var wip: String?
+
+    @Option(help: "The finished-goods warehouse, where its outputs land (default: --location).")
+    var fg: String?
 
     @Option(help: "The order number (default: a number unique to this replica, e.g. PO-<replica>-1).")
     var number: OrderNumber?
@@ -42,7 +48,7 @@ struct OrderCreateCommand: ReplicaCommand {
     func run(replica: Replica, output: Output) throws {
         let create = CreateOrder(
             number: number ?? "", kind: kind, location: location, due: due, notes: notes, tolerancePercent: tolerance,
-            outputs: outputs)
+            outputs: outputs, wip: wip, fg: fg)
         let (recorded, number) = try replica.recordNewOrder(create, numbered: self.number != nil)
         try Confirmation(recorded, [("number", number.rawValue)]).print(output)
     }

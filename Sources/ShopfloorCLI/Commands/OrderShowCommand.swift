@@ -22,6 +22,9 @@ struct OrderShowCommand: ReplicaCommand {
         let allowed = order.allowedEvents.isEmpty ? "none (closed)" : order.allowedEvents.joined(separator: ", ")
         var header = Table([.left(""), .left("")])
         header.append(["order", "\(order.number) (\(order.kind), \(order.location))"])
+        if order.wip != order.location || order.fg != order.location {
+            header.append(["warehouses", "WIP \(order.wip), FG \(order.fg)"])
+        }
         header.append(["status", "\(order.status); allowed: \(allowed)"])
         if !order.openConflicts.isEmpty {
             header.append(["CONFLICTS", "\(order.openConflicts.count) open (`conflicts --subject \(order.number)`)"])
@@ -50,14 +53,19 @@ struct OrderShowCommand: ReplicaCommand {
         if order.inputs.isEmpty {
             sections.append("Inputs\n(no snapshot until the order is entered)")
         } else {
-            var inputs = Table([
-                .left("SKU"), .right("REQUIRED"), .right("DEMAND"), .right("ALLOCATED"), .right("CONSUMED"),
-            ])
+            // Transferred against required, once the order stages material in WIP.
+            let staged = order.wip != order.location || order.inputs.contains { !$0.transferred.isZero }
+            var inputs = Table(
+                [.left("SKU"), .right("REQUIRED")] + (staged ? [.right("TRANSFERRED")] : [])
+                    + [.right("DEMAND"), .right("ALLOCATED"), .right("CONSUMED")])
             for input in order.inputs {
-                inputs.append([
-                    input.sku.rawValue, Format.quantity(input.required), Format.quantity(input.demand),
-                    Format.quantity(input.allocated), Format.quantity(input.consumed),
-                ])
+                inputs.append(
+                    [input.sku.rawValue, Format.quantity(input.required)]
+                        + (staged ? [Format.quantity(input.transferred)] : [])
+                        + [
+                            Format.quantity(input.demand), Format.quantity(input.allocated),
+                            Format.quantity(input.consumed),
+                        ])
             }
             sections.append("Inputs (snapshot)\n" + inputs.render())
         }

@@ -62,20 +62,25 @@ struct ProjectionReader {
                 keys.subtrees.formUnion(order.lines.map(\.sku))
             }
             for receipt in order.receipts { skus += receipt.lines.map(\.sku) }
-            for sku in skus { keys.stock.insert(StockKey(sku: sku, location: order.location)) }
-            keys.locations.insert(order.location)
+            skus += keys.transferred
+            for location in order.locations {
+                for sku in skus { keys.stock.insert(StockKey(sku: sku, location: location)) }
+                keys.locations.insert(location)
+            }
             orders.append(order)
         }
         var catalog = CatalogRows()
         try catalog.loadSubtrees(keys.subtrees.sorted(), db)
         for created in keys.created {
-            for sku in created.skus + created.skus.flatMap({ catalog.subtree($0) }) {
-                keys.stock.insert(StockKey(sku: sku, location: created.location))
+            for sku in created.skus + created.skus.flatMap({ catalog.subtree($0) }) + keys.transferred {
+                for location in created.locations { keys.stock.insert(StockKey(sku: sku, location: location)) }
             }
         }
         for order in orders where order.status == .draft {
             for line in order.lines {
-                for sku in catalog.subtree(line.sku) { keys.stock.insert(StockKey(sku: sku, location: order.location)) }
+                for sku in catalog.subtree(line.sku) {
+                    for location in order.locations { keys.stock.insert(StockKey(sku: sku, location: location)) }
+                }
             }
         }
         keys.stock.formUnion(extraStock)
@@ -130,7 +135,10 @@ struct ProjectionReader {
         }
         var orders: [Order] = []
         for number in try OrderNumber.fetchAll(db, sql: "SELECT number FROM orders ORDER BY number") {
-            if let order = try order(number) { orders.append(order) }
+            guard var order = try order(number) else { continue }
+            // The whole state, receipts' entries too: a void applied to it reverses what the receipt wrote.
+            for index in order.receipts.indices { try loadEntries(&order.receipts[index]) }
+            orders.append(order)
         }
         var valuations: [StockKey: Valuation] = [:]
         for row in try Row.fetchAll(db, sql: "SELECT * FROM valuations") {
@@ -184,7 +192,7 @@ struct ProjectionReader {
                 db.cachedStatement(
                     sql: """
                         SELECT kind, location, due, notes, tolerance, status, created_by, requested_number, closed_by,
-                            creation_index FROM orders WHERE number = ?
+                            creation_index, wip, fg FROM orders WHERE number = ?
                         """), arguments: [number])
         else { return nil }
         var lines: [OrderLine] = []
@@ -223,16 +231,25 @@ struct ProjectionReader {
         order.requestedNumber = header[7]
         order.closedBy = header[8]
         order.creationIndex = header[9]
+        order.wip = header[10]
+        order.fg = header[11]
         for row in try Row.fetchAll(
             db.cachedStatement(
-                sql: "SELECT sku, required, demand, allocated FROM order_inputs WHERE order_number = ? ORDER BY sku"),
+                sql: """
+                    SELECT sku, required, demand, allocated, transferred FROM order_inputs WHERE order_number = ?
+                    ORDER BY sku
+                    """),
             arguments: [number])
         {
             var input = InputCommitment(sku: row[0], required: try StoredAmount.amount(row[1]))
             input.demand = try StoredAmount.amount(row[2])
             input.allocated = try StoredAmount.amount(row[3])
+            input.transferred = try StoredAmount.optionalAmount(row[4]) ?? .zero
             order.inputs.append(input)
         }
+        order.transfers = try String.fetchAll(
+            db.cachedStatement(sql: "SELECT operation FROM order_transfers WHERE order_number = ? ORDER BY idx"),
+            arguments: [number])
         var receiptLines: [String: [BOMLine]] = [:]
         for row in try Row.fetchAll(
             db.cachedStatement(

@@ -103,12 +103,12 @@ struct ProjectionWriter {
             try db.cachedStatement(
                 sql: """
                     INSERT OR REPLACE INTO orders (number, kind, location, status, due, notes, tolerance, created_by,
-                        requested_number, closed_by, creation_index) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                        requested_number, closed_by, creation_index, wip, fg) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                     """
             ).execute(arguments: [
                 number, order.kind.rawValue, order.location, order.status.rawValue, order.due, order.notes,
                 StoredAmount.value(order.tolerancePercent), order.createdBy, order.requestedNumber, order.closedBy,
-                order.creationIndex,
+                order.creationIndex, order.wip, order.fg,
             ])
         }
         let writeLine = try RawInsert(
@@ -145,13 +145,23 @@ struct ProjectionWriter {
         let writeCommitment = try RawInsert(
             db,
             sql: """
-                INSERT OR REPLACE INTO order_inputs (order_number, sku, required, demand, allocated)
-                VALUES (?, ?, ?, ?, ?)
+                INSERT OR REPLACE INTO order_inputs (order_number, sku, required, demand, allocated, transferred)
+                VALUES (?, ?, ?, ?, ?, ?)
                 """)
         for input in order.inputs where previous?.inputs.first(where: { $0.sku == input.sku }) != input {
+            // Nothing transferred is no value (NULL): the digest of orders from before transfers stays as it was.
             try writeCommitment.execute(
                 db, number.databaseValue, input.sku.databaseValue, StoredAmount.value(input.required),
-                StoredAmount.value(input.demand), StoredAmount.value(input.allocated))
+                StoredAmount.value(input.demand), StoredAmount.value(input.allocated),
+                StoredAmount.value(input.transferred.isZero ? nil : input.transferred))
+        }
+        if previous?.transfers != order.transfers {
+            let known = previous?.transfers.count ?? 0
+            for (index, operation) in order.transfers.enumerated().dropFirst(known) {
+                try db.cachedStatement(
+                    sql: "INSERT OR REPLACE INTO order_transfers (order_number, idx, operation) VALUES (?, ?, ?)"
+                ).execute(arguments: [number, index, operation])
+            }
         }
         let writeReceipt = try RawInsert(
             db,
@@ -189,7 +199,7 @@ struct ProjectionWriter {
         try db.cachedStatement(
             sql: "DELETE FROM receipt_lines WHERE receipt_id IN (SELECT id FROM receipts WHERE order_number = ?)"
         ).execute(arguments: [number])
-        for table in ["receipts", "line_inputs", "order_inputs", "order_lines"] {
+        for table in ["receipts", "line_inputs", "order_inputs", "order_lines", "order_transfers"] {
             try db.cachedStatement(sql: "DELETE FROM \(table) WHERE order_number = ?").execute(arguments: [number])
         }
         try db.cachedStatement(sql: "DELETE FROM orders WHERE number = ?").execute(arguments: [number])
@@ -199,7 +209,7 @@ struct ProjectionWriter {
         [
             order.kind.rawValue, order.location, order.status.rawValue, order.due, order.notes,
             order.tolerancePercent.description, order.createdBy, order.requestedNumber?.rawValue, order.closedBy,
-            order.creationIndex.map { "\($0)" },
+            order.creationIndex.map { "\($0)" }, order.wip, order.fg,
         ]
     }
 

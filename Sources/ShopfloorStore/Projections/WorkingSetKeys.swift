@@ -18,8 +18,10 @@ struct WorkingSetKeys {
     var stock: Set<StockKey> = []
     var fields: Set<FieldKey> = []
     var conflicts: Set<String> = []
-    /// Orders the batch creates: their location and output SKUs.
-    var created: [(location: String, skus: [SKU])] = []
+    /// Orders the batch creates: their locations (the order's, WIP, FG) and output SKUs.
+    var created: [(locations: [String], skus: [SKU])] = []
+    /// SKUs moved into an order's WIP warehouse (Make Transfer): read at the locations of every order loaded.
+    var transferred: Set<SKU> = []
 
     init(_ commands: some Sequence<Command>) {
         for command in commands { add(command) }
@@ -47,9 +49,10 @@ struct WorkingSetKeys {
             stock.insert(StockKey(sku: transfer.sku, location: transfer.to))
         case .createOrder(let create):
             orders.insert(create.number)
-            locations.insert(create.location)
+            let places = [create.location] + [create.wip, create.fg].compactMap { $0 }
+            locations.formUnion(places)
             for output in create.outputs { subtrees.insert(output.sku) }
-            created.append((create.location, create.outputs.map(\.sku)))
+            created.append((places, create.outputs.map(\.sku)))
         case .setCost(let value): orders.insert(value.order)
         case .editOrder(let value): orders.insert(value.order)
         case .transition(let value): orders.insert(value.order)
@@ -60,6 +63,14 @@ struct WorkingSetKeys {
             receipts.insert(value.receipt)
             voided.insert(value.receipt)
         case .acknowledgeConflict(let value): conflicts.insert(value.conflict)
+        case .transferToOrder(let value):
+            orders.insert(value.order)
+            locations.insert(value.from)
+            for line in value.lines {
+                items.insert(line.sku)
+                transferred.insert(line.sku)
+                stock.insert(StockKey(sku: line.sku, location: value.from))
+            }
         }
     }
 }
