@@ -102,7 +102,8 @@ public enum DomainError: Error, Sendable, Equatable, CustomStringConvertible {
             "the transfer for '\(order)' lists '\(sku)' twice: give one line"
         case .notAnInput(let order, let sku, let inputs):
             "'\(sku)' is not an input of order '\(order)' (inputs: "
-                + (inputs.isEmpty ? "none yet; they are known once it is entered" : inputs.map(\.rawValue).joined(separator: ", "))
+                + (inputs.isEmpty
+                    ? "none yet; they are known once it is entered" : inputs.map(\.rawValue).joined(separator: ", "))
                 + ")"
         case .transferNotOpen(let order, let status):
             "order '\(order)' is \(status.rawValue): materials are transferred to an Entered or Production order"

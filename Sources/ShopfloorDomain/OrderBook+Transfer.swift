@@ -20,7 +20,8 @@ extension OrderBook {
                 operations: [order.closedBy ?? "", context.operationText],
                 outcome: "transfer kept: the material is in \(order.wipLocation)",
                 explanation: "materials were transferred to \(order.number) while another device "
-                    + (order.status == .cancelled ? "cancelled" : "closed") + " it; move them back with a stock transfer")
+                    + (order.status == .cancelled ? "cancelled" : "closed")
+                    + " it; move them back with a stock transfer")
         }
         // Every line on a copy: the inventory changes only when all of them went through.
         var moved = inventory

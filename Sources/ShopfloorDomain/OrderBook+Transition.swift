@@ -42,7 +42,8 @@ extension OrderBook {
                     .transferAfterClose, subject: order.number.rawValue, context: context,
                     operations: unseen + [context.operationText],
                     outcome: "transfers kept: the material is in \(order.wipLocation)",
-                    explanation: "\(order.number) was closed by a device that had not seen materials transferred to it; "
+                    explanation:
+                        "\(order.number) was closed by a device that had not seen materials transferred to it; "
                         + "move them back with a stock transfer")
             }
         }

@@ -262,7 +262,9 @@ extension SimulationRun {
         let from = location(shop)
         var lines: [BOMLine]
         if rng.chance(50) {
-            lines = order.inputs.compactMap { $0.toTransfer.isPositive ? BOMLine(sku: $0.sku, quantity: $0.toTransfer) : nil }
+            lines = order.inputs.compactMap {
+                $0.toTransfer.isPositive ? BOMLine(sku: $0.sku, quantity: $0.toTransfer) : nil
+            }
         } else {
             lines = order.inputs.filter { _ in rng.chance(60) }.map {
                 BOMLine(sku: $0.sku, quantity: hundredths(rng.int(10...2_000)))
@@ -287,7 +289,8 @@ extension SimulationRun {
             }
         return Intent(
             label: "order.transfer",
-            command: .transferToOrder(OrderTransfer(order: order.number, from: from, lines: lines)), mustRefuse: refusal)
+            command: .transferToOrder(OrderTransfer(order: order.number, from: from, lines: lines)), mustRefuse: refusal
+        )
     }
 
     func setCost(_ shop: Shop) -> Intent? {

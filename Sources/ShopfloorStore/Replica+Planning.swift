@@ -180,4 +180,3 @@ extension Replica {
         return OrderTransfer(order: detail.number, from: from, lines: needed)
     }
 }
-

@@ -82,8 +82,12 @@ import Testing
         #expect(driver.valuation("BOLT", "STORES").value == amt("96.00"))
         // Conservation: the entries of each stock key sum to its value.
         var sums: [StockKey: Amount] = [:]
-        for entry in driver.entries { sums[StockKey(sku: entry.sku, location: entry.location), default: .zero] += entry.value ?? .zero }
-        for (key, valuation) in driver.shop.valuations { #expect(sums[key, default: .zero] == valuation.value, "\(key)") }
+        for entry in driver.entries {
+            sums[StockKey(sku: entry.sku, location: entry.location), default: .zero] += entry.value ?? .zero
+        }
+        for (key, valuation) in driver.shop.valuations {
+            #expect(sums[key, default: .zero] == valuation.value, "\(key)")
+        }
     }
 
     @Test func withoutWarehousesEverythingHappensAtTheLocation() throws {
