@@ -85,9 +85,12 @@ public struct CreateOrder: Sendable, Hashable, Codable {
     public var wip: String?
     /// Where the finished goods land; absent means `location` (schema 2).
     public var fg: String?
+    /// What a receipt consumes; absent means `bom` (schema 2).
+    public var backflush: BackflushBasis?
     public init(
         number: OrderNumber, kind: OrderKind, location: String, due: String? = nil, notes: String = "",
-        tolerancePercent: Amount = .zero, outputs: [OutputSpec], wip: String? = nil, fg: String? = nil
+        tolerancePercent: Amount = .zero, outputs: [OutputSpec], wip: String? = nil, fg: String? = nil,
+        backflush: BackflushBasis? = nil
     ) {
         self.number = number
         self.kind = kind
@@ -98,6 +101,7 @@ public struct CreateOrder: Sendable, Hashable, Codable {
         self.outputs = outputs
         self.wip = wip
         self.fg = fg
+        self.backflush = backflush
     }
 }
 
@@ -165,11 +169,20 @@ public struct AddReceipt: Sendable, Hashable, Codable {
     public var lines: [BOMLine]
     /// Business date of the delivery; absent means the operation's date.
     public var date: String?
-    public init(order: OrderNumber, receipt: String, lines: [BOMLine], date: String? = nil) {
+    /// Actual consumption of inputs by this receipt, overriding the order's backflush basis for them (schema 2).
+    public var consumed: [BOMLine]?
+    /// Inputs scrapped in making this delivery: taken from WIP at the moving average (SCRAP), schema 2.
+    public var scrap: [BOMLine]?
+    public init(
+        order: OrderNumber, receipt: String, lines: [BOMLine], date: String? = nil, consumed: [BOMLine]? = nil,
+        scrap: [BOMLine]? = nil
+    ) {
         self.order = order
         self.receipt = receipt
         self.lines = lines
         self.date = date
+        self.consumed = consumed
+        self.scrap = scrap
     }
 }
 
@@ -182,11 +195,12 @@ public struct VoidReceipt: Sendable, Hashable, Codable {
 
 extension Command {
     /// The lowest operation schema that can carry this command: 2 for what schema 2 added (an order's own WIP or FG
-    /// warehouse, Make Transfer), 1 for everything else, so a plant that uses none of it writes what older builds
+    /// warehouse and backflush basis, Make Transfer, a receipt's actual consumption and scrap), 1 for everything else, so a plant that uses none of it writes what older builds
     /// read.
     public var schema: Int {
         switch self {
-        case .createOrder(let create): create.wip == nil && create.fg == nil ? 1 : 2
+        case .createOrder(let create): create.wip == nil && create.fg == nil && create.backflush == nil ? 1 : 2
+        case .addReceipt(let add): add.consumed == nil && add.scrap == nil ? 1 : 2
         case .transferToOrder: 2
         default: 1
         }

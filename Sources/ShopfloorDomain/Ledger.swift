@@ -12,6 +12,17 @@ public enum LedgerEvent: String, Sendable, Codable, CaseIterable {
     case reverseProduce = "REVERSE_PRODUCE"
     case adjust = "ADJUST"
     case transfer = "TRANSFER"
+    /// An input scrapped in making a receipt's goods, taken from WIP at the moving average (schema 2).
+    case scrap = "SCRAP"
+    case reverseScrap = "REVERSE_SCRAP"
+
+    /// Whether the event moves stock (on hand and value) rather than a commitment.
+    public var movesStock: Bool {
+        switch self {
+        case .adjust, .transfer, .consume, .produce, .reverseConsume, .reverseProduce, .scrap, .reverseScrap: true
+        case .order, .demand, .allocate, .reverseOrder, .reverseDemand, .reverseAllocate: false
+        }
+    }
 }
 
 /// One immutable ledger entry.
@@ -74,7 +85,7 @@ public struct LedgerEntry: Sendable, Hashable, Codable {
         case .reverseProduce:
             d.onHand = quantity
             d.onOrder = relieved
-        case .adjust, .transfer:
+        case .adjust, .transfer, .scrap, .reverseScrap:
             d.onHand = quantity
         }
         return d

@@ -7,6 +7,14 @@ public enum OrderKind: String, Sendable, Codable, CaseIterable {
     public var explosion: ExplosionLevels { self == .work ? .one : .full }
 }
 
+/// What a receipt (a back flush) consumes of each input, unless it states its actual consumption.
+public enum BackflushBasis: String, Sendable, Codable, CaseIterable {
+    /// The input snapshot in proportion to the quantity received; the completing receipt takes the exact rest.
+    case bom
+    /// What was transferred for the order (less what was scrapped), in proportion; the rest goes back on close.
+    case transferred
+}
+
 /// An output line: what the order makes.
 public struct OrderLine: Sendable, Hashable, Codable {
     public var sku: SKU
@@ -40,6 +48,8 @@ public struct InputCommitment: Sendable, Hashable, Codable {
     public var allocated: Amount = .zero
     /// Moved into the WIP warehouse for the order (Make Transfer), in all.
     public var transferred: Amount = .zero
+    /// Scrapped by the order's receipts (SCRAP), in all.
+    public var scrapped: Amount = .zero
 
     public init(sku: SKU, required: Amount) {
         self.sku = sku
@@ -50,7 +60,7 @@ public struct InputCommitment: Sendable, Hashable, Codable {
     public var toTransfer: Amount { Amount.maximum(.zero, required - transferred) }
 
     enum CodingKeys: String, CodingKey {
-        case sku, required, demand, allocated, transferred
+        case sku, required, demand, allocated, transferred, scrapped
     }
 
     public init(from decoder: any Decoder) throws {
@@ -61,6 +71,7 @@ public struct InputCommitment: Sendable, Hashable, Codable {
         allocated = try container.decode(Amount.self, forKey: .allocated)
         // Images written before transfers existed have none.
         transferred = try container.decodeIfPresent(Amount.self, forKey: .transferred) ?? .zero
+        scrapped = try container.decodeIfPresent(Amount.self, forKey: .scrapped) ?? .zero
     }
 }
 
@@ -118,6 +129,8 @@ public struct Order: Sendable, Hashable, Codable {
     public var wip: String? = nil
     /// The finished-goods warehouse, when it is not `location`: outputs are on order and produced there.
     public var fg: String? = nil
+    /// What receipts consume; nil is `bom`.
+    public var backflush: BackflushBasis? = nil
     /// Optional so that an order image stored before transfers existed still decodes: see ``transfers``.
     var transferOperations: [String]? = nil
 
@@ -139,6 +152,9 @@ public struct Order: Sendable, Hashable, Codable {
         self.tolerancePercent = tolerancePercent
         self.lines = lines
     }
+
+    /// What receipts consume.
+    public var basis: BackflushBasis { backflush ?? .bom }
 
     /// Where the inputs are staged, allocated and consumed.
     public var wipLocation: String { wip ?? location }

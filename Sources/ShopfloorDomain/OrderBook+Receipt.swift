@@ -87,6 +87,12 @@ extension OrderBook {
                     + (wasCancelled ? "cancelled" : "closed") + " \(order.number); receipts are physical facts")
         }
 
+        // Stated consumption is of an input of a line received here; scrap of any input of the order.
+        let receivedInputs = Set(lineIndices.flatMap { order.lines[$0].inputs.map(\.sku) })
+        let stated = try Self.inputLines(add.consumed ?? [], of: order, inputs: receivedInputs, policy: policy)
+        let scraps = try Self.inputLines(
+            add.scrap ?? [], of: order, inputs: Set(order.inputs.map(\.sku)), policy: policy)
+
         // Everything below computes on copies; the shop changes only at the end.
         var scratch: [StockKey: Valuation] = [:]
         func withValuation<T>(
@@ -101,22 +107,52 @@ extension OrderBook {
         var entries: [LedgerEntry] = []
         var produceEntries: [LedgerEntry] = []
         var entryLines: [SKU] = []
-        for (line, index) in zip(add.lines, lineIndices) {
+        let wip = order.wipLocation
+        // Scrap, and stated consumption of what is no input here (a merged receipt only), leave WIP first. Both are
+        // costed like consumption: part of a production order's material cost, carried by the first line.
+        var extraMaterial = Amount.zero
+        let strays = stated.filter { !receivedInputs.contains($0.sku) }
+        for (line, event) in scraps.map({ ($0, LedgerEvent.scrap) }) + strays.map({ ($0, LedgerEvent.consume) }) {
+            let value = try withValuation(StockKey(sku: line.sku, location: wip)) {
+                (v: inout Valuation) throws(AmountError) in try v.issue(quantity: line.quantity)
+            }
+            extraMaterial -= value
+            if event == .scrap, let input = order.inputs.firstIndex(where: { $0.sku == line.sku }) {
+                order.inputs[input].scrapped += line.quantity
+            }
+            entryLines.append(add.lines[0].sku)
+            entries.append(
+                LedgerEntry(
+                    sku: line.sku, location: wip, event: event, quantity: -line.quantity,
+                    unitCost: try arithmetic { try (-value).divided(by: line.quantity) }, value: value,
+                    ref: order.number, date: date, operation: context.operationText))
+        }
+        var statedLeft = Dictionary(uniqueKeysWithValues: stated.map { ($0.sku, $0.quantity) })
+        for (position, (line, index)) in zip(add.lines, lineIndices).enumerated() {
             let orderLine = order.lines[index]
             let newProduced = orderLine.produced + line.quantity
-            var materialValue = Amount.zero
+            var materialValue = position == 0 ? extraMaterial : Amount.zero
             for input in orderLine.inputs {
                 let consumed = orderLine.consumed[input.sku] ?? .zero
-                // Cumulative proportion: after this receipt the line has consumed input × produced ÷ ordered, rounded
-                // once; so the completing receipt takes the exact remainder and rounding never drifts.
-                let target = try arithmetic { try input.quantity.proportion(newProduced, of: orderLine.quantity) }
+                let target: Amount
+                if let quantity = statedLeft.removeValue(forKey: input.sku) {
+                    // Stated consumption overrides the basis for this input (on the first line that has it).
+                    target = consumed + quantity
+                } else if stated.contains(where: { $0.sku == input.sku }) {
+                    continue
+                } else {
+                    // Cumulative proportion: after this receipt the line has consumed base × produced ÷ ordered,
+                    // rounded once; so the completing receipt takes the exact remainder and rounding never drifts.
+                    let base = try Self.basis(input, of: order)
+                    target = try arithmetic { try base.proportion(newProduced, of: orderLine.quantity) }
+                }
                 let quantity = target - consumed
                 guard quantity.isPositive else { continue }
-                let key = StockKey(sku: input.sku, location: order.wipLocation)
+                let key = StockKey(sku: input.sku, location: wip)
                 let value = try withValuation(key) { (v: inout Valuation) throws(AmountError) in
                     try v.issue(quantity: quantity)
                 }
-                let commitment = order.inputs.firstIndex { $0.sku == input.sku }!
+                guard let commitment = order.inputs.firstIndex(where: { $0.sku == input.sku }) else { continue }
                 let relieved = Amount.minimum(quantity, order.inputs[commitment].allocated)
                 order.inputs[commitment].allocated -= relieved
                 order.lines[index].consumed[input.sku] = target
@@ -124,7 +160,7 @@ extension OrderBook {
                 entryLines.append(line.sku)
                 entries.append(
                     LedgerEntry(
-                        sku: input.sku, location: order.wipLocation, event: .consume, quantity: -quantity,
+                        sku: input.sku, location: wip, event: .consume, quantity: -quantity,
                         unitCost: try arithmetic { try (-value).divided(by: quantity) }, value: value,
                         relieved: relieved, ref: order.number, date: date, operation: context.operationText))
             }
@@ -175,6 +211,37 @@ extension OrderBook {
         receiptOrders[receiptID] = order.number
         orders[order.number] = order
         return entries
+    }
+
+    /// What the line's input consumes in all when the line is fully received: its snapshot (`bom`), or its share of
+    /// what was transferred for the order less what was scrapped (`transferred`).
+    static func basis(_ input: BOMLine, of order: Order) throws(DomainError) -> Amount {
+        guard order.basis == .transferred,
+            let commitment = order.inputs.first(where: { $0.sku == input.sku }), commitment.required.isPositive
+        else { return input.quantity }
+        let available = Amount.maximum(.zero, commitment.transferred - commitment.scrapped)
+        return try arithmetic { try available.proportion(input.quantity, of: commitment.required) }
+    }
+
+    /// A receipt's stated consumption or scrap: positive quantities of the order's inputs, each SKU once. A merged
+    /// receipt keeps a line for an SKU that is no input here.
+    static func inputLines(
+        _ lines: [BOMLine], of order: Order, inputs: Set<SKU>, policy: some ApplyPolicy
+    ) throws(DomainError) -> [BOMLine] {
+        var seen = Set<SKU>()
+        for line in lines {
+            guard seen.insert(line.sku).inserted else {
+                throw .duplicateReceiptLine(order: order.number, sku: line.sku)
+            }
+            guard line.quantity.isPositive else {
+                throw .nonPositiveQuantity(
+                    context: "receipt on \(order.number), input \(line.sku)", quantity: line.quantity)
+            }
+            if !inputs.contains(line.sku) {
+                try policy.tolerate(.notAnInput(order: order.number, sku: line.sku, inputs: inputs.sorted()))
+            }
+        }
+        return lines
     }
 
     private static func update<T>(

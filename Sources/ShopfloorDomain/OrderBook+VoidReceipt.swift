@@ -34,9 +34,15 @@ extension OrderBook {
         for (original, lineSKU) in zip(receipt.entries, lines) {
             let index = try order.lineIndex(lineSKU)
             let quantity = original.quantity.magnitude
-            if original.event == .produce {
-                order.lines[index].produced -= quantity
-            } else {
+            switch original.event {
+            case .produce: order.lines[index].produced -= quantity
+            case .scrap:
+                if let input = order.inputs.firstIndex(where: { $0.sku == original.sku }) {
+                    order.inputs[input].scrapped -= quantity
+                }
+            default:
+                // Consumption stated for what is no input of the line (a merged receipt) was not counted on it.
+                guard order.lines[index].inputs.contains(where: { $0.sku == original.sku }) else { continue }
                 order.lines[index].consumed[original.sku, default: .zero] -= quantity
             }
         }
@@ -72,20 +78,31 @@ extension OrderBook {
                         sku: original.sku, location: original.location, event: .reverseProduce, quantity: -quantity,
                         unitCost: try arithmetic { try (-value).divided(by: quantity) }, value: value,
                         relieved: relieved, ref: order.number, date: context.date, operation: context.operationText))
+            case .scrap:
+                let value = try arithmetic {
+                    try valuation.receive(quantity: quantity, value: -(original.value ?? .zero))
+                }
+                entries.append(
+                    LedgerEntry(
+                        sku: original.sku, location: original.location, event: .reverseScrap, quantity: quantity,
+                        unitCost: original.unitCost, value: value, ref: order.number, date: context.date,
+                        operation: context.operationText))
             case .consume:
                 let value = try arithmetic {
                     try valuation.receive(quantity: quantity, value: -(original.value ?? .zero))
                 }
                 let relieved = Amount.maximum(.zero, Amount.minimum(quantity, allocationRestore[original.sku] ?? .zero))
                 allocationRestore[original.sku] = (allocationRestore[original.sku] ?? .zero) - relieved
-                order.inputs[order.inputs.firstIndex { $0.sku == original.sku }!].allocated += relieved
+                if let input = order.inputs.firstIndex(where: { $0.sku == original.sku }) {
+                    order.inputs[input].allocated += relieved
+                }
                 entries.append(
                     LedgerEntry(
                         sku: original.sku, location: original.location, event: .reverseConsume, quantity: quantity,
                         unitCost: original.unitCost, value: value, relieved: relieved, ref: order.number,
                         date: context.date, operation: context.operationText))
             default:
-                preconditionFailure("a receipt writes only CONSUME and PRODUCE")
+                preconditionFailure("a receipt writes only SCRAP, CONSUME and PRODUCE")
             }
             scratch[key] = valuation
         }

@@ -136,6 +136,7 @@ struct OrderBook: Sendable {
         // A warehouse that is the order's location is no separate warehouse.
         order.wip = create.wip == create.location ? nil : create.wip
         order.fg = create.fg == create.location ? nil : create.fg
+        order.backflush = create.backflush == .bom ? nil : create.backflush
         order.creationIndex = ordersCreated
         ordersCreated += 1
         if number != create.number {

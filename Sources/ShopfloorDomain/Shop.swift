@@ -54,7 +54,8 @@ public struct Shop: Sendable {
             try book.edit(edit, context: context, policy: policy, log: &log)
             entries = []
         case .transition(let transition):
-            entries = try book.transition(transition, context: context, policy: policy, catalog: catalog, log: &log)
+            entries = try book.transition(
+                transition, context: context, policy: policy, catalog: catalog, inventory: &inventory, log: &log)
         case .addReceipt(let receipt):
             entries = try book.addReceipt(
                 receipt, context: context, policy: policy, inventory: &inventory, log: &log)

@@ -230,7 +230,10 @@ extension HQServer {
         let (body, bytes) = try await apiBody(AddReceiptBody.self, request)
         let replica = self.replica
         let id = body.id ?? replica.nextReceiptID()
-        let command = Command.addReceipt(AddReceipt(order: number, receipt: id, lines: body.lines, date: body.date))
+        let command = Command.addReceipt(
+            AddReceipt(
+                order: number, receipt: id, lines: body.lines, date: body.date, consumed: body.consumed,
+                scrap: body.scrap))
         return try await author(command, request, bytes, token, status: .created) {
             guard let receipt = try replica.orderDetail(number)?.receipts.first(where: { $0.id == id }) else {
                 throw HQError.notFound("receipt '\(id)' is not on order '\(number)'")
@@ -452,6 +455,10 @@ struct AddReceiptBody: Decodable {
     var id: String?
     var date: String?
     var lines: [BOMLine]
+    /// Actual consumption per input, overriding the order's backflush basis.
+    var consumed: [BOMLine]?
+    /// Inputs scrapped, taken from WIP.
+    var scrap: [BOMLine]?
 }
 
 /// The first answer to an API write with an `Idempotency-Key`.

@@ -111,7 +111,9 @@ public struct ShopfloorTools: Sendable {
         case "add_receipt":
             let receipt = try arguments.decode(ReceiptArguments.self)
             let id = receipt.id ?? replica.nextReceiptID()
-            let add = AddReceipt(order: receipt.number, receipt: id, lines: receipt.lines, date: receipt.date)
+            let add = AddReceipt(
+                order: receipt.number, receipt: id, lines: receipt.lines, date: receipt.date,
+                consumed: receipt.consumed, scrap: receipt.scrap)
             return try await recording(.addReceipt(add), date: receipt.date) {
                 guard let stored = try await order(receipt.number).receipts.first(where: { $0.id == id }) else {
                     throw ToolRefusal("receipt '\(id)' is not on order '\(receipt.number)'")

@@ -81,6 +81,8 @@ struct ReceiptArguments: Decodable {
     var id: String?
     var date: String?
     var lines: [BOMLine]
+    var consumed: [BOMLine]?
+    var scrap: [BOMLine]?
 }
 
 struct TransferArguments: Decodable {

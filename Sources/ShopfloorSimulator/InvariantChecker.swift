@@ -225,10 +225,6 @@ public struct InvariantChecker {
 
     // MARK: Stock
 
-    static let stockEvents: Set<String> = [
-        "ADJUST", "TRANSFER", "CONSUME", "PRODUCE", "REVERSE_CONSUME", "REVERSE_PRODUCE",
-    ]
-
     private func conservationAndPositions(_ replica: Replica, _ found: inout [Violation]) throws {
         let ledger = try replica.ledger()
         var quantities: [StockKey: Amount] = [:]
@@ -244,7 +240,7 @@ public struct InvariantChecker {
                 continue
             }
             values[key, default: .zero] += row.value ?? .zero
-            if Self.stockEvents.contains(row.event) { quantities[key, default: .zero] += row.quantity }
+            if event.movesStock { quantities[key, default: .zero] += row.quantity }
             entries.append(
                 LedgerEntry(
                     sku: row.sku, location: row.location, event: event, quantity: row.quantity, unitCost: row.unitCost,

@@ -66,7 +66,7 @@ extension Replica {
                 .text("notes", column: "notes"), .amount("tolerance", column: "tolerance"),
                 .text("created_by", column: "created_by"), .text("requested_number", column: "requested_number"),
                 .text("closed_by", column: "closed_by"), .integer("creation_index", column: "creation_index"),
-                .text("wip", column: "wip"), .text("fg", column: "fg"),
+                .text("wip", column: "wip"), .text("fg", column: "fg"), .text("backflush", column: "backflush"),
             ],
             order: "number"),
         DigestKind(
@@ -90,6 +90,7 @@ extension Replica {
                 .text("order", column: "order_number"), .text("sku", column: "sku"),
                 .amount("required", column: "required"), .amount("demand", column: "demand"),
                 .amount("allocated", column: "allocated"), .amount("transferred", column: "transferred"),
+                .amount("scrapped", column: "scrapped"),
             ], order: "order_number, sku"),
         DigestKind(
             tag: "receipt", table: "receipts",

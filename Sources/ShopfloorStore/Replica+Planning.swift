@@ -92,9 +92,11 @@ public struct NewOrder: Sendable, Decodable {
     /// The WIP and FG warehouses; absent means the location.
     public var wip: String?
     public var fg: String?
+    /// What receipts consume; absent means `bom`.
+    public var backflush: BackflushBasis?
 
     enum CodingKeys: String, CodingKey {
-        case number, kind, location, due, notes, outputs, wip, fg
+        case number, kind, location, due, notes, outputs, wip, fg, backflush
         case tolerancePercent = "tolerance_percent"
     }
 
@@ -104,7 +106,7 @@ public struct NewOrder: Sendable, Decodable {
             number: number ?? "", kind: kind ?? .work, location: location, due: due, notes: notes ?? "",
             tolerancePercent: tolerancePercent ?? .zero,
             outputs: outputs.map { OutputSpec(sku: $0.sku, quantity: $0.quantity, unitCost: $0.unitCost) }, wip: wip,
-            fg: fg)
+            fg: fg, backflush: backflush)
     }
 }
 

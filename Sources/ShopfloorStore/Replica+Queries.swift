@@ -90,8 +90,10 @@ public struct OrderDetail: Sendable, Hashable, Codable {
         public var demand: Amount
         public var allocated: Amount
         public var consumed: Amount
-        /// Moved into the WIP warehouse for the order (Make Transfer).
+        /// Moved into the WIP warehouse for the order (Make Transfer), net of what went back on close.
         public var transferred: Amount
+        /// Scrapped by the order's receipts.
+        public var scrapped: Amount
     }
 
     public struct ReceiptInfo: Sendable, Hashable, Codable {
@@ -108,6 +110,8 @@ public struct OrderDetail: Sendable, Hashable, Codable {
     public var wip: String
     /// Where the finished goods land (the location unless the order names another).
     public var fg: String
+    /// What receipts consume: `bom` or `transferred`.
+    public var backflush: String
     public var status: String
     public var due: String?
     public var notes: String
@@ -127,7 +131,7 @@ public struct OrderDetail: Sendable, Hashable, Codable {
     public var requestedNumber: OrderNumber?
 
     enum CodingKeys: String, CodingKey {
-        case number, kind, location, wip, fg, status, due, notes, lines, inputs, receipts
+        case number, kind, location, wip, fg, backflush, status, due, notes, lines, inputs, receipts
         case openConflicts = "open_conflicts"
         case requestedNumber = "requested_number"
         case tolerancePercent = "tolerance_percent"
@@ -244,7 +248,7 @@ extension Replica {
             }
             return OrderDetail(
                 number: order.number, kind: order.kind.rawValue, location: order.location, wip: order.wipLocation,
-                fg: order.fgLocation, status: order.status.rawValue, due: order.due, notes: order.notes,
+                fg: order.fgLocation, backflush: order.basis.rawValue, status: order.status.rawValue, due: order.due, notes: order.notes,
                 tolerancePercent: order.tolerancePercent,
                 allowedEvents: OrderLifecycle.allowedEvents(in: order.status).map(\.rawValue),
                 lines: order.lines.map {
@@ -255,7 +259,7 @@ extension Replica {
                 inputs: order.inputs.map {
                     OrderDetail.Input(
                         sku: $0.sku, required: $0.required, demand: $0.demand, allocated: $0.allocated,
-                        consumed: consumed[$0.sku] ?? .zero, transferred: $0.transferred)
+                        consumed: consumed[$0.sku] ?? .zero, transferred: $0.transferred, scrapped: $0.scrapped)
                 },
                 receipts: order.receipts.map { receipt in
                     OrderDetail.ReceiptInfo(

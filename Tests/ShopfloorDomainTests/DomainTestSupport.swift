@@ -35,16 +35,6 @@ struct ShopSnapshot: Equatable {
     }
 }
 
-extension LedgerEvent {
-    /// Events that move stock (and value); the others only move commitments.
-    var movesStock: Bool {
-        switch self {
-        case .adjust, .transfer, .consume, .produce, .reverseConsume, .reverseProduce: true
-        case .order, .demand, .allocate, .reverseOrder, .reverseDemand, .reverseAllocate: false
-        }
-    }
-}
-
 /// Short builders for the commands tests write most.
 extension Command {
     static func item(_ sku: SKU, _ kind: ItemKind) -> Command { .addItem(Item(sku: sku, kind: kind)) }

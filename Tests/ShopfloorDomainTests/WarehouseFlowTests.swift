@@ -18,11 +18,44 @@ import Testing
         return driver
     }
 
-    static func order(wip: String? = "WIP", fg: String? = "FG") -> Command {
+    static func order(wip: String? = "WIP", fg: String? = "FG", backflush: BackflushBasis? = nil) -> Command {
         .createOrder(
             CreateOrder(
                 number: "PO-1", kind: .production, location: "PLANT",
-                outputs: [OutputSpec(sku: "FRAME", quantity: 10, unitCost: amt("5.00"))], wip: wip, fg: fg))
+                outputs: [OutputSpec(sku: "FRAME", quantity: 10, unitCost: amt("5.00"))], wip: wip, fg: fg,
+                backflush: backflush))
+    }
+
+    static func receipt(
+        _ id: String, frames: String, consumed: [(String, String)] = [], scrap: [(String, String)] = []
+    ) -> Command {
+        func lines(_ pairs: [(String, String)]) -> [BOMLine]? {
+            pairs.isEmpty ? nil : pairs.map { BOMLine(sku: SKU($0.0), quantity: amt($0.1)) }
+        }
+        return .addReceipt(
+            AddReceipt(
+                order: "PO-1", receipt: id, lines: [BOMLine(sku: "FRAME", quantity: amt(frames))],
+                consumed: lines(consumed), scrap: lines(scrap)))
+    }
+
+    /// Entry values of `event` on `sku`, in order.
+    static func values(_ entries: [LedgerEntry], _ event: LedgerEvent, _ sku: SKU) -> [Amount] {
+        entries.filter { $0.event == event && $0.sku == sku }.compactMap(\.value)
+    }
+
+    /// Every stock key's entries sum to its valuation's value and quantity.
+    static func expectConservation(_ driver: ShopDriver, sourceLocation: SourceLocation = #_sourceLocation) {
+        var values: [StockKey: Amount] = [:]
+        var quantities: [StockKey: Amount] = [:]
+        for entry in driver.entries where entry.event.movesStock {
+            let key = StockKey(sku: entry.sku, location: entry.location)
+            values[key, default: .zero] += entry.value ?? .zero
+            quantities[key, default: .zero] += entry.quantity
+        }
+        for (key, valuation) in driver.shop.valuations {
+            #expect(values[key, default: .zero] == valuation.value, "\(key)", sourceLocation: sourceLocation)
+            #expect(quantities[key, default: .zero] == valuation.quantity, "\(key)", sourceLocation: sourceLocation)
+        }
     }
 
     static func transfer(_ lines: [(String, String)], from: String = "STORES") -> Command {
@@ -80,14 +113,125 @@ import Testing
         #expect(driver.position("FRAME", "FG").onOrder.isZero)
         #expect(driver.valuation("STEEL", "STORES").quantity == 125)
         #expect(driver.valuation("BOLT", "STORES").value == amt("96.00"))
-        // Conservation: the entries of each stock key sum to its value.
-        var sums: [StockKey: Amount] = [:]
-        for entry in driver.entries {
-            sums[StockKey(sku: entry.sku, location: entry.location), default: .zero] += entry.value ?? .zero
+        Self.expectConservation(driver)
+    }
+
+    /// The worked example in ERPNext's shape: stores → Make Transfer into WIP (25 kg for the frames and 1 kg to be
+    /// scrapped) → two partial back flushes, the first scrapping 1 kg → FG stock and value, WIP at zero, Completed.
+    @Test func theERPNextFlowWithScrap() throws {
+        var driver = try stores()
+        try driver.run([Self.order(), .enter("PO-1"), .start("PO-1")])
+        try driver.run(Self.transfer([("STEEL", "26"), ("BOLT", "40")]))
+        let first = try driver.run(Self.receipt("R-1", frames: "4", scrap: [("STEEL", "1")]))
+        // SCRAP leaves WIP at the moving average (2.2) and, like consumption, is part of the frames' material cost.
+        #expect(Self.values(first, .scrap, "STEEL") == [amt("-2.20")])
+        #expect(first.first { $0.event == .scrap }?.location == "WIP")
+        #expect(Self.values(first, .consume, "STEEL") == [amt("-22.00")])
+        #expect(Self.values(first, .produce, "FRAME") == [amt("45.80")])
+        let second = try driver.run(Self.receipt("R-2", frames: "6"))
+        #expect(Self.values(second, .consume, "STEEL") == [amt("-33.00")])
+        #expect(Self.values(second, .produce, "FRAME") == [amt("65.40")])
+        try driver.run(.complete("PO-1"))
+        #expect(driver.status("PO-1") == .completed)
+        #expect(driver.valuation("FRAME", "FG").quantity == 10)
+        #expect(driver.valuation("FRAME", "FG").value == amt("111.20"))
+        for sku: SKU in ["STEEL", "BOLT"] {
+            #expect(driver.valuation(sku, "WIP").quantity.isZero)
+            #expect(driver.valuation(sku, "WIP").value.isZero)
+            #expect(driver.position(sku, "WIP").onHand.isZero)
         }
-        for (key, valuation) in driver.shop.valuations {
-            #expect(sums[key, default: .zero] == valuation.value, "\(key)")
+        let order = try #require(driver.shop.orders["PO-1"])
+        #expect(order.inputs.map(\.scrapped) == [0, 1])
+        Self.expectConservation(driver)
+    }
+
+    /// One history, both bases: 27 kg of steel and 41 bolts transferred for 10 frames, 1 kg scrapped in the first
+    /// of two receipts. `bom` consumes the BOM (25 kg, 40 bolts) and leaves the rest in WIP; `transferred` consumes
+    /// what is there (26 kg after the scrap, 41 bolts), so WIP ends empty and the frames cost more.
+    @Test(arguments: [BackflushBasis.bom, .transferred])
+    func bothBasesOnOneHistory(basis: BackflushBasis) throws {
+        var driver = try stores()
+        try driver.run([Self.order(backflush: basis), .enter("PO-1"), .start("PO-1")])
+        try driver.run(Self.transfer([("STEEL", "27"), ("BOLT", "41")]))
+        let first = try driver.run(Self.receipt("R-1", frames: "4", scrap: [("STEEL", "1")]))
+        let second = try driver.run(Self.receipt("R-2", frames: "6"))
+        try driver.run(.complete("PO-1"))
+        switch basis {
+        case .bom:
+            #expect(Self.values(first, .consume, "STEEL") == [amt("-22.00")])
+            #expect(Self.values(first, .produce, "FRAME") == [amt("45.80")])
+            #expect(Self.values(second, .produce, "FRAME") == [amt("65.40")])
+            #expect(driver.valuation("FRAME", "FG").value == amt("111.20"))
+            #expect(driver.valuation("STEEL", "WIP").quantity == 1)
+            #expect(driver.valuation("STEEL", "WIP").value == amt("2.20"))
+            #expect(driver.valuation("BOLT", "WIP").value == amt("0.10"))
+        case .transferred:
+            // 26 × 4/10 = 10.4 kg at 2.2, 41 × 4/10 = 16.4 bolts at 0.10; then the exact rest.
+            #expect(Self.values(first, .consume, "STEEL") == [amt("-22.88")])
+            #expect(Self.values(first, .consume, "BOLT") == [amt("-1.64")])
+            #expect(Self.values(first, .produce, "FRAME") == [amt("46.72")])
+            #expect(Self.values(second, .consume, "STEEL") == [amt("-34.32")])
+            #expect(Self.values(second, .produce, "FRAME") == [amt("66.78")])
+            #expect(driver.valuation("FRAME", "FG").value == amt("113.50"))
+            for sku: SKU in ["STEEL", "BOLT"] {
+                #expect(driver.valuation(sku, "WIP").quantity.isZero)
+                #expect(driver.valuation(sku, "WIP").value.isZero)
+            }
         }
+        #expect(driver.valuation("FRAME", "FG").quantity == 10)
+        Self.expectConservation(driver)
+    }
+
+    /// `transferred`, closed short after 4 of 10: what was transferred and not consumed or scrapped goes back from
+    /// WIP to the order's location, and the order's transferred is net of it.
+    @Test func closingShortSendsTheRestBack() throws {
+        var driver = try stores()
+        try driver.run([Self.order(backflush: .transferred), .enter("PO-1"), .start("PO-1")])
+        try driver.run(Self.transfer([("STEEL", "27"), ("BOLT", "41")]))
+        try driver.run(Self.receipt("R-1", frames: "4", scrap: [("STEEL", "1")]))
+        let closed = try driver.run(.complete("PO-1"))
+        let back = closed.filter { $0.event == .transfer }
+        #expect(back.map(\.location) == ["WIP", "PLANT", "WIP", "PLANT"])
+        #expect(back.map(\.quantity) == [amt("-24.6"), amt("24.6"), amt("-15.6"), amt("15.6")])
+        #expect(back.allSatisfy { $0.ref == "PO-1" })
+        #expect(driver.valuation("STEEL", "WIP").quantity.isZero)
+        #expect(driver.valuation("STEEL", "WIP").value.isZero)
+        #expect(driver.valuation("STEEL", "PLANT").value == amt("34.32"))
+        let order = try #require(driver.shop.orders["PO-1"])
+        #expect(order.inputs.map(\.transferred) == [amt("16.4"), amt("11.4")])
+        Self.expectConservation(driver)
+    }
+
+    /// A receipt's stated consumption overrides the basis for that input; the completing receipt takes the rest.
+    @Test func statedConsumptionOverridesTheBasis() throws {
+        var driver = try stores()
+        try driver.run([Self.order(), .enter("PO-1"), .start("PO-1")])
+        try driver.run(Self.transfer([("STEEL", "25"), ("BOLT", "40")]))
+        let first = try driver.run(Self.receipt("R-1", frames: "4", consumed: [("STEEL", "11")]))
+        #expect(first.filter { $0.event == .consume && $0.sku == "STEEL" }.map(\.quantity) == [amt("-11")])
+        #expect(first.filter { $0.event == .consume && $0.sku == "BOLT" }.map(\.quantity) == [amt("-16")])
+        driver.refuse(
+            Self.receipt("R-3", frames: "1", consumed: [("FRAME", "1")]),
+            .notAnInput(order: "PO-1", sku: "FRAME", inputs: ["BOLT", "STEEL"]))
+        let second = try driver.run(Self.receipt("R-2", frames: "6"))
+        #expect(second.filter { $0.event == .consume && $0.sku == "STEEL" }.map(\.quantity) == [amt("-14")])
+        #expect(driver.valuation("STEEL", "WIP").quantity.isZero)
+        Self.expectConservation(driver)
+    }
+
+    /// Voiding a receipt that scrapped puts the scrap back (REVERSE_SCRAP) with the rest.
+    @Test func voidingAReceiptReversesItsScrap() throws {
+        var driver = try stores()
+        try driver.run([Self.order(), .enter("PO-1"), .start("PO-1")])
+        try driver.run(Self.transfer([("STEEL", "26"), ("BOLT", "40")]))
+        let before = driver.valuation("STEEL", "WIP")
+        try driver.run(Self.receipt("R-1", frames: "4", scrap: [("STEEL", "1")]))
+        let reversed = try driver.run(.void("R-1"))
+        #expect(Self.values(reversed, .reverseScrap, "STEEL") == [amt("2.20")])
+        #expect(driver.valuation("STEEL", "WIP").quantity == before.quantity)
+        #expect(driver.valuation("STEEL", "WIP").value == before.value)
+        #expect(try #require(driver.shop.orders["PO-1"]).inputs.map(\.scrapped) == [0, 0])
+        Self.expectConservation(driver)
     }
 
     @Test func withoutWarehousesEverythingHappensAtTheLocation() throws {
@@ -125,6 +269,9 @@ import Testing
 
     @Test func schemaTwoOnlyForWhatNeedsIt() {
         #expect(Self.order().schema == 2)
+        #expect(Self.order(wip: nil, fg: nil, backflush: .transferred).schema == 2)
+        #expect(Self.receipt("R-1", frames: "1").schema == 1)
+        #expect(Self.receipt("R-1", frames: "1", scrap: [("STEEL", "1")]).schema == 2)
         #expect(Self.order(wip: nil, fg: nil).schema == 1)
         #expect(Self.transfer([("STEEL", "1")]).schema == 2)
         #expect(Command.enter("PO-1").schema == 1)

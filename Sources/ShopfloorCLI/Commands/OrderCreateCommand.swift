@@ -3,7 +3,7 @@ import ShopfloorDomain
 import ShopfloorStore
 
 /// `shopfloor order create --kind work|production --location L [--number N] [--due DATE] [--notes TEXT]
-/// [--tolerance PCT] [--wip LOC] [--fg LOC] --output SKU=QTY[@COST] ...`
+/// [--tolerance PCT] [--wip LOC] [--fg LOC] [--backflush bom|transferred] --output SKU=QTY[@COST] ...`
 struct OrderCreateCommand: ReplicaCommand {
     static let configuration = CommandConfiguration(
         commandName: "create", abstract: "Create a Draft order.")
@@ -23,6 +23,13 @@ struct OrderCreateCommand: ReplicaCommand {
 
     @Option(help: "The finished-goods warehouse, where its outputs land (default: --location).")
     var fg: String?
+
+    @Option(
+        help: ArgumentHelp(
+            "What a receipt consumes: bom (the inputs in proportion) or transferred (what was transferred for the "
+                + "order, in proportion; the rest goes back on close). Default: bom."),
+        transform: ArgumentValue.backflush)
+    var backflush: BackflushBasis?
 
     @Option(help: "The order number (default: a number unique to this replica, e.g. PO-<replica>-1).")
     var number: OrderNumber?
@@ -48,7 +55,7 @@ struct OrderCreateCommand: ReplicaCommand {
     func run(replica: Replica, output: Output) throws {
         let create = CreateOrder(
             number: number ?? "", kind: kind, location: location, due: due, notes: notes, tolerancePercent: tolerance,
-            outputs: outputs, wip: wip, fg: fg)
+            outputs: outputs, wip: wip, fg: fg, backflush: backflush)
         let (recorded, number) = try replica.recordNewOrder(create, numbered: self.number != nil)
         try Confirmation(recorded, [("number", number.rawValue)]).print(output)
     }

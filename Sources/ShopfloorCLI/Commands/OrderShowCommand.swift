@@ -25,6 +25,9 @@ struct OrderShowCommand: ReplicaCommand {
         if order.wip != order.location || order.fg != order.location {
             header.append(["warehouses", "WIP \(order.wip), FG \(order.fg)"])
         }
+        if order.backflush != BackflushBasis.bom.rawValue {
+            header.append(["backflush", "\(order.backflush): receipts consume what was transferred, in proportion"])
+        }
         header.append(["status", "\(order.status); allowed: \(allowed)"])
         if !order.openConflicts.isEmpty {
             header.append(["CONFLICTS", "\(order.openConflicts.count) open (`conflicts --subject \(order.number)`)"])
@@ -55,9 +58,11 @@ struct OrderShowCommand: ReplicaCommand {
         } else {
             // Transferred against required, once the order stages material in WIP.
             let staged = order.wip != order.location || order.inputs.contains { !$0.transferred.isZero }
+            let scrapped = order.inputs.contains { !$0.scrapped.isZero }
             var inputs = Table(
                 [.left("SKU"), .right("REQUIRED")] + (staged ? [.right("TRANSFERRED")] : [])
-                    + [.right("DEMAND"), .right("ALLOCATED"), .right("CONSUMED")])
+                    + [.right("DEMAND"), .right("ALLOCATED"), .right("CONSUMED")]
+                    + (scrapped ? [.right("SCRAPPED")] : []))
             for input in order.inputs {
                 inputs.append(
                     [input.sku.rawValue, Format.quantity(input.required)]
@@ -65,7 +70,7 @@ struct OrderShowCommand: ReplicaCommand {
                         + [
                             Format.quantity(input.demand), Format.quantity(input.allocated),
                             Format.quantity(input.consumed),
-                        ])
+                        ] + (scrapped ? [Format.quantity(input.scrapped)] : []))
             }
             sections.append("Inputs (snapshot)\n" + inputs.render())
         }

@@ -192,7 +192,7 @@ struct ProjectionReader {
                 db.cachedStatement(
                     sql: """
                         SELECT kind, location, due, notes, tolerance, status, created_by, requested_number, closed_by,
-                            creation_index, wip, fg FROM orders WHERE number = ?
+                            creation_index, wip, fg, backflush FROM orders WHERE number = ?
                         """), arguments: [number])
         else { return nil }
         var lines: [OrderLine] = []
@@ -233,10 +233,12 @@ struct ProjectionReader {
         order.creationIndex = header[9]
         order.wip = header[10]
         order.fg = header[11]
+        order.backflush = (header[12] as String?).flatMap(BackflushBasis.init(rawValue:))
         for row in try Row.fetchAll(
             db.cachedStatement(
                 sql: """
-                    SELECT sku, required, demand, allocated, transferred FROM order_inputs WHERE order_number = ?
+                    SELECT sku, required, demand, allocated, transferred, scrapped FROM order_inputs
+                    WHERE order_number = ?
                     ORDER BY sku
                     """),
             arguments: [number])
@@ -245,6 +247,7 @@ struct ProjectionReader {
             input.demand = try StoredAmount.amount(row[2])
             input.allocated = try StoredAmount.amount(row[3])
             input.transferred = try StoredAmount.optionalAmount(row[4]) ?? .zero
+            input.scrapped = try StoredAmount.optionalAmount(row[5]) ?? .zero
             order.inputs.append(input)
         }
         order.transfers = try String.fetchAll(

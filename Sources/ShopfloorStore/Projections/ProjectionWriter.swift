@@ -103,12 +103,13 @@ struct ProjectionWriter {
             try db.cachedStatement(
                 sql: """
                     INSERT OR REPLACE INTO orders (number, kind, location, status, due, notes, tolerance, created_by,
-                        requested_number, closed_by, creation_index, wip, fg) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                        requested_number, closed_by, creation_index, wip, fg, backflush)
+                        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                     """
             ).execute(arguments: [
                 number, order.kind.rawValue, order.location, order.status.rawValue, order.due, order.notes,
                 StoredAmount.value(order.tolerancePercent), order.createdBy, order.requestedNumber, order.closedBy,
-                order.creationIndex, order.wip, order.fg,
+                order.creationIndex, order.wip, order.fg, order.backflush?.rawValue,
             ])
         }
         let writeLine = try RawInsert(
@@ -145,15 +146,16 @@ struct ProjectionWriter {
         let writeCommitment = try RawInsert(
             db,
             sql: """
-                INSERT OR REPLACE INTO order_inputs (order_number, sku, required, demand, allocated, transferred)
-                VALUES (?, ?, ?, ?, ?, ?)
+                INSERT OR REPLACE INTO order_inputs (order_number, sku, required, demand, allocated, transferred,
+                    scrapped) VALUES (?, ?, ?, ?, ?, ?, ?)
                 """)
         for input in order.inputs where previous?.inputs.first(where: { $0.sku == input.sku }) != input {
             // Nothing transferred is no value (NULL): the digest of orders from before transfers stays as it was.
             try writeCommitment.execute(
                 db, number.databaseValue, input.sku.databaseValue, StoredAmount.value(input.required),
                 StoredAmount.value(input.demand), StoredAmount.value(input.allocated),
-                StoredAmount.value(input.transferred.isZero ? nil : input.transferred))
+                StoredAmount.value(input.transferred.isZero ? nil : input.transferred),
+                StoredAmount.value(input.scrapped.isZero ? nil : input.scrapped))
         }
         if previous?.transfers != order.transfers {
             let known = previous?.transfers.count ?? 0
@@ -209,7 +211,7 @@ struct ProjectionWriter {
         [
             order.kind.rawValue, order.location, order.status.rawValue, order.due, order.notes,
             order.tolerancePercent.description, order.createdBy, order.requestedNumber?.rawValue, order.closedBy,
-            order.creationIndex.map { "\($0)" }, order.wip, order.fg,
+            order.creationIndex.map { "\($0)" }, order.wip, order.fg, order.backflush?.rawValue,
         ]
     }
 
