@@ -90,6 +90,12 @@ struct Inventory: Sendable {
         guard transfer.quantity.isPositive else {
             throw .nonPositiveQuantity(context: "transfer \(transfer.sku)", quantity: transfer.quantity)
         }
+        return try move(transfer, context: context)
+    }
+
+    /// Moves stock at the source's rate, with no check against the catalog: for moves the fold itself derives
+    /// (an order's return of unconsumed material on close), whose item and locations hold stock already.
+    mutating func move(_ transfer: TransferStock, context: ApplyContext) throws(DomainError) -> [LedgerEntry] {
         let sourceKey = StockKey(sku: transfer.sku, location: transfer.from)
         let targetKey = StockKey(sku: transfer.sku, location: transfer.to)
         var source = valuations[sourceKey] ?? Valuation()

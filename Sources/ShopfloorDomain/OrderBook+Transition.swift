@@ -110,8 +110,7 @@ extension OrderBook {
                     order.inputs[index].demand = .zero
                 }
             }
-            entries += try Self.returnUnconsumed(
-                &order, context: context, policy: policy, catalog: catalog, inventory: &inventory)
+            entries += try Self.returnUnconsumed(&order, context: context, inventory: &inventory)
         }
         order.status = lifecycle.status
         if order.status.isClosed, let operation = context.operation { order.closedBy = operation }
@@ -121,11 +120,9 @@ extension OrderBook {
 
     /// On close, an order that consumes what was transferred (`transferred` basis) with a WIP warehouse of its own
     /// sends what it did not consume or scrap back from WIP to its location (TRANSFER, ref = the order); what it
-    /// transferred is then net of that. A merged close whose return cannot be made here (a location unknown after a
-    /// concurrent catalog change) leaves the material in WIP.
+    /// transferred is then net of that.
     private static func returnUnconsumed(
-        _ order: inout Order, context: ApplyContext, policy: some ApplyPolicy, catalog: Catalog,
-        inventory: inout Inventory
+        _ order: inout Order, context: ApplyContext, inventory: inout Inventory
     ) throws(DomainError) -> [LedgerEntry] {
         guard order.basis == .transferred, order.wipLocation != order.location else { return [] }
         var moved = inventory
@@ -135,16 +132,11 @@ extension OrderBook {
             let consumed = order.lines.reduce(Amount.zero) { $0 + ($1.consumed[sku] ?? .zero) }
             let rest = order.inputs[index].transferred - order.inputs[index].scrapped - consumed
             guard rest.isPositive else { continue }
-            do {
-                var pair = try moved.transfer(
-                    TransferStock(sku: sku, quantity: rest, from: order.wipLocation, to: order.location),
-                    context: context, catalog: catalog)
-                for entry in pair.indices { pair[entry].ref = order.number }
-                entries += pair
-                order.inputs[index].transferred -= rest
-            } catch {
-                try policy.tolerate(error)
-            }
+            var pair = try moved.move(
+                TransferStock(sku: sku, quantity: rest, from: order.wipLocation, to: order.location), context: context)
+            for entry in pair.indices { pair[entry].ref = order.number }
+            entries += pair
+            order.inputs[index].transferred -= rest
         }
         inventory = moved
         return entries

@@ -247,9 +247,10 @@ extension SimulationRun {
         // Some orders stage their inputs in another warehouse, or land their goods in another (schema 2).
         let wip = rng.chance(30) ? location(shop) : nil
         let fg = rng.chance(30) ? location(shop) : nil
+        let backflush: BackflushBasis? = rng.chance(25) ? .transferred : nil
         let create = CreateOrder(
             number: number, kind: kind, location: location(shop), due: due, notes: "",
-            tolerancePercent: rng.chance(30) ? 10 : .zero, outputs: outputs, wip: wip, fg: fg)
+            tolerancePercent: rng.chance(30) ? 10 : .zero, outputs: outputs, wip: wip, fg: fg, backflush: backflush)
         let duplicate = shop.orders[number] != nil
         return Intent(
             label: "order.create", command: .createOrder(create),
@@ -383,7 +384,17 @@ extension SimulationRun {
             rng.chance(20)
             ? Replica.businessDate(node.clock.now.addingTimeInterval(TimeInterval(-rng.int(0...5) * Self.daySeconds)))
             : nil
-        let add = AddReceipt(order: order.number, receipt: id, lines: receiptLines, date: date)
+        // Sometimes the operator states what was really consumed of an input, or what was scrapped (schema 2).
+        let received = Set(lines.flatMap { $0.inputs.map(\.sku) }).sorted()
+        let consumed =
+            received.isEmpty || !rng.chance(10)
+            ? nil : [BOMLine(sku: rng.pick(received)!, quantity: hundredths(rng.int(1...800)))]
+        let inputs = order.inputs.map(\.sku)
+        let scrap =
+            inputs.isEmpty || !rng.chance(10)
+            ? nil : [BOMLine(sku: rng.pick(inputs)!, quantity: hundredths(rng.int(1...200)))]
+        let add = AddReceipt(
+            order: order.number, receipt: id, lines: receiptLines, date: date, consumed: consumed, scrap: scrap)
         var reason = over.map { "over tolerance: \($0)" }
         if shop.receiptOrders[id] != nil { reason = "receipt id \(id) already exists here" }
         return Intent(label: "receipt.add", command: .addReceipt(add), mustRefuse: reason)

@@ -248,7 +248,8 @@ extension Replica {
             }
             return OrderDetail(
                 number: order.number, kind: order.kind.rawValue, location: order.location, wip: order.wipLocation,
-                fg: order.fgLocation, backflush: order.basis.rawValue, status: order.status.rawValue, due: order.due, notes: order.notes,
+                fg: order.fgLocation, backflush: order.basis.rawValue, status: order.status.rawValue, due: order.due,
+                notes: order.notes,
                 tolerancePercent: order.tolerancePercent,
                 allowedEvents: OrderLifecycle.allowedEvents(in: order.status).map(\.rawValue),
                 lines: order.lines.map {

@@ -66,7 +66,9 @@ enum ArgumentValue {
     @Sendable static func orderKind(_ text: String) throws -> OrderKind { try choice(text, what: "order kind") }
     @Sendable static func orderStatus(_ text: String) throws -> OrderStatus { try choice(text, what: "status") }
     @Sendable static func levels(_ text: String) throws -> ExplosionLevels { try choice(text, what: "levels") }
-    @Sendable static func backflush(_ text: String) throws -> BackflushBasis { try choice(text, what: "backflush basis") }
+    @Sendable static func backflush(_ text: String) throws -> BackflushBasis {
+        try choice(text, what: "backflush basis")
+    }
 
     private static func split(_ text: String, expected: String) throws -> (String, String) {
         let parts = text.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)

@@ -62,7 +62,7 @@ struct ProjectionReader {
                 keys.subtrees.formUnion(order.lines.map(\.sku))
             }
             for receipt in order.receipts { skus += receipt.lines.map(\.sku) }
-            skus += keys.transferred
+            skus += keys.orderSKUs
             for location in order.locations {
                 for sku in skus { keys.stock.insert(StockKey(sku: sku, location: location)) }
                 keys.locations.insert(location)
@@ -72,7 +72,7 @@ struct ProjectionReader {
         var catalog = CatalogRows()
         try catalog.loadSubtrees(keys.subtrees.sorted(), db)
         for created in keys.created {
-            for sku in created.skus + created.skus.flatMap({ catalog.subtree($0) }) + keys.transferred {
+            for sku in created.skus + created.skus.flatMap({ catalog.subtree($0) }) + keys.orderSKUs {
                 for location in created.locations { keys.stock.insert(StockKey(sku: sku, location: location)) }
             }
         }

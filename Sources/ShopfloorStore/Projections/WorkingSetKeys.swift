@@ -20,8 +20,9 @@ struct WorkingSetKeys {
     var conflicts: Set<String> = []
     /// Orders the batch creates: their locations (the order's, WIP, FG) and output SKUs.
     var created: [(locations: [String], skus: [SKU])] = []
-    /// SKUs moved into an order's WIP warehouse (Make Transfer): read at the locations of every order loaded.
-    var transferred: Set<SKU> = []
+    /// SKUs a command moves at an order's warehouses whatever its inputs (Make Transfer, a receipt's stated
+    /// consumption and scrap): read at the locations of every order loaded.
+    var orderSKUs: Set<SKU> = []
 
     init(_ commands: some Sequence<Command>) {
         for command in commands { add(command) }
@@ -59,6 +60,10 @@ struct WorkingSetKeys {
         case .addReceipt(let value):
             orders.insert(value.order)
             receipts.insert(value.receipt)
+            for line in (value.consumed ?? []) + (value.scrap ?? []) {
+                items.insert(line.sku)
+                orderSKUs.insert(line.sku)
+            }
         case .voidReceipt(let value):
             receipts.insert(value.receipt)
             voided.insert(value.receipt)
@@ -68,7 +73,7 @@ struct WorkingSetKeys {
             locations.insert(value.from)
             for line in value.lines {
                 items.insert(line.sku)
-                transferred.insert(line.sku)
+                orderSKUs.insert(line.sku)
                 stock.insert(StockKey(sku: line.sku, location: value.from))
             }
         }
