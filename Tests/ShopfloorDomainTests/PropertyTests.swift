@@ -277,7 +277,10 @@ struct RandomShopRun {
             if product > limit { over = true }
             lines.append(BOMLine(sku: line.sku, quantity: quantity))
         }
-        let result = apply(.addReceipt(AddReceipt(order: order.number, receipt: id, lines: lines)))
+        // Some deliveries scrap part of an input (SCRAP, reversed by a void).
+        let scrap =
+            chance(25) && !order.inputs.isEmpty ? [BOMLine(sku: pick(order.inputs).sku, quantity: quantity())] : nil
+        let result = apply(.addReceipt(AddReceipt(order: order.number, receipt: id, lines: lines, scrap: scrap)))
         let receivable = [.production, .received].contains(order.status)
         let costed = lines.allSatisfy { line in order.lines.first { $0.sku == line.sku }?.unitCost != nil }
         switch result {

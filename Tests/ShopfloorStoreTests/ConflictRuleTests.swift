@@ -1339,4 +1339,43 @@ private func onHand(_ replica: Replica, _ sku: SKU, _ location: String = "PLANT"
         try throughHQ(lab, base: base, devices: [a, b]) { replica, arrival in try verify(replica, "arrival \(arrival)")
         }
     }
+
+    /// On the `transferred` basis a receipt consumes what was transferred, in proportion: a transfer and a receipt
+    /// recorded concurrently give the outcome of their canonical order, the same on every replica and through HQ.
+    @Test(arguments: [true, false])
+    func transferredBasisFollowsTheCanonicalOrder(transferFirst: Bool) throws {
+        let lab = ConflictLab()
+        var order = defaultOrder(number: "PO-T")
+        order.wip = "STORE"
+        order.backflush = .transferred
+        let base = try lab.base(order: nil)
+        try base.record(.addLocation(Location(code: "STORE")))
+        try base.record(.createOrder(order))
+        try base.record(transition("PO-T", .enter))
+        try base.record(transition("PO-T", .start))
+        let a = try lab.device("aaaa", from: base)
+        let b = try lab.device("bbbb", from: base)
+        try pad(transferFirst ? b : a, 2)
+        let moved = try op(
+            a,
+            .transferToOrder(
+                OrderTransfer(
+                    order: "PO-T", from: "PLANT",
+                    lines: [BOMLine(sku: "STEEL", quantity: 25), BOMLine(sku: "BOLT", quantity: 60)])))
+        let received = try op(b, receipt("PO-T", "R-T", chairs: 4))
+        #expect((moved.key < received.key) == transferFirst)
+        #expect(received.schema == 1)
+
+        func verify(_ replica: Replica, _ label: String) throws {
+            let consumed = try entries(replica, ref: "PO-T", operation: received).filter { $0.event == "CONSUME" }
+            // Transferred first: 4 of 10 chairs take 10 kg and 24 bolts; otherwise nothing had been transferred.
+            #expect(
+                consumed.map { "\($0.sku) \($0.quantity)" }.sorted()
+                    == (transferFirst ? ["BOLT -24", "STEEL -10"] : []), "\(label)")
+            #expect(try onHand(replica, "STEEL", "STORE") == (transferFirst ? 15 : 25), "\(label)")
+            #expect(try replica.conflictRows(all: true).isEmpty, "\(label)")
+        }
+        let result = try converge(lab, base: base, devices: [a, b])
+        for replica in result.replicas { try verify(replica, "transfer first: \(transferFirst)") }
+    }
 }
