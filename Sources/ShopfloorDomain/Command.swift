@@ -173,9 +173,12 @@ public struct AddReceipt: Sendable, Hashable, Codable {
     public var consumed: [BOMLine]?
     /// Inputs scrapped in making this delivery: taken from WIP at the moving average (SCRAP), schema 2.
     public var scrap: [BOMLine]?
+    /// Output lost in the process, per output received here: it counts toward the line's progress and consumes its
+    /// inputs, but nothing is produced for it (PROCESS_LOSS), schema 2.
+    public var loss: [BOMLine]?
     public init(
         order: OrderNumber, receipt: String, lines: [BOMLine], date: String? = nil, consumed: [BOMLine]? = nil,
-        scrap: [BOMLine]? = nil
+        scrap: [BOMLine]? = nil, loss: [BOMLine]? = nil
     ) {
         self.order = order
         self.receipt = receipt
@@ -183,6 +186,7 @@ public struct AddReceipt: Sendable, Hashable, Codable {
         self.date = date
         self.consumed = consumed
         self.scrap = scrap
+        self.loss = loss
     }
 }
 
@@ -200,7 +204,7 @@ extension Command {
     public var schema: Int {
         switch self {
         case .createOrder(let create): create.wip == nil && create.fg == nil && create.backflush == nil ? 1 : 2
-        case .addReceipt(let add): add.consumed == nil && add.scrap == nil ? 1 : 2
+        case .addReceipt(let add): add.consumed == nil && add.scrap == nil && add.loss == nil ? 1 : 2
         case .transferToOrder: 2
         default: 1
         }

@@ -15,12 +15,17 @@ public enum LedgerEvent: String, Sendable, Codable, CaseIterable {
     /// An input scrapped in making a receipt's goods, taken from WIP at the moving average (schema 2).
     case scrap = "SCRAP"
     case reverseScrap = "REVERSE_SCRAP"
+    /// Output lost in the process: moves no stock; relieves what is on order for it (schema 2).
+    case processLoss = "PROCESS_LOSS"
+    case reverseProcessLoss = "REVERSE_PROCESS_LOSS"
 
     /// Whether the event moves stock (on hand and value) rather than a commitment.
     public var movesStock: Bool {
         switch self {
         case .adjust, .transfer, .consume, .produce, .reverseConsume, .reverseProduce, .scrap, .reverseScrap: true
-        case .order, .demand, .allocate, .reverseOrder, .reverseDemand, .reverseAllocate: false
+        case .order, .demand, .allocate, .reverseOrder, .reverseDemand, .reverseAllocate, .processLoss,
+            .reverseProcessLoss:
+            false
         }
     }
 }
@@ -87,6 +92,8 @@ public struct LedgerEntry: Sendable, Hashable, Codable {
             d.onOrder = relieved
         case .adjust, .transfer, .scrap, .reverseScrap:
             d.onHand = quantity
+        case .processLoss: d.onOrder = -relieved
+        case .reverseProcessLoss: d.onOrder = relieved
         }
         return d
     }

@@ -23,6 +23,10 @@ public struct OrderLine: Sendable, Hashable, Codable {
     public var unitCost: Amount?
     /// Produced by visible, unvoided receipts.
     public var produced: Amount = .zero
+    /// Lost in the process by visible receipts (PROCESS_LOSS): counts toward progress, never produced.
+    public var lost: Amount = .zero
+    /// How far the line is: produced and lost.
+    public var progress: Amount { produced + lost }
     /// ORDER not yet relieved by PRODUCE.
     public var onOrder: Amount = .zero
     /// The inputs for the whole line quantity, snapshotted at Enter.
@@ -34,6 +38,23 @@ public struct OrderLine: Sendable, Hashable, Codable {
         self.sku = sku
         self.quantity = quantity
         self.unitCost = unitCost
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case sku, quantity, unitCost, produced, lost, onOrder, inputs, consumed
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        sku = try container.decode(SKU.self, forKey: .sku)
+        quantity = try container.decode(Amount.self, forKey: .quantity)
+        unitCost = try container.decodeIfPresent(Amount.self, forKey: .unitCost)
+        produced = try container.decode(Amount.self, forKey: .produced)
+        // Images written before process loss existed have none.
+        lost = try container.decodeIfPresent(Amount.self, forKey: .lost) ?? .zero
+        onOrder = try container.decode(Amount.self, forKey: .onOrder)
+        inputs = try container.decode([BOMLine].self, forKey: .inputs)
+        consumed = try container.decode([SKU: Amount].self, forKey: .consumed)
     }
 }
 
@@ -174,5 +195,5 @@ public struct Order: Sendable, Hashable, Codable {
     }
 
     /// True when every line has received at least its ordered quantity.
-    public var isFullyReceived: Bool { lines.allSatisfy { $0.produced >= $0.quantity } }
+    public var isFullyReceived: Bool { lines.allSatisfy { $0.progress >= $0.quantity } }
 }

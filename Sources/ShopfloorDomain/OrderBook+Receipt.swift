@@ -55,10 +55,11 @@ extension OrderBook {
             let limit = try arithmetic {
                 orderLine.quantity + (try orderLine.quantity.proportion(order.tolerancePercent, of: Amount.hundred))
             }
-            if orderLine.produced + line.quantity > limit {
+            let lost = add.loss?.first { $0.sku == line.sku }?.quantity ?? .zero
+            if orderLine.progress + line.quantity + lost > limit {
                 let error = DomainError.overReceipt(
                     order: order.number, sku: line.sku, ordered: orderLine.quantity, received: orderLine.produced,
-                    receiving: line.quantity, tolerancePercent: order.tolerancePercent)
+                    receiving: line.quantity + lost, tolerancePercent: order.tolerancePercent)
                 try policy.tolerate(error)
                 // Rule 3: concurrent receipts past the tolerance are all kept.
                 let others = order.visibleReceipts.filter { receipt in
@@ -68,7 +69,7 @@ extension OrderBook {
                     .overReceipt, subject: order.number.rawValue, context: context,
                     operations: others.compactMap(\.operation) + [context.operationText],
                     outcome:
-                        "kept: \(line.sku) received \(orderLine.produced + line.quantity) of \(orderLine.quantity)",
+                        "kept: \(line.sku) received \(orderLine.progress + line.quantity + lost) of \(orderLine.quantity)",
                     explanation: error.description)
             }
             lineIndices.append(index)
@@ -89,6 +90,7 @@ extension OrderBook {
 
         // Stated consumption is of an input of a line received here; scrap of any input of the order.
         let receivedInputs = Set(lineIndices.flatMap { order.lines[$0].inputs.map(\.sku) })
+        let losses = try Self.lossLines(add.loss ?? [], of: order, received: add.lines)
         let stated = try Self.inputLines(add.consumed ?? [], of: order, inputs: receivedInputs, policy: policy)
         let scraps = try Self.inputLines(
             add.scrap ?? [], of: order, inputs: Set(order.inputs.map(\.sku)), policy: policy)
@@ -130,7 +132,10 @@ extension OrderBook {
         var statedLeft = Dictionary(uniqueKeysWithValues: stated.map { ($0.sku, $0.quantity) })
         for (position, (line, index)) in zip(add.lines, lineIndices).enumerated() {
             let orderLine = order.lines[index]
+            let lost = losses[line.sku] ?? .zero
             let newProduced = orderLine.produced + line.quantity
+            // Lost output consumes its inputs like good output: progress is produced and lost.
+            let newProgress = orderLine.progress + line.quantity + lost
             var materialValue = position == 0 ? extraMaterial : Amount.zero
             for input in orderLine.inputs {
                 let consumed = orderLine.consumed[input.sku] ?? .zero
@@ -144,7 +149,7 @@ extension OrderBook {
                     // Cumulative proportion: after this receipt the line has consumed base × produced ÷ ordered,
                     // rounded once; so the completing receipt takes the exact remainder and rounding never drifts.
                     let base = try Self.basis(input, of: order)
-                    target = try arithmetic { try base.proportion(newProduced, of: orderLine.quantity) }
+                    target = try arithmetic { try base.proportion(newProgress, of: orderLine.quantity) }
                 }
                 let quantity = target - consumed
                 guard quantity.isPositive else { continue }
@@ -181,6 +186,17 @@ extension OrderBook {
                     sku: line.sku, location: order.fgLocation, event: .produce, quantity: line.quantity,
                     unitCost: try arithmetic { try productValue.divided(by: line.quantity) }, value: value,
                     relieved: relieved, ref: order.number, date: date, operation: context.operationText))
+            if lost.isPositive {
+                // Nothing is produced for it, so what is on order for it is relieved; its material cost is carried
+                // by the good output above.
+                let lossRelieved = Amount.minimum(lost, order.lines[index].onOrder)
+                order.lines[index].onOrder -= lossRelieved
+                order.lines[index].lost += lost
+                produceEntries.append(
+                    LedgerEntry(
+                        sku: line.sku, location: order.fgLocation, event: .processLoss, quantity: -lost,
+                        relieved: lossRelieved, ref: order.number, date: date, operation: context.operationText))
+            }
         }
         entries += produceEntries
         entryLines += produceEntries.map(\.sku)
@@ -221,6 +237,25 @@ extension OrderBook {
         else { return input.quantity }
         let available = Amount.maximum(.zero, commitment.transferred - commitment.scrapped)
         return try arithmetic { try available.proportion(input.quantity, of: commitment.required) }
+    }
+
+    /// A receipt's process loss, by output: each a positive quantity of an output this receipt receives, once.
+    static func lossLines(
+        _ lines: [BOMLine], of order: Order, received: [BOMLine]
+    ) throws(DomainError) -> [SKU: Amount] {
+        var losses: [SKU: Amount] = [:]
+        for line in lines {
+            guard received.contains(where: { $0.sku == line.sku }) else {
+                throw .notAnOutput(order: order.number, sku: line.sku, outputs: received.map(\.sku))
+            }
+            guard losses[line.sku] == nil else { throw .duplicateReceiptLine(order: order.number, sku: line.sku) }
+            guard line.quantity.isPositive else {
+                throw .nonPositiveQuantity(
+                    context: "loss on \(order.number), output \(line.sku)", quantity: line.quantity)
+            }
+            losses[line.sku] = line.quantity
+        }
+        return losses
     }
 
     /// A receipt's stated consumption or scrap: positive quantities of the order's inputs, each SKU once. A merged

@@ -36,6 +36,7 @@ extension OrderBook {
             let quantity = original.quantity.magnitude
             switch original.event {
             case .produce: order.lines[index].produced -= quantity
+            case .processLoss: order.lines[index].lost -= quantity
             case .scrap:
                 if let input = order.inputs.firstIndex(where: { $0.sku == original.sku }) {
                     order.inputs[input].scrapped -= quantity
@@ -52,7 +53,7 @@ extension OrderBook {
         if restores {
             for index in order.lines.indices {
                 let line = order.lines[index]
-                let outstanding = Amount.maximum(.zero, line.quantity - line.produced)
+                let outstanding = Amount.maximum(.zero, line.quantity - line.progress)
                 onOrderRestore[line.sku] = outstanding - line.onOrder
             }
             for index in order.inputs.indices {
@@ -78,6 +79,15 @@ extension OrderBook {
                         sku: original.sku, location: original.location, event: .reverseProduce, quantity: -quantity,
                         unitCost: try arithmetic { try (-value).divided(by: quantity) }, value: value,
                         relieved: relieved, ref: order.number, date: context.date, operation: context.operationText))
+            case .processLoss:
+                let relieved = Amount.maximum(.zero, Amount.minimum(quantity, onOrderRestore[original.sku] ?? .zero))
+                onOrderRestore[original.sku] = (onOrderRestore[original.sku] ?? .zero) - relieved
+                order.lines[try order.lineIndex(original.sku)].onOrder += relieved
+                entries.append(
+                    LedgerEntry(
+                        sku: original.sku, location: original.location, event: .reverseProcessLoss, quantity: quantity,
+                        relieved: relieved, ref: order.number, date: context.date, operation: context.operationText))
+                continue
             case .scrap:
                 let value = try arithmetic {
                     try valuation.receive(quantity: quantity, value: -(original.value ?? .zero))
@@ -102,7 +112,7 @@ extension OrderBook {
                         unitCost: original.unitCost, value: value, relieved: relieved, ref: order.number,
                         date: context.date, operation: context.operationText))
             default:
-                preconditionFailure("a receipt writes only SCRAP, CONSUME and PRODUCE")
+                preconditionFailure("a receipt writes only SCRAP, CONSUME, PRODUCE and PROCESS_LOSS")
             }
             scratch[key] = valuation
         }

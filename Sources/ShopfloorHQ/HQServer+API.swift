@@ -233,7 +233,7 @@ extension HQServer {
         let command = Command.addReceipt(
             AddReceipt(
                 order: number, receipt: id, lines: body.lines, date: body.date, consumed: body.consumed,
-                scrap: body.scrap))
+                scrap: body.scrap, loss: body.loss))
         return try await author(command, request, bytes, token, status: .created) {
             guard let receipt = try replica.orderDetail(number)?.receipts.first(where: { $0.id == id }) else {
                 throw HQError.notFound("receipt '\(id)' is not on order '\(number)'")
@@ -459,6 +459,8 @@ struct AddReceiptBody: Decodable {
     var consumed: [BOMLine]?
     /// Inputs scrapped, taken from WIP.
     var scrap: [BOMLine]?
+    /// Output lost in the process, per output received.
+    var loss: [BOMLine]?
 }
 
 /// The first answer to an API write with an `Idempotency-Key`.

@@ -113,7 +113,7 @@ public struct ShopfloorTools: Sendable {
             let id = receipt.id ?? replica.nextReceiptID()
             let add = AddReceipt(
                 order: receipt.number, receipt: id, lines: receipt.lines, date: receipt.date,
-                consumed: receipt.consumed, scrap: receipt.scrap)
+                consumed: receipt.consumed, scrap: receipt.scrap, loss: receipt.loss)
             return try await recording(.addReceipt(add), date: receipt.date) {
                 guard let stored = try await order(receipt.number).receipts.first(where: { $0.id == id }) else {
                     throw ToolRefusal("receipt '\(id)' is not on order '\(receipt.number)'")

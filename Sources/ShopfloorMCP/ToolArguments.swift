@@ -83,6 +83,7 @@ struct ReceiptArguments: Decodable {
     var lines: [BOMLine]
     var consumed: [BOMLine]?
     var scrap: [BOMLine]?
+    var loss: [BOMLine]?
 }
 
 struct TransferArguments: Decodable {

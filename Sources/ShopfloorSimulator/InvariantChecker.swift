@@ -310,7 +310,7 @@ public struct InvariantChecker {
             guard order.basis == .bom,
                 !order.receipts.contains(where: { stated.contains($0.requestedID ?? $0.id) || stated.contains($0.id) })
             else { continue }
-            for line in order.lines where line.quantity.isPositive && line.produced == line.quantity {
+            for line in order.lines where line.quantity.isPositive && line.progress == line.quantity {
                 for input in line.inputs where (line.consumed[input.sku] ?? .zero) != input.quantity {
                     found.append(
                         Violation(

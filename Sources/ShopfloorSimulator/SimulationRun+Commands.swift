@@ -360,8 +360,9 @@ extension SimulationRun {
         }
         var receiptLines: [BOMLine] = []
         var over: String?
+        var losses: [BOMLine] = []
         for line in lines {
-            let remaining = line.quantity - line.produced
+            let remaining = line.quantity - line.progress
             let remainingHundredths = Int(remaining.units / 10_000)
             // Over-receipt limit: ordered + tolerance.
             let tolerance = (try? line.quantity.proportion(order.tolerancePercent, of: Amount.hundred)) ?? .zero
@@ -370,12 +371,16 @@ extension SimulationRun {
             switch rng.weighted([("partial", 45), ("full", 30), ("tolerance", 10), ("over", 15)]) {
             case "partial" where remainingHundredths > 1: quantity = hundredths(rng.int(1...(remainingHundredths - 1)))
             case "full" where remaining.isPositive: quantity = remaining
-            case "tolerance" where (limit - line.produced).isPositive: quantity = limit - line.produced
-            case "over": quantity = Amount.maximum(limit - line.produced, .zero) + hundredths(rng.int(1...300))
+            case "tolerance" where (limit - line.progress).isPositive: quantity = limit - line.progress
+            case "over": quantity = Amount.maximum(limit - line.progress, .zero) + hundredths(rng.int(1...300))
             default: quantity = hundredths(rng.int(1...300))
             }
-            if line.produced + quantity > limit {
-                over = "\(line.sku) would reach \(line.produced + quantity) of \(line.quantity) (limit \(limit))"
+            // Sometimes part of the output is lost in the process (schema 2).
+            let lost = rng.chance(8) ? hundredths(rng.int(1...50)) : Amount.zero
+            if lost.isPositive { losses.append(BOMLine(sku: line.sku, quantity: lost)) }
+            if line.progress + quantity + lost > limit {
+                over =
+                    "\(line.sku) would reach \(line.progress + quantity + lost) of \(line.quantity) (limit \(limit))"
             }
             receiptLines.append(BOMLine(sku: line.sku, quantity: quantity))
         }
@@ -394,7 +399,8 @@ extension SimulationRun {
             inputs.isEmpty || !rng.chance(10)
             ? nil : [BOMLine(sku: rng.pick(inputs)!, quantity: hundredths(rng.int(1...200)))]
         let add = AddReceipt(
-            order: order.number, receipt: id, lines: receiptLines, date: date, consumed: consumed, scrap: scrap)
+            order: order.number, receipt: id, lines: receiptLines, date: date, consumed: consumed, scrap: scrap,
+            loss: losses.isEmpty ? nil : losses)
         var reason = over.map { "over tolerance: \($0)" }
         if shop.receiptOrders[id] != nil { reason = "receipt id \(id) already exists here" }
         return Intent(label: "receipt.add", command: .addReceipt(add), mustRefuse: reason)

@@ -75,7 +75,7 @@ extension Replica {
                 .text("order", column: "order_number"), .integer("idx", column: "idx"),
                 .text("sku", column: "sku"), .amount("quantity", column: "quantity"),
                 .amount("unit_cost", column: "unit_cost"), .amount("produced", column: "produced"),
-                .amount("on_order", column: "on_order"),
+                .amount("on_order", column: "on_order"), .amount("lost", column: "lost"),
             ], order: "order_number, idx"),
         DigestKind(
             tag: "line_input", table: "line_inputs",

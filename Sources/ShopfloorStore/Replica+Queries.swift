@@ -76,9 +76,11 @@ public struct OrderDetail: Sendable, Hashable, Codable {
         public var produced: Amount
         public var onOrder: Amount
         public var unitCost: Amount?
+        /// Lost in the process (PROCESS_LOSS): counted toward progress, never produced.
+        public var lost: Amount
 
         enum CodingKeys: String, CodingKey {
-            case sku, ordered, produced
+            case sku, ordered, produced, lost
             case onOrder = "on_order"
             case unitCost = "unit_cost"
         }
@@ -255,7 +257,7 @@ extension Replica {
                 lines: order.lines.map {
                     OrderDetail.Line(
                         sku: $0.sku, ordered: $0.quantity, produced: $0.produced, onOrder: $0.onOrder,
-                        unitCost: $0.unitCost)
+                        unitCost: $0.unitCost, lost: $0.lost)
                 },
                 inputs: order.inputs.map {
                     OrderDetail.Input(

@@ -329,7 +329,7 @@ enum Schema {
         }
         migrator.registerMigration("v9-warehouses") { db in
             // Schema 2 of operations: an order's own WIP and FG warehouses (NULL: its location), its backflush basis
-            // (NULL: bom), what its receipts scrapped per input (NULL: nothing) and what Make Transfer
+            // (NULL: bom), what its receipts scrapped per input and lost per output (NULL: nothing) and what Make Transfer
             // moved into WIP per input (NULL: nothing), and the operations that moved it. NULL is what every existing row means, so nothing is
             // re-derived and the digest of existing data stays as it was.
             try db.execute(
@@ -339,6 +339,7 @@ enum Schema {
                     ALTER TABLE orders ADD COLUMN backflush TEXT;
                     ALTER TABLE order_inputs ADD COLUMN transferred;
                     ALTER TABLE order_inputs ADD COLUMN scrapped;
+                    ALTER TABLE order_lines ADD COLUMN lost;
                     CREATE TABLE order_transfers (
                         order_number TEXT NOT NULL, idx INTEGER NOT NULL, operation TEXT NOT NULL,
                         PRIMARY KEY (order_number, idx)

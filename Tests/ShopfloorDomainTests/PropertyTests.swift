@@ -261,18 +261,23 @@ struct RandomShopRun {
         let open = order.lines.filter { $0.produced < $0.quantity }
         let candidates = open.isEmpty ? order.lines : open
         var lines: [BOMLine] = []
+        var losses: [BOMLine] = []
         var over = false
         for (index, line) in candidates.enumerated()
         where chance(60) || (lines.isEmpty && index == candidates.count - 1) {
-            let remaining = line.quantity - line.produced
+            let remaining = line.quantity - line.progress
             let quantity: Amount
             switch int(0..<100) {
             case 0..<50 where remaining.isPositive: quantity = remaining
             case 50..<85 where remaining > amt("0.5"): quantity = halves(upTo: remaining - amt("0.5"))
             default: quantity = self.quantity()
             }
-            // Over tolerance when (produced + q) × 100 > ordered × (100 + tolerance), computed without the domain.
-            let product = (try? (line.produced + quantity).multiplied(by: Amount.hundred)) ?? .zero
+            // Some deliveries lose part of the output in the process (PROCESS_LOSS, reversed by a void).
+            let lost = chance(15) ? amt("0.5") : Amount.zero
+            if lost.isPositive { losses.append(BOMLine(sku: line.sku, quantity: lost)) }
+            // Over tolerance when (progress + q + lost) × 100 > ordered × (100 + tolerance), computed without the
+            // domain.
+            let product = (try? (line.progress + quantity + lost).multiplied(by: Amount.hundred)) ?? .zero
             let limit = (try? line.quantity.multiplied(by: Amount.hundred + order.tolerancePercent)) ?? .zero
             if product > limit { over = true }
             lines.append(BOMLine(sku: line.sku, quantity: quantity))
@@ -280,7 +285,10 @@ struct RandomShopRun {
         // Some deliveries scrap part of an input (SCRAP, reversed by a void).
         let scrap =
             chance(25) && !order.inputs.isEmpty ? [BOMLine(sku: pick(order.inputs).sku, quantity: quantity())] : nil
-        let result = apply(.addReceipt(AddReceipt(order: order.number, receipt: id, lines: lines, scrap: scrap)))
+        let result = apply(
+            .addReceipt(
+                AddReceipt(
+                    order: order.number, receipt: id, lines: lines, scrap: scrap, loss: losses.isEmpty ? nil : losses)))
         let receivable = [.production, .received].contains(order.status)
         let costed = lines.allSatisfy { line in order.lines.first { $0.sku == line.sku }?.unitCost != nil }
         switch result {
@@ -408,7 +416,7 @@ struct RandomShopRun {
         var required: [SKU: Amount] = [:]
         for line in order.lines { for input in line.inputs { required[input.sku, default: .zero] += input.quantity } }
         required = required.filter { !$0.value.isZero }
-        let exactlyReceived = order.status != .draft && order.lines.allSatisfy { $0.produced == $0.quantity }
+        let exactlyReceived = order.status != .draft && order.lines.allSatisfy { $0.progress == $0.quantity }
         let everVoided = order.receipts.contains(where: \.voided)
         if exactlyReceived {
             if everVoided { exactChecksAfterVoids += 1 } else { exactChecks += 1 }
@@ -437,7 +445,7 @@ struct RandomShopRun {
                 switch order.status {
                 case .draft, .completed, .cancelled: .zero
                 case .entered: line.quantity
-                case .production, .received: Amount.maximum(.zero, line.quantity - line.produced)
+                case .production, .received: Amount.maximum(.zero, line.quantity - line.progress)
                 }
             if line.onOrder != expected { problems.append("\(line.sku) onOrder \(line.onOrder), expected \(expected)") }
         }

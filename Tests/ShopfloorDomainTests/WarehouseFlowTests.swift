@@ -27,7 +27,8 @@ import Testing
     }
 
     static func receipt(
-        _ id: String, frames: String, consumed: [(String, String)] = [], scrap: [(String, String)] = []
+        _ id: String, frames: String, consumed: [(String, String)] = [], scrap: [(String, String)] = [],
+        lost: String? = nil
     ) -> Command {
         func lines(_ pairs: [(String, String)]) -> [BOMLine]? {
             pairs.isEmpty ? nil : pairs.map { BOMLine(sku: SKU($0.0), quantity: amt($0.1)) }
@@ -35,7 +36,8 @@ import Testing
         return .addReceipt(
             AddReceipt(
                 order: "PO-1", receipt: id, lines: [BOMLine(sku: "FRAME", quantity: amt(frames))],
-                consumed: lines(consumed), scrap: lines(scrap)))
+                consumed: lines(consumed), scrap: lines(scrap),
+                loss: lost.map { [BOMLine(sku: "FRAME", quantity: amt($0))] }))
     }
 
     /// Entry values of `event` on `sku`, in order.
@@ -265,6 +267,35 @@ import Testing
             .nonPositiveQuantity(context: "transfer BOLT", quantity: amt("-1")))
         try driver.run(.complete("PO-1"))
         driver.refuse(Self.transfer([("STEEL", "1")]), .transferNotOpen(order: "PO-1", status: .completed))
+    }
+
+    /// Process loss: 9 good frames and 1 lost complete the order; the lost one consumed its inputs, nothing is
+    /// produced for it, and its material cost is carried by the good ones. A void puts everything back.
+    @Test func processLossIsCarriedIntoTheGoodOutput() throws {
+        var driver = try stores()
+        try driver.run([Self.order(), .enter("PO-1"), .start("PO-1")])
+        try driver.run(Self.transfer([("STEEL", "25"), ("BOLT", "40")]))
+        let entries = try driver.run(Self.receipt("R-1", frames: "9", lost: "1"))
+        // All ten frames' material: 55.00 + 4.00, carried by nine: 9 × 5.00 + 59.00 = 104.00.
+        #expect(Self.values(entries, .consume, "STEEL") == [amt("-55.00")])
+        #expect(Self.values(entries, .produce, "FRAME") == [amt("104.00")])
+        let loss = try #require(entries.first { $0.event == .processLoss })
+        #expect((loss.sku, loss.location, loss.quantity, loss.relieved) == ("FRAME", "FG", amt("-1"), 1))
+        #expect(loss.value == nil)
+        #expect(driver.status("PO-1") == .received)
+        #expect(driver.position("FRAME", "FG").onOrder.isZero)
+        #expect(driver.position("FRAME", "FG").onHand == 9)
+        #expect(driver.valuation("STEEL", "WIP").quantity.isZero)
+        driver.refuse(
+            Self.receipt("R-2", frames: "0.5", lost: "0.6"),
+            .overReceipt(
+                order: "PO-1", sku: "FRAME", ordered: 10, received: 9, receiving: amt("1.1"), tolerancePercent: 0))
+        let reversed = try driver.run(.void("R-1"))
+        #expect(reversed.filter { $0.event == .reverseProcessLoss }.map(\.relieved) == [1])
+        #expect(driver.position("FRAME", "FG").onOrder == 10)
+        #expect(driver.status("PO-1") == .production)
+        #expect(try #require(driver.shop.orders["PO-1"]).lines.map(\.lost) == [0])
+        Self.expectConservation(driver)
     }
 
     @Test func schemaTwoOnlyForWhatNeedsIt() {

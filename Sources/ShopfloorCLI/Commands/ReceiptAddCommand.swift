@@ -3,7 +3,7 @@ import ShopfloorDomain
 import ShopfloorStore
 
 /// `shopfloor receipt add NUMBER SKU=QTY [SKU=QTY ...] [--date DATE] [--id ID] [--consumed SKU=QTY ...]
-/// [--scrap SKU=QTY ...]`
+/// [--scrap SKU=QTY ...] [--loss SKU=QTY ...]`
 struct ReceiptAddCommand: ReplicaCommand {
     static let configuration = CommandConfiguration(
         commandName: "add", abstract: "Receive finished goods: CONSUME the inputs, PRODUCE the outputs.")
@@ -34,6 +34,12 @@ struct ReceiptAddCommand: ReplicaCommand {
         transform: ArgumentValue.line)
     var scrap: [BOMLine] = []
 
+    @Option(
+        name: .customLong("loss"), parsing: .singleValue,
+        help: "Output lost in the process, SKU=QTY, for an output received here: it consumes inputs, produces nothing.",
+        transform: ArgumentValue.line)
+    var loss: [BOMLine] = []
+
     func validate() throws {
         guard !lines.isEmpty else { throw ValidationError("give at least one SKU=QTY line") }
     }
@@ -42,7 +48,7 @@ struct ReceiptAddCommand: ReplicaCommand {
         let receipt = id ?? replica.nextReceiptID()
         let add = AddReceipt(
             order: number, receipt: receipt, lines: lines, date: date, consumed: consumed.isEmpty ? nil : consumed,
-            scrap: scrap.isEmpty ? nil : scrap)
+            scrap: scrap.isEmpty ? nil : scrap, loss: loss.isEmpty ? nil : loss)
         let recorded = try replica.record(.addReceipt(add), date: date)
         let status = try replica.orderStatus(number)?.rawValue ?? ""
         try Confirmation(recorded, [("number", number.rawValue), ("receipt", receipt), ("status", status)]).print(

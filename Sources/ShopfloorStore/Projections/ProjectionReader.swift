@@ -199,7 +199,7 @@ struct ProjectionReader {
         for row in try Row.fetchAll(
             db.cachedStatement(
                 sql: """
-                    SELECT sku, quantity, unit_cost, produced, on_order FROM order_lines WHERE order_number = ?
+                    SELECT sku, quantity, unit_cost, produced, on_order, lost FROM order_lines WHERE order_number = ?
                     ORDER BY idx
                     """), arguments: [number])
         {
@@ -208,6 +208,7 @@ struct ProjectionReader {
                 unitCost: try StoredAmount.optionalAmount(row[2]))
             line.produced = try StoredAmount.amount(row[3])
             line.onOrder = try StoredAmount.amount(row[4])
+            line.lost = try StoredAmount.optionalAmount(row[5]) ?? .zero
             lines.append(line)
         }
         for row in try Row.fetchAll(

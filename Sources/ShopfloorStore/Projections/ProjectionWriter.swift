@@ -115,8 +115,8 @@ struct ProjectionWriter {
         let writeLine = try RawInsert(
             db,
             sql: """
-                INSERT OR REPLACE INTO order_lines (order_number, idx, sku, quantity, unit_cost, produced, on_order)
-                VALUES (?, ?, ?, ?, ?, ?, ?)
+                INSERT OR REPLACE INTO order_lines (order_number, idx, sku, quantity, unit_cost, produced, on_order,
+                    lost) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
                 """)
         let writeInput = try RawInsert(
             db,
@@ -126,13 +126,14 @@ struct ProjectionWriter {
                 """)
         for (index, line) in order.lines.enumerated() {
             let old = previous.flatMap { $0.lines.indices.contains(index) ? $0.lines[index] : nil }
-            if old.map({ ($0.sku, $0.quantity, $0.unitCost, $0.produced, $0.onOrder) })
-                .map({ $0 != (line.sku, line.quantity, line.unitCost, line.produced, line.onOrder) }) ?? true
+            if old.map({ ($0.sku, $0.quantity, $0.unitCost, $0.produced, $0.onOrder, $0.lost) })
+                .map({ $0 != (line.sku, line.quantity, line.unitCost, line.produced, line.onOrder, line.lost) }) ?? true
             {
                 try writeLine.execute(
                     db, number.databaseValue, index.databaseValue, line.sku.databaseValue,
                     StoredAmount.value(line.quantity), StoredAmount.value(line.unitCost),
-                    StoredAmount.value(line.produced), StoredAmount.value(line.onOrder))
+                    StoredAmount.value(line.produced), StoredAmount.value(line.onOrder),
+                    StoredAmount.value(line.lost.isZero ? nil : line.lost))
             }
             for (inputIndex, input) in line.inputs.enumerated() {
                 let consumed = line.consumed[input.sku] ?? .zero
