@@ -14,7 +14,7 @@ public struct Shopfloor: ParsableCommand {
             InitCommand.self, LocationCommand.self, ItemCommand.self, BOMCommand.self, StockCommand.self,
             OrderCommand.self, ReceiptCommand.self, LedgerCommand.self, LogCommand.self, DigestCommand.self,
             RebuildCommand.self, ImportCommand.self, EnrollCommand.self, SyncCommand.self, ConflictsCommand.self,
-            MCPCommand.self,
+            MCPCommand.self, PlantCommand.self,
         ])
 
     /// Lets `shopfloor --db PATH order list` parse; each leaf command reads the options itself.

@@ -71,6 +71,7 @@ extension Command {
             check.lines(add.lines, "lines")
         case .voidReceipt(let void):
             check.code(void.receipt, "receipt")
+        case .setPlantDefault: break
         case .transferToOrder(let transfer):
             check.code(transfer.order, "order")
             check.code(transfer.from, "from")

@@ -14,6 +14,17 @@ public enum Command: Sendable, Hashable {
     case acknowledgeConflict(AcknowledgeConflict)
     /// Make Transfer: materials moved into an order's WIP warehouse, as TRANSFER entries with the order as `ref`.
     case transferToOrder(OrderTransfer)
+    /// The plant's defaults (Manufacturing Settings): the backflush basis new orders take.
+    case setPlantDefault(PlantDefault)
+}
+
+/// The plant's defaults. A device resolves them when it records a new order, so the order's operation says its
+/// basis; concurrent changes are rule 5's (the later wins, a concurrent-edit conflict lists both).
+public struct PlantDefault: Sendable, Hashable, Codable {
+    public var backflush: BackflushBasis
+    public init(backflush: BackflushBasis) {
+        self.backflush = backflush
+    }
 }
 
 public struct AcknowledgeConflict: Sendable, Hashable, Codable {
@@ -205,7 +216,7 @@ extension Command {
         switch self {
         case .createOrder(let create): create.wip == nil && create.fg == nil && create.backflush == nil ? 1 : 2
         case .addReceipt(let add): add.consumed == nil && add.scrap == nil && add.loss == nil ? 1 : 2
-        case .transferToOrder: 2
+        case .transferToOrder, .setPlantDefault: 2
         default: 1
         }
     }

@@ -8,6 +8,8 @@ public enum FieldKey: Hashable, Comparable, Sendable, CustomStringConvertible {
     case orderDue(order: OrderNumber)
     case orderNotes(order: OrderNumber)
     case orderTolerance(order: OrderNumber)
+    /// The plant's default backflush basis, which new orders take unless they name one (schema 2).
+    case plantBackflush
 
     public var rawValue: String {
         switch self {
@@ -17,6 +19,7 @@ public enum FieldKey: Hashable, Comparable, Sendable, CustomStringConvertible {
         case .orderDue(let order): "order:\(order):due"
         case .orderNotes(let order): "order:\(order):notes"
         case .orderTolerance(let order): "order:\(order):tolerance"
+        case .plantBackflush: "plant:backflush"
         }
     }
 
@@ -33,6 +36,7 @@ public enum FieldKey: Hashable, Comparable, Sendable, CustomStringConvertible {
         case ("order", 3) where parts[2] == "due": self = .orderDue(order: OrderNumber(parts[1]))
         case ("order", 3) where parts[2] == "notes": self = .orderNotes(order: OrderNumber(parts[1]))
         case ("order", 3) where parts[2] == "tolerance": self = .orderTolerance(order: OrderNumber(parts[1]))
+        case ("plant", 2) where parts[1] == "backflush": self = .plantBackflush
         default: return nil
         }
     }

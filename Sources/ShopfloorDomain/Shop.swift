@@ -67,6 +67,9 @@ public struct Shop: Sendable {
         case .transferToOrder(let transfer):
             entries = try book.transfer(
                 transfer, context: context, policy: policy, catalog: catalog, inventory: &inventory, log: &log)
+        case .setPlantDefault(let value):
+            log.write(field: .plantBackflush, value: value.backflush.rawValue, subject: "plant", context: context)
+            entries = []
         }
         inventory.post(entries, context: context, log: &log)
         log.commit()
@@ -114,4 +117,8 @@ extension Shop {
     public var acknowledgements: [String: Acknowledgement] { log.acknowledgements }
     /// Field → last writer (rule 5).
     public var fieldWrites: [FieldKey: FieldWrite] { log.fieldWrites }
+    /// The plant's default backflush basis, when the working set read it.
+    public var plantBackflush: BackflushBasis? {
+        log.fieldWrites[.plantBackflush].flatMap { BackflushBasis(rawValue: $0.value) }
+    }
 }

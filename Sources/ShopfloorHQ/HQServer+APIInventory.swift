@@ -83,6 +83,19 @@ extension HQServer {
                 ) { try server.encoded(try server.replica.conflictRows(all: true).first { $0.id == id }) }
             }
         }
+        api.get("plant") { request, context in
+            await server.api(request, context, .read) { _ in
+                try server.json(PlantBody(backflush: try await offload { try server.replica.plantBackflush() } ?? .bom))
+            }
+        }
+        api.put("plant") { request, context in
+            await server.api(request, context, .write) { token in
+                let (body, bytes) = try await server.apiBody(PlantBody.self, request)
+                return try await server.author(
+                    .setPlantDefault(PlantDefault(backflush: body.backflush)), request, bytes, token, status: .ok
+                ) { try server.encoded(PlantBody(backflush: try server.replica.plantBackflush() ?? .bom)) }
+            }
+        }
         api.get("devices") { request, context in
             await server.api(request, context, .read) { _ in
                 try server.json(ItemsPage(items: try await offload { try server.registry.list() }, next: nil))
@@ -155,4 +168,9 @@ struct BOMBody: Codable {
 
 struct AcknowledgementBody: Decodable {
     var note: String?
+}
+
+/// `GET|PUT /api/v1/plant`: the plant's defaults.
+struct PlantBody: Codable {
+    var backflush: BackflushBasis
 }

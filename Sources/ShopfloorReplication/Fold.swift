@@ -115,6 +115,7 @@ extension Command {
         case .voidReceipt(let value): value.receipt
         case .acknowledgeConflict(let ack): ack.conflict
         case .transferToOrder(let value): value.order.rawValue
+        case .setPlantDefault: "plant"
         }
     }
 }

@@ -16,6 +16,7 @@ public enum OperationKind: String, Sendable, Codable, CaseIterable {
     case voidReceipt = "receipt.void"
     case acknowledgeConflict = "conflict.ack"
     case transferToOrder = "order.transfer"
+    case setPlantDefault = "plant.default"
 
     static func encoder() -> JSONEncoder {
         let encoder = JSONEncoder()
@@ -44,6 +45,7 @@ public enum OperationKind: String, Sendable, Codable, CaseIterable {
         case .voidReceipt(let value): (.voidReceipt, json(value))
         case .acknowledgeConflict(let value): (.acknowledgeConflict, json(value))
         case .transferToOrder(let value): (.transferToOrder, json(value))
+        case .setPlantDefault(let value): (.setPlantDefault, json(value))
         }
     }
 
@@ -69,6 +71,7 @@ public enum OperationKind: String, Sendable, Codable, CaseIterable {
         case .voidReceipt: return .voidReceipt(try read(VoidReceipt.self))
         case .acknowledgeConflict: return .acknowledgeConflict(try read(AcknowledgeConflict.self))
         case .transferToOrder: return .transferToOrder(try read(OrderTransfer.self))
+        case .setPlantDefault: return .setPlantDefault(try read(PlantDefault.self))
         }
     }
 }

@@ -13,7 +13,7 @@ struct Intent {
 extension SimulationRun {
     private enum Kind {
         case addItem, addLocation, setBOM, stockIn, stockOut, transfer, createOrder, setCost, editOrder, transition
-        case receipt, void, acknowledge, orderTransfer
+        case receipt, void, acknowledge, orderTransfer, plantDefault
     }
 
     /// A random command shaped by what `node` knows, as a user of that device would try it; `seen` is the state
@@ -33,7 +33,7 @@ extension SimulationRun {
             kind = rng.weighted([
                 (Kind.addItem, 5), (.addLocation, 3), (.setBOM, 5), (.stockIn, 10), (.stockOut, 5), (.transfer, 5),
                 (.createOrder, 9), (.setCost, 4), (.editOrder, 4), (.transition, 16), (.receipt, 22), (.void, 4),
-                (.acknowledge, 4), (.orderTransfer, 5),
+                (.acknowledge, 4), (.orderTransfer, 5), (.plantDefault, 1),
             ])
         }
         switch kind {
@@ -51,6 +51,10 @@ extension SimulationRun {
         case .void: return void(shop) ?? receipt(node, shop) ?? stockIn(shop)
         case .acknowledge: return acknowledge(node) ?? stockIn(shop)
         case .orderTransfer: return orderTransfer(shop) ?? transfer(shop)
+        case .plantDefault:
+            return Intent(
+                label: "plant.default",
+                command: .setPlantDefault(PlantDefault(backflush: rng.pick(BackflushBasis.allCases)!)), mustRefuse: nil)
         }
     }
 

@@ -143,6 +143,8 @@ extension Replica {
         _ create: CreateOrder, numbered: Bool, bookkeeping: Bookkeeping? = nil
     ) throws -> (Recorded, OrderNumber) {
         var create = create
+        // The plant's default basis, resolved here: the order's operation says which basis it has.
+        if create.backflush == nil, let basis = try plantBackflush(), basis != .bom { create.backflush = basis }
         if !numbered {
             var probe = create
             probe.number = "new"
@@ -180,5 +182,16 @@ extension Replica {
         }
         guard !needed.isEmpty else { throw ReplicaError.refused(.nothingToTransfer(detail.number)) }
         return OrderTransfer(order: detail.number, from: from, lines: needed)
+    }
+}
+
+extension Replica {
+    /// The plant's default backflush basis as this replica knows it; nil when never set (`bom`).
+    public func plantBackflush() throws -> BackflushBasis? {
+        try read { db in
+            try String.fetchOne(
+                db, sql: "SELECT value FROM field_writes WHERE key = ?", arguments: [FieldKey.plantBackflush.rawValue]
+            ).flatMap(BackflushBasis.init(rawValue:))
+        }
     }
 }

@@ -72,5 +72,32 @@ extension CLIProcessTests {
             #expect(shown.contains("TRANSFERRED") && shown.contains("SCRAPPED"))
             #expect(shown.contains("WIP WIP, FG FG"))
         }
+
+        /// The plant default: new orders take it unless they name a basis; orders made before keep theirs.
+        @Test func thePlantDefaultBasis() throws {
+            struct Defaults: Decodable { var backflush: String }
+            let floor = try CLISandbox("plant-default")
+            try floor.ok("init", "--name", "floor-1")
+            try floor.record("location", "add", "PLANT")
+            try floor.record("item", "add", "STEEL", "--kind", "material")
+            try floor.record("item", "add", "FRAME", "--kind", "product")
+            try floor.record("bom", "set", "FRAME", "STEEL=2.5")
+            #expect(try floor.json(Defaults.self, ["plant", "show"]).backflush == "bom")
+            try floor.record(
+                "order", "create", "--kind", "work", "--location", "PLANT", "--number", "WO-1", "--output", "FRAME=1")
+            try floor.record("plant", "set", "--backflush", "transferred")
+            #expect(try floor.json(Defaults.self, ["plant", "show"]).backflush == "transferred")
+            try floor.record(
+                "order", "create", "--kind", "work", "--location", "PLANT", "--number", "WO-2", "--output", "FRAME=1")
+            try floor.record(
+                "order", "create", "--kind", "work", "--location", "PLANT", "--number", "WO-3", "--backflush", "bom",
+                "--output", "FRAME=1")
+            let bases = try ["WO-1", "WO-2", "WO-3"].map {
+                try floor.json(StagedOrder.self, ["order", "show", $0]).backflush
+            }
+            #expect(bases == ["bom", "transferred", "bom"])
+            let wrong = try floor.run(["plant", "set", "--backflush", "fifo"])
+            #expect(wrong.status == 2)
+        }
     }
 }

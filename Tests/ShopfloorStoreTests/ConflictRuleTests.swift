@@ -1378,4 +1378,31 @@ private func onHand(_ replica: Replica, _ sku: SKU, _ location: String = "PLANT"
         let result = try converge(lab, base: base, devices: [a, b])
         for replica in result.replicas { try verify(replica, "transfer first: \(transferFirst)") }
     }
+
+    /// Two devices set the plant's default basis concurrently: the later in canonical order wins everywhere, and a
+    /// concurrent-edit conflict on `plant` lists both.
+    @Test(arguments: [true, false])
+    func concurrentPlantDefaults(aLater: Bool) throws {
+        let lab = ConflictLab()
+        let base = try lab.base(order: nil)
+        let a = try lab.device("aaaa", from: base)
+        let b = try lab.device("bbbb", from: base)
+        try pad(aLater ? a : b, 2)
+        let setA = try op(a, .setPlantDefault(PlantDefault(backflush: .transferred)))
+        let setB = try op(b, .setPlantDefault(PlantDefault(backflush: .bom)))
+        #expect((setB.key < setA.key) == aLater)
+        #expect(setA.schema == 2)
+
+        func verify(_ replica: Replica, _ label: String) throws {
+            #expect(try replica.plantBackflush() == (aLater ? .transferred : .bom), "\(label)")
+            let conflicts = try replica.conflictRows(all: true)
+            #expect(conflicts.map(\.kind) == ["concurrent-edit"], "\(label)")
+            #expect(conflicts.first?.subject == "plant")
+            if let conflict = conflicts.first {
+                #expect(operations(conflict) == [setA.id.description, setB.id.description])
+            }
+        }
+        let result = try converge(lab, base: base, devices: [a, b])
+        for replica in result.replicas { try verify(replica, "a later: \(aLater)") }
+    }
 }

@@ -196,6 +196,41 @@ import Testing
         }
     }
 
+    /// The plant default over REST: PUT then GET; an order created without a basis takes it, a Make Transfer
+    /// stages its inputs, and both show through the API.
+    @Test func thePlantDefaultAndMakeTransferOverREST() async throws {
+        let dir = TempDirectory()
+        try await HQHarness.withHQ(at: dir.path("hq.sqlite")) { hq in
+            try seedCatalog(hq.replica)
+            try hq.replica.record(.addLocation(Location(code: "WIP")))
+            let token = try hq.server.tokens.create(name: "planner", scope: .write).token
+            let plant = try await hq.api(
+                "PUT", "/api/v1/plant", body: Data(#"{"backflush":"transferred"}"#.utf8), headers: Self.bearer(token))
+            #expect(plant.status == 200)
+            #expect(
+                try Self.object(try await hq.api("GET", "/api/v1/plant", headers: Self.bearer(token)).body)["backflush"]
+                    as? String == "transferred")
+            let order =
+                #"{"number":"PO-W","kind":"production","location":"PLANT","wip":"WIP","outputs":[{"sku":"CHAIR","quantity":"2","unit_cost":"1"}]}"#
+            let created = try Self.object(
+                try await hq.api("POST", "/api/v1/orders", body: Data(order.utf8), headers: Self.bearer(token)).body)
+            #expect(created["backflush"] as? String == "transferred")
+            #expect(created["wip"] as? String == "WIP")
+            _ = try await hq.api("POST", "/api/v1/orders/PO-W/enter", headers: Self.bearer(token))
+            let moved = try await hq.api(
+                "POST", "/api/v1/orders/PO-W/transfer", body: Data(#"{"from":"PLANT"}"#.utf8),
+                headers: Self.bearer(token))
+            #expect(moved.status == 200)
+            let inputs = try #require(try Self.object(moved.body)["inputs"] as? [[String: Any]])
+            #expect(inputs.allSatisfy { $0["transferred"] as? String == $0["required"] as? String })
+            let again = try await hq.api(
+                "POST", "/api/v1/orders/PO-W/transfer", body: Data(#"{"from":"PLANT"}"#.utf8),
+                headers: Self.bearer(token))
+            #expect(again.status == 422)
+            #expect(try Self.errorCode(again.body) == "validation_failed")
+        }
+    }
+
     @Test func refusalsUseOneShapeWithDomainCodes() async throws {
         let dir = TempDirectory()
         try await HQHarness.withHQ(at: dir.path("hq.sqlite")) { hq in

@@ -75,7 +75,7 @@ extension FieldKey {
     /// The order whose field this is, if any.
     var order: OrderNumber? {
         switch self {
-        case .item, .bom: nil
+        case .item, .bom, .plantBackflush: nil
         case .orderCost(let order, _), .orderDue(let order), .orderNotes(let order), .orderTolerance(let order): order
         }
     }

@@ -68,6 +68,7 @@ struct WorkingSetKeys {
             receipts.insert(value.receipt)
             voided.insert(value.receipt)
         case .acknowledgeConflict(let value): conflicts.insert(value.conflict)
+        case .setPlantDefault: fields.insert(.plantBackflush)
         case .transferToOrder(let value):
             orders.insert(value.order)
             locations.insert(value.from)
