@@ -7,6 +7,7 @@ let package = Package(
     products: [
         .executable(name: "shopfloor", targets: ["shopfloor"]),
         .executable(name: "shopfloor-hq", targets: ["shopfloor-hq"]),
+        .executable(name: "shopfloor-mcp", targets: ["shopfloor-mcp"]),
         .library(name: "ShopfloorDomain", targets: ["ShopfloorDomain"]),
     ],
     dependencies: [
@@ -91,14 +92,24 @@ let package = Package(
             name: "ShopfloorCLI",
             dependencies: [
                 "ShopfloorDomain", "ShopfloorStore",
-                "ShopfloorSync", "ShopfloorMCP",
-                .product(name: "MCP", package: "swift-sdk"),
+                "ShopfloorSync",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
         .executableTarget(name: "shopfloor", dependencies: ["ShopfloorCLI"]),
+        // `shopfloor mcp` runs this, so the floor CLI does not load the MCP SDK's networking libraries (libcurl and
+        // some twenty more) on every command.
+        .executableTarget(
+            name: "shopfloor-mcp",
+            dependencies: [
+                "ShopfloorMCP", "ShopfloorReplication", "ShopfloorStore",
+                .product(name: "MCP", package: "swift-sdk"),
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
         // The deterministic simulator: HQ and N replicas in one process, real fold, real SQLite, hostile network.
         .target(
             name: "ShopfloorSimulator",
@@ -169,7 +180,7 @@ let package = Package(
                 "ShopfloorDomain", "ShopfloorReplication", "ShopfloorStore", "ShopfloorHQ", "ShopfloorSync",
                 "ShopfloorSimulator", "ShopfloorMCP",
                 .product(name: "MCP", package: "swift-sdk"),
-                "shopfloor",
+                "shopfloor", "shopfloor-mcp",
                 "shopfloor-hq",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
