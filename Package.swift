@@ -110,11 +110,12 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
-        // The deterministic simulator: HQ and N replicas in one process, real fold, real SQLite, hostile network.
+        // The deterministic simulator: HQ and N replicas in one process, real fold, real SQLite, the shipped sync session
+        // and service, a hostile network between them.
         .target(
             name: "ShopfloorSimulator",
             dependencies: [
-                "ShopfloorDomain", "ShopfloorReplication", "ShopfloorStore",
+                "ShopfloorDomain", "ShopfloorReplication", "ShopfloorStore", "ShopfloorHQ", "ShopfloorSync",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Logging", package: "swift-log"),
             ]

@@ -15,10 +15,11 @@ public struct DeviceRegistry: Sendable {
         try replica.migrate(Self.migrator)
     }
 
-    struct Record {
-        var id: String
-        var replica: String?
-        var revoked: Bool
+    /// An authenticated device.
+    package struct Record: Sendable {
+        package var id: String
+        package var replica: String?
+        package var revoked: Bool
     }
 
     /// Enrols a device; the returned secret is never shown again.
@@ -70,7 +71,7 @@ public struct DeviceRegistry: Sendable {
     }
 
     /// Checks a device's credentials; throws 401 for unknown or wrong, 403 for revoked.
-    func authenticate(id: String, secret: String) throws -> Record {
+    package func authenticate(id: String, secret: String) throws -> Record {
         let row = try replica.read { db in
             try Row.fetchOne(
                 db, sql: "SELECT id, secret_hash, salt, replica, revoked FROM devices WHERE id = ?", arguments: [id])

@@ -74,40 +74,4 @@ extension HQServer {
             }
         }
     }
-
-    /// Keeps a rule-8 refusal where an operator can see it.
-    func recordBoundaryRefusals(_ results: [PushResult], operations: [ShopOperation], device: String) {
-        let refused = zip(results, operations).filter { $0.0.code == RefusalCode.contentMismatch.rawValue }
-        guard !refused.isEmpty else { return }
-        let now = ISO8601DateFormatter().string(from: Date())
-        do {
-            try replica.writeBookkeeping { db in
-                for (result, op) in refused {
-                    try db.execute(
-                        sql: """
-                            INSERT INTO boundary_refusals (operation, device, code, message, fingerprint, at)
-                            VALUES (?, ?, ?, ?, ?, ?)
-                            ON CONFLICT (operation, device, fingerprint) DO UPDATE SET count = count + 1, at = excluded.at
-                            """,
-                        arguments: [
-                            result.id, device, result.code ?? "",
-                            String((result.message ?? "").prefix(DeviceRegistry.refusalMessageMax)),
-                            DeviceRegistry.fingerprint(op.payload), now,
-                        ])
-                }
-                // Bounded: the oldest refusals beyond the cap are dropped.
-                try db.execute(
-                    sql: """
-                        DELETE FROM boundary_refusals WHERE (operation, device, fingerprint) IN
-                            (SELECT operation, device, fingerprint FROM boundary_refusals
-                             ORDER BY at DESC, operation DESC LIMIT -1 OFFSET ?)
-                        """, arguments: [DeviceRegistry.refusalsMax])
-            }
-        } catch {
-            logger.error("could not record a boundary refusal", metadata: ["error": "\(error)"])
-        }
-        logger.warning(
-            "operation id reused with different content (device restored from an old backup?)",
-            metadata: ["device": "\(device)", "operations": "\(refused.map(\.0.id))"])
-    }
 }

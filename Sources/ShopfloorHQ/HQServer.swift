@@ -31,6 +31,8 @@ public struct HQServer: Sendable {
     public let configuration: HQConfiguration
     public let logger: Logger
     let committer: GroupCommitter
+    /// The sync protocol's push and pull, which the HTTP endpoints serve.
+    let sync: SyncService
     let throttle: AuthenticationThrottle
     /// The last digest computed and the op set it is of: the digest is a function of the op set alone.
     let digestCache = DigestCache()
@@ -45,6 +47,7 @@ public struct HQServer: Sendable {
         self.registry = try DeviceRegistry(replica: replica)
         self.tokens = try APITokens(replica: replica)
         self.committer = GroupCommitter(replica: replica)
+        self.sync = SyncService(replica: replica, registry: registry, configuration: configuration, logger: logger)
         self.configuration = configuration
         self.logger = logger
         self.throttle = AuthenticationThrottle(
@@ -313,7 +316,7 @@ final class DigestCache: Sendable {
 }
 
 /// A push refused as a whole, with every operation's answer.
-struct HQPushRefusal: Error {
-    var error: HQError
-    var results: [PushResult]
+package struct HQPushRefusal: Error {
+    package var error: HQError
+    package var results: [PushResult]
 }

@@ -2,6 +2,7 @@ import Foundation
 import GRDB
 import ShopfloorReplication
 import ShopfloorStore
+import ShopfloorSync
 import Synchronization
 
 /// A crash inside a write transaction, thrown at a ``CrashSite`` by an armed ``Tripwire``.
@@ -49,14 +50,15 @@ final class SimulatedNode {
     let configuration: ReplicaConfiguration
     let tripwire: Tripwire
     private var handle: Replica?
-    /// SyncClient's `pushed`: the highest own counter HQ confirmed. Saved in the replica's `sync_state` after every
-    /// confirmed batch, and read back after a crash.
+    /// The session's saved progress (``SyncSettings/pushed``): the highest own counter HQ confirmed, as of the last
+    /// save; read back after a crash.
     var sent: UInt64 = 0
     /// Sync attempts fail until this step (a partition).
     var partitionedUntil = -1
-    /// The last push batch HQ stored and the last pull page integrated: a stale copy may arrive late.
+    /// The last push batch HQ stored: a stale copy may arrive late.
     var lastBatch: [ShopOperation] = []
-    var lastPage: PullPage?
+    /// The device's enrolment at HQ (floor devices only).
+    var credentials: DeviceCredentials?
 
     var replica: Replica {
         guard let handle else { preconditionFailure("replica \(id) used while closed") }
@@ -72,41 +74,14 @@ final class SimulatedNode {
         self.configuration = configuration
         self.tripwire = tripwire
         handle = try Replica.create(at: path, name: id, id: id, configuration: configuration)
-        try handle!.migrate(Self.migrator)
-    }
-
-    /// The simulated device's own progress table, as `SyncSettings` keeps one (the replica owns none).
-    static var migrator: DatabaseMigrator {
-        var migrator = DatabaseMigrator()
-        migrator.registerMigration("sim-v1-sync-state") { db in
-            try db.execute(
-                sql:
-                    "CREATE TABLE IF NOT EXISTS sync_state (key TEXT PRIMARY KEY NOT NULL, value TEXT NOT NULL) WITHOUT ROWID"
-            )
-        }
-        return migrator
+        sent = try SyncSettings.load(from: handle!).pushed
     }
 
     /// A crash between operations: the process forgets everything but the file.
     func crashAndReopen() throws {
         handle = nil
         handle = try Replica.open(at: path, configuration: configuration)
-        sent = try loadSent()
-    }
-
-    func saveSent() throws {
-        let value = "\(sent)"
-        try replica.writeBookkeeping { db in
-            try db.execute(
-                sql: "INSERT OR REPLACE INTO sync_state (key, value) VALUES ('pushed', ?)", arguments: [value])
-        }
-    }
-
-    func loadSent() throws -> UInt64 {
-        let text = try replica.read { db in
-            try String.fetchOne(db, sql: "SELECT value FROM sync_state WHERE key = 'pushed'")
-        }
-        return text.flatMap { UInt64($0) } ?? 0
+        sent = try SyncSettings.load(from: replica).pushed
     }
 
     func close() {

@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import ShopfloorReplication
 
 /// What one simulation run does. Everything the run decides is derived from ``seed``.
 public struct SimulationConfiguration: Sendable {
@@ -16,6 +17,10 @@ public struct SimulationConfiguration: Sendable {
     public var pullOperationsMax: Int
     /// Percent chance for each fault per message: a lost request, a lost reply, a duplicate, a reordering.
     public var faultPercent: Int
+    /// Sends of one request at most, in a session (the first and its retries).
+    public var attemptsMax: Int
+    /// A defect planted in every sync session (the fault-injection test).
+    package var sessionFault: SyncSession.Fault?
     /// Sync rounds after the network heals before "did not converge" is a violation.
     public var healRoundsMax: Int
     /// Keep a step-by-step trace in the result (for replaying a failing seed).
@@ -24,7 +29,8 @@ public struct SimulationConfiguration: Sendable {
 
     public init(
         seed: UInt64, replicas: Int = 5, steps: Int = 200, workDirectory: String, pushOperationsMax: Int = 8,
-        pullOperationsMax: Int = 12, faultPercent: Int = 5, healRoundsMax: Int = 8, trace: Bool = false,
+        pullOperationsMax: Int = 12, faultPercent: Int = 5, attemptsMax: Int = 3, healRoundsMax: Int = 8,
+        trace: Bool = false,
         logger: Logger = SimulationConfiguration.quietLogger
     ) {
         precondition(replicas >= 1 && replicas <= 64, "1 … 64 floor replicas")
@@ -37,6 +43,7 @@ public struct SimulationConfiguration: Sendable {
         self.pushOperationsMax = pushOperationsMax
         self.pullOperationsMax = pullOperationsMax
         self.faultPercent = faultPercent
+        self.attemptsMax = attemptsMax
         self.healRoundsMax = healRoundsMax
         self.trace = trace
         self.logger = logger

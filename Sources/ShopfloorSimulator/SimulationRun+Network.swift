@@ -1,9 +1,13 @@
+import Foundation
+import ShopfloorHQ
 import ShopfloorReplication
 import ShopfloorStore
+import ShopfloorSync
 
-/// The sync algorithm of `SyncClient` and HQ's push and pull endpoints, in process: the same calls on the same
-/// replicas, with the network between them replaced by the generator (lost requests and replies, duplicated and
-/// reordered messages, partitions).
+/// The simulator's driver of the shipped sync: the device's ``SyncSession`` and HQ's ``SyncService``, with the
+/// network between them replaced by the generator (lost requests and replies, duplicated and stale messages,
+/// partitions, and a random order of a pull request against the fold running beside it). The session decides every
+/// retry, realignment and cursor; this file only delivers, loses or repeats what it asks for.
 extension SimulationRun {
     /// Fates of one message.
     private enum Fate {
@@ -18,19 +22,19 @@ extension SimulationRun {
         ])
     }
 
-    /// One sync session of `node`: push its own operations, then pull until HQ has nothing more.
+    /// HQ's sync service over HQ's current file (the handle changes when HQ crashes and reopens).
+    var service: SyncService {
+        get throws { SyncService(replica: hq.replica, registry: try DeviceRegistry(replica: hq.replica)) }
+    }
+
+    /// One sync session of `node`, as `shopfloor sync` runs it.
     func sync(_ node: SimulatedNode, faults: Bool) {
         count("sync.attempt")
-        if node.partitionedUntil > step {
-            count("sync.partitioned")
-            note("\(node.id) cannot reach HQ (partitioned)")
-            return
-        }
         do {
-            guard try push(node, faults: faults), try pull(node, faults: faults) else { return }
-            count("sync.completed")
-            note(
-                "\(node.id) synced: vector \(node.replica.versionVector), through seq \(node.replica.sequencedThrough)")
+            let service = try self.service
+            guard let credentials = node.credentials else { preconditionFailure("\(node.id) is not enrolled") }
+            let device = try service.registry.authenticate(id: credentials.deviceID, secret: credentials.secret)
+            try drive(node, device: device, service: service, faults: faults)
         } catch let crash as SimulatedCrash {
             note("\(node.id) sync: \(crash)")
         } catch {
@@ -38,74 +42,212 @@ extension SimulationRun {
         }
     }
 
-    // MARK: Push
+    private func sessionConfiguration(faults: Bool) -> SyncSession.Configuration {
+        let pageLimit = faults ? rng.int(1...configuration.pullOperationsMax) : configuration.pullOperationsMax
+        var session = SyncSession.Configuration(
+            batchOperationsMax: faults ? rng.int(1...configuration.pushOperationsMax) : configuration.pushOperationsMax,
+            attemptsMax: configuration.attemptsMax, backoffInitialSeconds: 0, backoffMaxSeconds: 0,
+            pullGroupEntries: rng.int(1...3 * pageLimit), pullPageLimit: pageLimit)
+        session.fault = configuration.sessionFault
+        return session
+    }
 
-    /// Returns false when the session ended early (a lost message: the client gives up and retries next time).
-    private func push(_ node: SimulatedNode, faults: Bool) throws -> Bool {
-        var realignments = 0
-        // Bounded: every pass sends at least one operation or realigns, and there are at most so many.
-        for _ in 0..<100_000 {
-            let size = faults ? rng.int(1...configuration.pushOperationsMax) : configuration.pushOperationsMax
-            let batch = try node.replica.operations(authoredBy: node.id, after: node.sent, limit: size)
-            guard let last = batch.last else { return true }
-            count("push.batch")
-            let fate = fate(faults: faults)
-            switch fate {
-            case .requestLost:
-                count("push.request-lost")
-                note("\(node.id) push of \(batch.first!.id)…\(last.id) lost on the way")
-                return false
-            case .replyLost:
-                // HQ stored (or refused) the batch, but the device never hears: it will send it again.
-                let report = try hq.replica.integrate(batch, author: node.id, allOrNothing: true)
-                count("push.reply-lost")
-                note("\(node.id) push of \(batch.first!.id)…\(last.id) stored=\(report.stored), reply lost")
-                return false
-            case .reordered:
-                try pushLaterBatchFirst(node, after: last.id.counter, size: size)
-            case .duplicated, .delivered:
-                break
-            }
-            let report = try hq.replica.integrate(batch, author: node.id, allOrNothing: true)
-            if report.stored {
-                if case .duplicated = fate {
-                    // The same batch again (a retry crossing the reply), or an older one arriving late.
-                    try deliverPushAgain(node, rng.chance(50) || node.lastBatch.isEmpty ? batch : node.lastBatch)
+    /// Runs a session to its end. What the session asks for waits in `pending` (at most a request and a fold); with
+    /// faults, whichever of them completes first is drawn.
+    private func drive(
+        _ node: SimulatedNode, device: DeviceRegistry.Record, service: SyncService, faults: Bool
+    ) throws {
+        var session = SyncSession(replica: node.id, configuration: sessionConfiguration(faults: faults))
+        var settings = try SyncSettings.load(from: node.replica)
+        var actions = session.start(
+            pushed: settings.pushed, vector: node.replica.versionVector,
+            sequencedThrough: node.replica.sequencedThrough)
+        var pending: [() throws -> SyncSession.Event] = []
+        // Bounded: each event is a read, an answer, a wait or a fold, and a session has finitely many of each.
+        for _ in 0..<1_000_000 {
+            for action in actions {
+                switch action {
+                case .read(let after, let limit):
+                    let operations = try node.replica.operations(authoredBy: node.id, after: after, limit: limit)
+                    pending.insert({ .read(operations) }, at: 0)
+                case .savePushed(let counter):
+                    settings.pushed = counter
+                    try settings.save(to: node.replica)
+                    node.sent = counter
+                case .progress: break
+                case .send(let request):
+                    pending.append { [self] in try deliver(request, from: node, device, service, faults: faults) }
+                case .wait:
+                    count("sync.retry")
+                    pending.append { .waited }
+                case .integrate(let pages):
+                    pending.append { [self] in try fold(pages, into: node, faults: faults) }
+                case .finish(let summary):
+                    count("sync.completed")
+                    note(
+                        "\(node.id) synced (pushed \(summary.pushed), duplicates \(summary.duplicates), pulled "
+                            + "\(summary.pulled)): vector \(node.replica.versionVector), through seq "
+                            + "\(node.replica.sequencedThrough)")
+                    return
+                case .fail(let failure):
+                    ended(node, failure)
+                    return
                 }
-                node.lastBatch = batch
-                node.sent = max(node.sent, last.id.counter)
-                try node.saveSent()
-                count("push.stored")
-                note("\(node.id) pushed \(batch.first!.id)…\(last.id)")
-                continue
             }
-            let refusals = refusals(report.outcomes)
-            if refusals.allSatisfy({ $0.code == .missingDependency }), realignments < 3 {
-                // SyncClient: HQ lacks earlier operations; resend from HQ's vector.
-                realignments += 1
-                count("push.realigned")
-                node.sent = hq.replica.versionVector[node.id]
-                try node.saveSent()
-                continue
+            guard !pending.isEmpty else {
+                violate("sync", node, "the session waits for nothing")
+                return
             }
-            violate("push-refused", node, "HQ refused its own operations: \(refusals.prefix(3).map(\.message))")
-            return false
+            let next = pending.remove(at: faults ? rng.int(0...pending.count - 1) : 0)
+            actions = session.handle(try next())
         }
-        return true
+        violate("sync", node, "the session did not end")
     }
 
-    /// A copy of a stored batch: every operation is a duplicate and HQ does not change.
-    private func deliverPushAgain(_ node: SimulatedNode, _ batch: [ShopOperation]) throws {
-        count("push.duplicated")
-        let before = hq.replica.versionVector
-        let report = try hq.replica.integrate(batch, author: node.id, allOrNothing: true)
-        if !report.stored || !report.outcomes.allSatisfy({ $0 == .duplicate }) || hq.replica.versionVector != before {
-            violate("idempotence", node, "a repeated push was not all duplicates: \(report.outcomes)")
+    private func ended(_ node: SimulatedNode, _ failure: SyncSession.Failure) {
+        switch failure {
+        case .unreachable(let attempts, let lastError):
+            count("sync.gave-up")
+            note("\(node.id) gave up after \(attempts) attempts: \(lastError)")
+        case .refused(let status, let code, let message):
+            violate("sync-refused", node, "HQ refused the session (\(status) \(code)): \(message)")
+        case .protocolViolation(let message):
+            violate("protocol", node, message)
         }
     }
+
+    // MARK: Requests
+
+    /// Delivers one request to HQ's service, or loses it or its reply, or repeats it.
+    private func deliver(
+        _ request: SyncSession.Request, from node: SimulatedNode, _ device: DeviceRegistry.Record,
+        _ service: SyncService, faults: Bool
+    ) throws -> SyncSession.Event {
+        if node.partitionedUntil > step {
+            count("sync.partitioned")
+            return .failed("HQ unreachable (partitioned)")
+        }
+        let fate = fate(faults: faults)
+        if case .requestLost = fate {
+            count("request-lost")
+            note("\(node.id) request lost on the way")
+            return .failed("request lost")
+        }
+        if case .reordered = fate, case .push(let push) = request, let last = push.operations.last {
+            try pushLaterBatchFirst(node, device, service, after: last.id.counter, size: push.operations.count)
+        }
+        if case .reordered = fate, case .pull(let pull) = request {
+            try pullLaterPageFirst(node, device, service, pull)
+        }
+        let event = try answer(request, node, device, service)
+        if case .duplicated = fate { try repeatRequest(request, node, device, service) }
+        if case .replyLost = fate {
+            count("reply-lost")
+            note("\(node.id) reply lost")
+            return .failed("reply lost")
+        }
+        return event
+    }
+
+    /// HQ's answer to a request, through the wire's encodings: the batch encoding for pushes and pull pages.
+    private func answer(
+        _ request: SyncSession.Request, _ node: SimulatedNode, _ device: DeviceRegistry.Record,
+        _ service: SyncService
+    ) throws -> SyncSession.Event {
+        do {
+            switch request {
+            case .push(let push):
+                count("push.batch")
+                let received = try BatchEncoding.decodePush(BatchEncoding.encode(push))
+                let response = try service.push(received, from: device)
+                node.lastBatch = push.operations
+                count("push.stored")
+                note("\(node.id) pushed \(push.operations.first!.id)…\(push.operations.last!.id)")
+                return .answered(.pushed(response))
+            case .pull(let pull):
+                count("pull.page")
+                let page = try BatchEncoding.decodePull(BatchEncoding.encode(try service.pull(pull, from: device)))
+                note(
+                    "\(node.id) pulled after \(pull.after ?? 0): \(page.operations.count) operations, "
+                        + "\(page.sequenced.count) assignments, through \(page.last)")
+                return .answered(.page(page))
+            case .vector:
+                count("push.realigned")
+                return .answered(.vector(hq.replica.versionVector))
+            }
+        } catch let refusal as HQPushRefusal {
+            note("\(node.id) push refused: \(refusal.error)")
+            return .refused(
+                status: Int(refusal.error.status.code), code: refusal.error.code, message: refusal.error.message,
+                retryAfterSeconds: nil)
+        } catch let error as HQError {
+            note("\(node.id) request refused: \(error)")
+            return .refused(
+                status: Int(error.status.code), code: error.code, message: error.message,
+                retryAfterSeconds: error.retryAfter)
+        }
+    }
+
+    /// A request arrives twice (a retry crossing the reply), or an older push arrives late: a push's copy must be
+    /// all duplicates and leave HQ as it was.
+    private func repeatRequest(
+        _ request: SyncSession.Request, _ node: SimulatedNode, _ device: DeviceRegistry.Record,
+        _ service: SyncService
+    ) throws {
+        count("request-duplicated")
+        guard case .push(let push) = request else {
+            _ = try? answer(request, node, device, service)
+            return
+        }
+        let copy = rng.chance(50) || node.lastBatch.isEmpty ? push.operations : node.lastBatch
+        let before = hq.replica.versionVector
+        do {
+            let response = try service.push(PushRequest(replica: node.id, operations: copy), from: device)
+            if !response.results.allSatisfy({ $0.status == .duplicate }) || hq.replica.versionVector != before {
+                violate("idempotence", node, "a repeated push was not all duplicates: \(response.results)")
+            }
+        } catch let refusal as HQPushRefusal {
+            // The original was refused too (a gap HQ lacks): the copy is refused alike and stores nothing.
+            if hq.replica.versionVector != before {
+                violate("atomicity", hq, "a refused repeated push changed HQ: \(refusal.error)")
+            }
+        }
+    }
+
+    // MARK: Folding
+
+    /// Folds the pages the session took, in one transaction; sometimes folds them again, as a device does that
+    /// crashed after the commit and before it went on, which must change nothing.
+    private func fold(_ pages: [PullResponse], into node: SimulatedNode, faults: Bool) throws -> SyncSession.Event {
+        let operations = pages.flatMap(\.operations)
+        let assignments = Dictionary(
+            pages.lazy.flatMap(\.sequenced).map { ($0.id, $0.seq) }, uniquingKeysWith: { $1 })
+        let report = try node.replica.integrate(operations, assignments: assignments)
+        let refusals = refusals(report.outcomes)
+        count("pull.accepted", report.outcomes.count(where: \.isAccepted))
+        if faults, rng.chance(configuration.faultPercent) {
+            count("pull.folded-twice")
+            let before = try snapshot(node.replica)
+            let again = try node.replica.integrate(operations, assignments: assignments)
+            let after = try snapshot(node.replica)
+            if !again.outcomes.allSatisfy({ $0 == .duplicate }) || after != before {
+                violate("idempotence", node, "pages folded twice changed the replica: \(again.outcomes)")
+            }
+        }
+        return .integrated(
+            SyncSession.Integration(
+                accepted: report.outcomes.count(where: \.isAccepted),
+                refusal: refusals.first.map { "\($0.code.rawValue): \($0.message)" },
+                vector: node.replica.versionVector, sequencedThrough: node.replica.sequencedThrough))
+    }
+
+    // MARK: Out-of-order delivery
 
     /// The batch after `counter` arrives before the one that precedes it: HQ must refuse the gap and store nothing.
-    private func pushLaterBatchFirst(_ node: SimulatedNode, after counter: UInt64, size: Int) throws {
+    private func pushLaterBatchFirst(
+        _ node: SimulatedNode, _ device: DeviceRegistry.Record, _ service: SyncService, after counter: UInt64,
+        size: Int
+    ) throws {
         let later = try node.replica.operations(authoredBy: node.id, after: counter, limit: size)
         guard let first = later.first else { return }
         count("push.reordered")
@@ -113,81 +255,35 @@ extension SimulationRun {
         // After a lost reply HQ may already hold the earlier batch: then there is no gap and the later one is fine.
         let gap = held + 1 < first.id.counter
         let before = try snapshot(hq.replica)
-        let report = try hq.replica.integrate(later, author: node.id, allOrNothing: true)
-        note("\(node.id) pushed \(first.id)… before its predecessor: stored=\(report.stored)")
+        var code: String?
+        do {
+            _ = try service.push(PushRequest(replica: node.id, operations: later), from: device)
+        } catch let refusal as HQPushRefusal {
+            code = refusal.error.code
+        }
+        note("\(node.id) pushed \(first.id)… before its predecessor: refused=\(code ?? "no")")
         guard gap else { return }
-        let refusals = refusals(report.outcomes)
-        if report.stored || refusals.isEmpty || !refusals.allSatisfy({ $0.code == .missingDependency }) {
+        if code != RefusalCode.missingDependency.rawValue {
             violate(
                 "causal-delivery", node,
                 "HQ held \(node.id):\(held) and was offered \(first.id): expected a missing_dependency refusal, got "
-                    + "stored=\(report.stored) \(refusals.map(\.code.rawValue))")
+                    + "\(code ?? "none")")
         }
         if try snapshot(hq.replica) != before {
             violate("atomicity", hq, "a refused push changed HQ")
         }
     }
 
-    // MARK: Pull
-
-    /// Returns false when the session ended early.
-    private func pull(_ node: SimulatedNode, faults: Bool) throws -> Bool {
-        for _ in 0..<100_000 {
-            let limit = faults ? rng.int(1...configuration.pullOperationsMax) : configuration.pullOperationsMax
-            let after = node.replica.sequencedThrough
-            let page = try hq.replica.page(after: after, holding: node.replica.versionVector, limit: limit)
-            if page.operations.isEmpty && page.sequenced.isEmpty {
-                if page.more { violate("pull", node, "HQ said more operations remain after \(after) but sent none") }
-                return true
-            }
-            count("pull.page")
-            let fate = fate(faults: faults)
-            switch fate {
-            case .requestLost, .replyLost:
-                count("pull.lost")
-                note("\(node.id) pull after \(after) lost")
-                return false
-            case .reordered:
-                try pullLaterPageFirst(node, page: page, limit: limit)
-            case .duplicated, .delivered:
-                break
-            }
-            try integrate(page, into: node)
-            note(
-                "\(node.id) pulled after \(after): \(page.operations.count) operations, \(page.sequenced.count) "
-                    + "assignments, through \(page.last)")
-            if case .duplicated = fate {
-                count("pull.duplicated")
-                let before = try snapshot(node.replica)
-                let report = try node.replica.integrate(page.operations, assignments: assignments(page))
-                let after = try snapshot(node.replica)
-                if !report.outcomes.allSatisfy({ $0 == .duplicate }) || after != before {
-                    violate("idempotence", node, "a page delivered twice changed the replica: \(report.outcomes)")
-                }
-            }
-        }
-        return true
-    }
-
-    private func assignments(_ page: PullPage) -> [OperationID: UInt64] {
-        Dictionary(page.sequenced.map { ($0.id, $0.seq) }, uniquingKeysWith: { $1 })
-    }
-
-    private func integrate(_ page: PullPage, into node: SimulatedNode) throws {
-        let report = try node.replica.integrate(page.operations, assignments: assignments(page))
-        let refusals = refusals(report.outcomes)
-        if !refusals.isEmpty {
-            violate("pull-refused", node, "a page from HQ was refused: \(refusals.prefix(3).map(\.message))")
-        }
-        count("pull.accepted", report.outcomes.filter(\.isAccepted).count)
-    }
-
-    /// The page after `page` is delivered first (all or nothing, so a gap changes nothing); the client then goes
-    /// on with the earlier one.
-    private func pullLaterPageFirst(_ node: SimulatedNode, page: PullPage, limit: Int) throws {
-        var holding = node.replica.versionVector
+    /// The page after the one asked for is delivered first (all or nothing, so a gap changes nothing); the session
+    /// then goes on with the one it asked for.
+    private func pullLaterPageFirst(
+        _ node: SimulatedNode, _ device: DeviceRegistry.Record, _ service: SyncService, _ pull: PullRequest
+    ) throws {
+        let page = try service.pull(pull, from: device)
+        var holding = pull.vector
         for op in page.operations { holding.record(op.id) }
-        let later = try hq.replica.page(after: page.last, holding: holding, limit: limit)
+        let later = try service.pull(
+            PullRequest(vector: holding, limit: pull.limit, after: page.last), from: device)
         guard !later.operations.isEmpty else { return }
         count("pull.reordered")
         // Which of the later page's operations the replica can take now, checked as admission does.
@@ -200,8 +296,9 @@ extension SimulationRun {
             }
             vector.record(op.id)
         }
+        let assignments = Dictionary(later.sequenced.map { ($0.id, $0.seq) }, uniquingKeysWith: { $1 })
         let before = try snapshot(node.replica)
-        let report = try node.replica.integrate(later.operations, allOrNothing: true, assignments: assignments(later))
+        let report = try node.replica.integrate(later.operations, allOrNothing: true, assignments: assignments)
         let refusals = refusals(report.outcomes)
         note("\(node.id) got the page after \(page.last) first: gap=\(gap) stored=\(report.stored)")
         if gap {

@@ -1,5 +1,6 @@
 import Foundation
 import ShopfloorDomain
+import ShopfloorHQ
 import ShopfloorReplication
 import ShopfloorStore
 
@@ -48,6 +49,8 @@ final class SimulationRun {
             floors.append(try node("r\(index)", skewSeconds: skew, sequencer: false))
         }
         self.floors = floors
+        let registry = try DeviceRegistry(replica: hq.replica)
+        for floor in floors { floor.credentials = try registry.add(name: floor.id) }
     }
 
     private enum Event: CaseIterable {

@@ -108,7 +108,7 @@ extension Replica {
                             run = seq
                         }
                     }
-                    let assignments = state.sequencer ? assignments : assignments.filter { keep[$0.key] == $0.value }
+                    var assignments = state.sequencer ? assignments : assignments.filter { keep[$0.key] == $0.value }
                     for var op in ops {
                         if !state.sequencer, let seq = op.seq, keep[op.id] != seq { op.seq = nil }
                         var command: Command?
@@ -125,6 +125,10 @@ extension Replica {
                             vector.record(op.id)
                             lamport = max(lamport, op.lamport)
                             accepted.append(op)
+                        } else if outcome == .duplicate, !state.sequencer, let seq = op.seq {
+                            // An operation held here unnumbered (handed over out of HQ's order) that a page sends
+                            // again in full, because the pull's vector trailed: its number counts as an assignment.
+                            assignments[op.id] = seq
                         }
                         outcomes.append(outcome)
                     }

@@ -50,6 +50,13 @@ public struct SyncClient: Sendable {
             self.backoffMaxSeconds = backoffMaxSeconds
             self.requestTimeoutSeconds = requestTimeoutSeconds
         }
+
+        /// The session's part of it.
+        public var session: SyncSession.Configuration {
+            SyncSession.Configuration(
+                batchOperationsMax: batchOperationsMax, attemptsMax: attemptsMax,
+                backoffInitialSeconds: backoffInitialSeconds, backoffMaxSeconds: backoffMaxSeconds)
+        }
     }
 
     public let replica: Replica
@@ -94,14 +101,13 @@ public struct SyncClient: Sendable {
     ) async throws -> SyncReport {
         var settings = try SyncSettings.load(from: replica)
         do {
-            let (pushed, duplicates) = try await push(settings: &settings, progress: progress)
-            let pulled = try await pull(progress: progress)
+            let summary = try await run(settings: &settings, progress: progress)
             settings.lastSync = Self.timestamp()
             settings.lastError = nil
             try settings.save(to: replica)
             return SyncReport(
-                pushed: pushed, duplicates: duplicates, pulled: pulled, digest: withDigest ? try replica.digest() : nil,
-                vector: replica.versionVector)
+                pushed: summary.pushed, duplicates: summary.duplicates, pulled: summary.pulled,
+                digest: withDigest ? try replica.digest() : nil, vector: replica.versionVector)
         } catch {
             settings.lastError = "\(error)"
             try? settings.save(to: replica)
@@ -109,115 +115,109 @@ public struct SyncClient: Sendable {
         }
     }
 
-    func push(settings: inout SyncSettings, progress: (SyncProgress) -> Void) async throws -> (Int, Int) {
-        var accepted = 0
-        var duplicates = 0
-        let own = replica.versionVector[replica.id]
-        let total = Int(own > settings.pushed ? own - settings.pushed : 0)
-        var realignments = 0
-        while true {
-            let batch = try replica.operations(
-                authoredBy: replica.id, after: settings.pushed, limit: configuration.batchOperationsMax)
-            guard !batch.isEmpty else { break }
-            do {
-                let response = try await sendPush(PushRequest(replica: replica.id, operations: batch))
-                accepted += response.results.filter { $0.status == .accepted }.count
-                duplicates += response.results.filter { $0.status == .duplicate }.count
-                settings.pushed = max(settings.pushed, batch.last!.id.counter)
-                try settings.save(to: replica)
-                progress(SyncProgress(phase: .push, done: accepted + duplicates, total: total))
-            } catch SyncError.refused(409, RefusalCode.missingDependency.rawValue, let message) where realignments < 3 {
-                // HQ lacks our earlier operations (restored from a backup?): start again from what it holds.
-                realignments += 1
-                let digest: DigestResponse = try await send("/v1/digest", body: nil as PullRequest?, method: .GET)
-                logger.warning(
-                    "HQ lacks earlier operations; resending from its vector",
-                    metadata: ["hq_counter": "\(digest.vector[replica.id])", "reason": "\(message)"])
-                settings.pushed = digest.vector[replica.id]
-                try settings.save(to: replica)
-            }
-        }
-        return (accepted, duplicates)
-    }
-
-    /// Entries (operations and bare sequence numbers) folded in one transaction. A device with unsynced work of its
-    /// own rewinds and refolds that suffix once per group, so groups much larger than a page keep that cost small
-    /// beside the pulled operations; the buffer ahead of the fold holds at most two groups.
-    var pullGroupEntries: Int { configuration.batchOperationsMax * 20 }
-
-    /// Pulls in rounds until a round's first page is empty. In a round, a producer fetches pages ahead (each after the
-    /// previous page's `last`) while the replica folds them, a group per transaction. Each request carries the vector
-    /// committed so far, which may trail the pages in flight: those hold only operations numbered after the earlier
-    /// ones, so it still tells HQ which the device holds. The empty page that ends the pull carries the final vector.
-    func pull(progress: (SyncProgress) -> Void) async throws -> Int {
-        var pulled = 0
-        var total = 0
-        while true {
-            let vector = replica.versionVector
-            let first: PullResponse = try await pullPage(after: replica.sequencedThrough, vector: vector)
-            if total == 0 {
-                total = Int(first.vector.total > vector.total ? first.vector.total - vector.total : 0)
-            }
-            guard PageBuffer.entries(first) > 0 else {
-                guard !first.more else {
-                    throw SyncError.protocolViolation("HQ said more operations remain but sent none")
-                }
-                return pulled
-            }
-            let buffer = PageBuffer(capacity: 2 * pullGroupEntries, committed: vector)
-            _ = await buffer.put(first)
-            let producer = Task { [self] in
-                var page = first
-                do {
-                    while page.more {
-                        page = try await pullPage(after: page.last, vector: await buffer.committed)
-                        guard PageBuffer.entries(page) > 0 else { break }
-                        guard await buffer.put(page) else { return }
+    /// Drives a ``SyncSession`` over HTTP: requests, waits and folds run as child tasks (a pull page is fetched while
+    /// the pages before it fold); reads and saves, which are short, run inline.
+    func run(settings: inout SyncSettings, progress: (SyncProgress) -> Void) async throws -> SyncSession.Summary {
+        var session = SyncSession(replica: replica.id, configuration: configuration.session)
+        var actions = session.start(
+            pushed: settings.pushed, vector: replica.versionVector, sequencedThrough: replica.sequencedThrough)
+        return try await withThrowingTaskGroup(of: SyncSession.Event.self) { group in
+            var ready: [SyncSession.Event] = []
+            var lastFailure = ""
+            while true {
+                for action in actions {
+                    switch action {
+                    case .read(let after, let limit):
+                        ready.append(.read(try replica.operations(authoredBy: replica.id, after: after, limit: limit)))
+                    case .savePushed(let counter):
+                        settings.pushed = counter
+                        try settings.save(to: replica)
+                    case .progress(let phase, let done, let total):
+                        progress(SyncProgress(phase: phase == .push ? .push : .pull, done: done, total: total))
+                    case .send(let request):
+                        if case .vector = request {
+                            logger.warning("HQ lacks earlier operations; resending from its vector")
+                        }
+                        group.addTask { try await exchange(request) }
+                    case .wait(let seconds):
+                        logger.notice("retrying", metadata: ["seconds": "\(seconds)", "error": "\(lastFailure)"])
+                        group.addTask {
+                            try await Task.sleep(nanoseconds: UInt64(seconds * 1_000_000_000))
+                            return .waited
+                        }
+                    case .integrate(let pages):
+                        group.addTask { try integrate(pages) }
+                    case .finish(let summary):
+                        return summary
+                    case .fail(let failure):
+                        group.cancelAll()
+                        throw SyncError(failure)
                     }
-                    await buffer.finish(.success(()))
-                } catch {
-                    await buffer.finish(.failure(error))
                 }
-            }
-            do {
-                while true {
-                    let group = try await buffer.take(minimum: pullGroupEntries)
-                    guard !group.isEmpty else { break }
-                    pulled += try integrate(group)
-                    await buffer.commit(replica.versionVector)
-                    progress(SyncProgress(phase: .pull, done: pulled, total: max(total, pulled)))
+                let event: SyncSession.Event
+                if ready.isEmpty {
+                    guard let next = try await group.next() else {
+                        throw SyncError.protocolViolation("the sync session waits for nothing")
+                    }
+                    event = next
+                } else {
+                    event = ready.removeFirst()
                 }
-            } catch {
-                await buffer.close()
-                producer.cancel()
-                throw error
+                switch event {
+                case .failed(let reason): lastFailure = reason
+                case .refused(let status, let code, let message, _): lastFailure = "\(status) \(code): \(message)"
+                default: break
+                }
+                actions = session.handle(event)
             }
-            await buffer.close()
         }
     }
 
-    /// Folds pulled pages in one transaction; returns how many operations were new here.
-    func integrate(_ pages: [PullResponse]) throws -> Int {
+    /// Folds pulled pages in one transaction.
+    func integrate(_ pages: [PullResponse]) throws -> SyncSession.Event {
         let operations = pages.flatMap(\.operations)
         let assignments = Dictionary(
             pages.lazy.flatMap(\.sequenced).map { ($0.id, $0.seq) }, uniquingKeysWith: { $1 })
         let report = try replica.integrate(operations, assignments: assignments)
+        var refusal: String?
         for (op, outcome) in zip(operations, report.outcomes) {
             if case .refused(let code, let message) = outcome {
-                throw SyncError.protocolViolation("HQ sent \(op.id) which was refused (\(code.rawValue)): \(message)")
+                refusal = "\(op.id) (\(code.rawValue)): \(message)"
+                break
             }
         }
-        return report.outcomes.filter(\.isAccepted).count
+        return .integrated(
+            SyncSession.Integration(
+                accepted: report.outcomes.count(where: \.isAccepted), refusal: refusal, vector: replica.versionVector,
+                sequencedThrough: replica.sequencedThrough))
     }
 
-    /// One JSON request with bounded retries on transient failures.
-    func send<Body: Encodable, Reply: Decodable>(
-        _ path: String, body: Body?, method: HTTPMethod = .POST
-    ) async throws -> Reply {
-        var bytes: ByteBuffer?
-        if let body { bytes = try Self.jsonBody(body) }
-        let (_, data) = try await exchange(path, body: bytes, method: method)
-        return try Self.decodeJSON(Reply.self, data, path: path)
+    /// One attempt at a request; the session decides about retries.
+    func exchange(_ request: SyncSession.Request) async throws -> SyncSession.Event {
+        do {
+            switch request {
+            case .push(let push):
+                // The compact encoding (PROTOCOL.md §19); the answer is JSON.
+                let reply = try await exchange(
+                    "/v1/push", body: ByteBuffer(bytes: BatchEncoding.encode(push)),
+                    contentType: BatchEncoding.contentType)
+                return .answered(.pushed(try Self.decodeJSON(PushResponse.self, reply.body, path: "/v1/push")))
+            case .pull(let pull):
+                return .answered(.page(try await pullPage(pull)))
+            case .vector:
+                let reply = try await exchange("/v1/digest", body: nil, method: .GET)
+                return .answered(
+                    .vector(try Self.decodeJSON(DigestResponse.self, reply.body, path: "/v1/digest").vector))
+            }
+        } catch let refusal as HTTPRefusal {
+            return .refused(
+                status: refusal.status, code: refusal.code, message: refusal.message,
+                retryAfterSeconds: refusal.retryAfterSeconds)
+        } catch let violation as SyncError {
+            throw violation
+        } catch {
+            return .failed("\(error)")
+        }
     }
 
     /// A JSON request body. Sorted keys: every context lists replicas in the same order, which gzip exploits.
@@ -233,16 +233,8 @@ public struct SyncClient: Sendable {
         }
     }
 
-    /// A push in the compact encoding (PROTOCOL.md §19); the answer is JSON.
-    func sendPush(_ push: PushRequest) async throws -> PushResponse {
-        let (_, data) = try await exchange(
-            "/v1/push", body: ByteBuffer(bytes: BatchEncoding.encode(push)), contentType: BatchEncoding.contentType)
-        return try Self.decodeJSON(PushResponse.self, data, path: "/v1/push")
-    }
-
     /// A pull page, asked for in the compact encoding; an HQ that answers in JSON is read as JSON.
-    func pullPage(after: UInt64, vector: VersionVector) async throws -> PullResponse {
-        let request = PullRequest(vector: vector, limit: configuration.batchOperationsMax * 4, after: after)
+    func pullPage(_ request: PullRequest) async throws -> PullResponse {
         let (contentType, data) = try await exchange(
             "/v1/pull", body: try Self.jsonBody(request),
             accept: "\(BatchEncoding.contentType), application/json;q=0.5")
@@ -254,7 +246,15 @@ public struct SyncClient: Sendable {
         }
     }
 
-    /// One request with bounded retries on transient failures; returns a 200 or 201 answer's content type and body.
+    /// HQ's error answer to one request.
+    struct HTTPRefusal: Error {
+        var status: Int
+        var code: String
+        var message: String
+        var retryAfterSeconds: Int?
+    }
+
+    /// One request; returns a 200 or 201 answer's content type and body, and throws ``HTTPRefusal`` for any other.
     func exchange(
         _ path: String, body: ByteBuffer?, method: HTTPMethod = .POST, contentType: String = "application/json",
         accept: String? = nil
@@ -267,45 +267,17 @@ public struct SyncClient: Sendable {
         let credentials = Data("\(deviceID):\(secret)".utf8).base64EncodedString()
         request.headers.add(name: "Authorization", value: "Basic \(credentials)")
         if let body { request.body = .bytes(body) }
-        var delay = configuration.backoffInitialSeconds
-        var lastError = ""
-        var throttled = false
-        for attempt in 1...configuration.attemptsMax {
-            do {
-                let response = try await http.execute(request, timeout: .seconds(configuration.requestTimeoutSeconds))
-                let bytes = try await response.body.collect(upTo: 256 * 1024 * 1024)
-                let data = Data(buffer: bytes)
-                if response.status.code == 200 || response.status.code == 201 {
-                    return (response.headers.first(name: "Content-Type"), data)
-                }
-                let error = try? JSONDecoder().decode(ErrorResponse.self, from: data)
-                let refusal = SyncError.refused(
-                    status: Int(response.status.code), code: error?.error.code ?? "http_\(response.status.code)",
-                    message: error?.error.message ?? response.status.reasonPhrase)
-                if response.status.code == 429, !throttled,
-                    let seconds = response.headers.first(name: "Retry-After").flatMap(Int.init),
-                    (1...60).contains(seconds)
-                {
-                    // HQ's back-off on bad credentials (PROTOCOL.md §3.2.1) hit this address: wait once, as told.
-                    throttled = true
-                    lastError = refusal.description
-                    logger.notice("HQ asks to retry later", metadata: ["path": "\(path)", "seconds": "\(seconds)"])
-                    try await Task.sleep(for: .seconds(seconds))
-                    continue
-                }
-                guard response.status.code >= 500 else { throw refusal }
-                lastError = refusal.description
-            } catch let error as SyncError {
-                throw error
-            } catch {
-                lastError = "\(error)"
-            }
-            guard attempt < configuration.attemptsMax else { break }
-            logger.notice("retrying", metadata: ["path": "\(path)", "attempt": "\(attempt)", "error": "\(lastError)"])
-            try await Task.sleep(nanoseconds: UInt64(delay * 1_000_000_000))
-            delay = min(delay * 2, configuration.backoffMaxSeconds)
+        let response = try await http.execute(request, timeout: .seconds(configuration.requestTimeoutSeconds))
+        let bytes = try await response.body.collect(upTo: 256 * 1024 * 1024)
+        let data = Data(buffer: bytes)
+        if response.status.code == 200 || response.status.code == 201 {
+            return (response.headers.first(name: "Content-Type"), data)
         }
-        throw SyncError.unreachable(attempts: configuration.attemptsMax, lastError: lastError)
+        let error = try? JSONDecoder().decode(ErrorResponse.self, from: data)
+        throw HTTPRefusal(
+            status: Int(response.status.code), code: error?.error.code ?? "http_\(response.status.code)",
+            message: error?.error.message ?? response.status.reasonPhrase,
+            retryAfterSeconds: response.headers.first(name: "Retry-After").flatMap(Int.init))
     }
 
     static func timestamp() -> String {

@@ -1,3 +1,5 @@
+import ShopfloorReplication
+
 /// Why a sync stopped.
 public enum SyncError: Error, Sendable, CustomStringConvertible {
     case notEnrolled
@@ -24,6 +26,17 @@ public enum SyncError: Error, Sendable, CustomStringConvertible {
         case .protocolViolation(let message): "protocol error: \(message)"
         case .unreadableCAFile(let path): "cannot read the CA file '\(path)' (PEM certificates of HQ's authority)"
         case .unreadableCredentialFile(let path): "cannot read '\(path)'"
+        }
+    }
+}
+
+extension SyncError {
+    /// Why the session stopped.
+    init(_ failure: SyncSession.Failure) {
+        switch failure {
+        case .refused(let status, let code, let message): self = .refused(status: status, code: code, message: message)
+        case .unreachable(let attempts, let lastError): self = .unreachable(attempts: attempts, lastError: lastError)
+        case .protocolViolation(let message): self = .protocolViolation(message)
         }
     }
 }

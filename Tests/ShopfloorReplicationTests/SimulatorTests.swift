@@ -1,6 +1,7 @@
 import Foundation
 import GRDB
 import ShopfloorDomain
+import ShopfloorReplication
 import ShopfloorSimulator
 import ShopfloorStore
 import Testing
@@ -33,6 +34,21 @@ import Testing
         #expect(first == second)
         let other = try Simulation.run(configuration(seed: 12))
         #expect(other.digest != first.digest)
+    }
+
+    /// The simulator drives the shipped sync session: a one-line defect planted in it (push progress never saved,
+    /// so every session resends the device's whole history) is found within a few seeds, by seeds that pass
+    /// without it.
+    @Test func aDefectPlantedInTheShippedSessionIsFound() throws {
+        var found: [UInt64] = []
+        for seed in 1...3 as ClosedRange<UInt64> {
+            var planted = configuration(seed: seed)
+            planted.sessionFault = .skipProgressSave
+            let result = try Simulation.run(planted)
+            if result.violations.contains(where: { $0.invariant == "convergence" }) { found.append(seed) }
+            #expect(try Simulation.run(configuration(seed: seed)).violations.isEmpty, "seed \(seed) without the defect")
+        }
+        #expect(!found.isEmpty, "no seed of 1…3 found the planted defect")
     }
 
     @Test(arguments: [
@@ -126,5 +142,40 @@ import Testing
         // Not silent: the refused BOM and the order's missing BOM are conflicts.
         #expect(try hq.shop.conflicts.contains { $0.kind == .refusedOperation })
         #expect(try hq.shop.conflicts.contains { $0.kind == .catalogMismatch && $0.subject == "WO-1" })
+    }
+
+    /// Found by seed 3 once the simulator drove the shipped session (its pull requests carry the vector committed so
+    /// far, which trails the pages in flight): a device holding an operation unnumbered (handed over out of HQ's
+    /// order) got it again in full, with its number, and dropped the number as part of a duplicate. The number then
+    /// never came again, so the device folded that operation after everything HQ had numbered: another order than
+    /// HQ's, other stock values, other conflicts.
+    @Test func aDuplicateCarriesItsSequenceNumber() throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("shopfloor-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        func replica(_ id: String, sequencer: Bool = false) throws -> Replica {
+            try Replica.create(
+                at: directory.appendingPathComponent("\(id).sqlite").path, name: id, id: id,
+                configuration: ReplicaConfiguration(durable: false, sequencer: sequencer))
+        }
+        let hq = try replica("hq", sequencer: true)
+        let (a, b, device) = (try replica("a"), try replica("b"), try replica("c"))
+        try a.record(.addLocation(Location(code: "A")))
+        try b.record(.addLocation(Location(code: "B")))
+        for author in [a, b] {
+            let own = try author.operations(authoredBy: author.id, after: 0, limit: 10)
+            #expect(try hq.integrate(own, author: author.id, allOrNothing: true).stored)
+        }
+        let whole = try hq.page(after: 0, holding: VersionVector(), limit: 10)
+        #expect(whole.operations.map(\.seq) == [1, 2])
+        // b:1 (number 2) arrives first, on its own: out of HQ's run, so it is held unnumbered.
+        _ = try device.integrate([whole.operations[1]])
+        #expect(try device.allOperations().map(\.seq) == [nil])
+        // The page from the start, asked for with a vector that did not list b:1 yet: both operations in full.
+        let report = try device.integrate(whole.operations)
+        #expect(report.outcomes == [.accepted, .duplicate])
+        #expect(try device.allOperations().map(\.seq) == [1, 2])
+        #expect(device.sequencedThrough == 2)
+        #expect(try device.digest() == hq.digest())
     }
 }
