@@ -31,6 +31,9 @@ public struct HQConfiguration: Sendable {
     /// Browser origins allowed to call `/mcp` (e.g. `https://planner.example`); a request with any other `Origin`
     /// header is refused (DNS-rebinding protection). MCP clients that are not browsers send none.
     public var mcpAllowedOrigins: [String]
+    /// A device at least this many operations behind HQ is offered a snapshot instead of the log (PROTOCOL.md §20);
+    /// nil offers none.
+    public var snapshotLagMinimum: UInt64? = 10_000
 
     public init(
         host: String = "127.0.0.1", port: Int = 8080, adminSecret: String? = nil,

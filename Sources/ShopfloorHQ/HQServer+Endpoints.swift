@@ -30,6 +30,44 @@ extension HQServer {
         return Self.acceptsBatch(request) ? batch(BatchEncoding.encode(response)) : try json(response)
     }
 
+    /// POST /v1/snapshot: a snapshot for a device far behind, made off the event loops when none is recent.
+    func snapshotOffer(_ request: Request) async throws -> Response {
+        let device = try await requireDevice(request)
+        let ask = try await decode(SnapshotRequest.self, from: request)
+        let sync = self.sync
+        return try json(try await offload { try sync.snapshotOffer(ask, from: device) })
+    }
+
+    /// The most bytes one snapshot request returns.
+    static let snapshotRangeMax = 64 * 1024 * 1024
+
+    /// GET /v1/snapshot/{id}: the file, or with `Range: bytes=A-B` (or `A-`) the part of it asked for (206).
+    func snapshotBytes(_ request: Request, id: String) async throws -> Response {
+        _ = try await requireDevice(request)
+        var offset: Int64 = 0
+        var length = Self.snapshotRangeMax
+        let range = request.headers[.range]
+        if let range {
+            let bounds =
+                range.hasPrefix("bytes=")
+                ? range.dropFirst(6).split(separator: "-", omittingEmptySubsequences: false) : []
+            guard bounds.count == 2, let start = Int64(bounds[0]), start >= 0,
+                bounds[1].isEmpty || (Int64(bounds[1]).map { $0 >= start } ?? false)
+            else { throw HQError.malformed("Range must be bytes=START-END or bytes=START-; got '\(range.prefix(80))'") }
+            offset = start
+            if let end = Int64(bounds[1]) { length = Int(min(end - start + 1, Int64(Self.snapshotRangeMax))) }
+        }
+        let (sync, start, count) = (self.sync, offset, length)
+        let data = try await offload { try sync.snapshotBytes(id, offset: start, length: count) }
+        var response = batch(Array(data))
+        response.headers[.contentType] = "application/vnd.sqlite3"
+        if range != nil {
+            response.status = .partialContent
+            response.headers[.contentRange] = "bytes \(offset)-\(offset + Int64(data.count) - 1)/*"
+        }
+        return response
+    }
+
     /// GET /v1/digest: computed off the event loops and the cooperative pool, one at a time, and cached by op set
     /// (the digest is a function of it), so concurrent calls cost one computation and `/health` stays fast.
     func digest(_ request: Request) async throws -> Response {

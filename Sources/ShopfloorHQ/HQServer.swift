@@ -47,7 +47,12 @@ public struct HQServer: Sendable {
         self.registry = try DeviceRegistry(replica: replica)
         self.tokens = try APITokens(replica: replica)
         self.committer = GroupCommitter(replica: replica)
-        self.sync = SyncService(replica: replica, registry: registry, configuration: configuration, logger: logger)
+        let snapshots = try configuration.snapshotLagMinimum.map { lag in
+            try SnapshotStore(
+                directory: replica.path + ".snapshots", lagMinimum: lag, refreshOperations: max(1, lag))
+        }
+        self.sync = SyncService(
+            replica: replica, registry: registry, configuration: configuration, snapshots: snapshots, logger: logger)
         self.configuration = configuration
         self.logger = logger
         self.throttle = AuthenticationThrottle(
@@ -74,6 +79,13 @@ public struct HQServer: Sendable {
         }
         router.post("/v1/pull") { request, context in
             await server.handle(request, context) { try await server.pull($0) }
+        }
+        router.post("/v1/snapshot") { request, context in
+            await server.handle(request, context) { try await server.snapshotOffer($0) }
+        }
+        router.get("/v1/snapshot/:id") { request, context in
+            let id = context.parameters.get("id") ?? ""
+            return await server.handle(request, context) { try await server.snapshotBytes($0, id: id) }
         }
         router.get("/v1/digest") { request, context in
             await server.handle(request, context) { try await server.digest($0) }

@@ -11,16 +11,43 @@ package struct SyncService: Sendable {
     package let replica: Replica
     package let registry: DeviceRegistry
     let configuration: HQConfiguration
+    /// Snapshots for devices far behind (nil: none are offered).
+    package let snapshots: SnapshotStore?
     let logger: Logger
 
     package init(
         replica: Replica, registry: DeviceRegistry, configuration: HQConfiguration = HQConfiguration(),
-        logger: Logger = Logger(label: "shopfloor.hq.sync")
+        snapshots: SnapshotStore? = nil, logger: Logger = Logger(label: "shopfloor.hq.sync")
     ) {
         self.replica = replica
         self.registry = registry
         self.configuration = configuration
+        self.snapshots = snapshots
         self.logger = logger
+    }
+
+    /// POST /v1/snapshot: a snapshot when the device is far behind HQ, else none (pull the log).
+    package func snapshotOffer(_ request: SnapshotRequest, from device: DeviceRegistry.Record) throws -> SnapshotOffer {
+        if let problem = request.vector.boundsViolation() { throw HQError.malformed("vector: \(problem)") }
+        try registry.recordContact(device.id)
+        guard let snapshots else { return SnapshotOffer(snapshot: nil) }
+        let manifest = try snapshots.offer(to: request.vector, format: request.format, replica: replica)
+        if let manifest {
+            logger.info(
+                "snapshot offered",
+                metadata: ["device": "\(device.id)", "snapshot": "\(manifest.id)", "bytes": "\(manifest.bytes)"])
+        }
+        return SnapshotOffer(snapshot: manifest)
+    }
+
+    /// GET /v1/snapshot/{id}: `length` bytes of a snapshot from `offset`.
+    package func snapshotBytes(_ id: String, offset: Int64, length: Int) throws -> Data {
+        guard offset >= 0, length > 0 else { throw HQError.malformed("a range starts at 0 or later and is not empty") }
+        guard let data = try snapshots?.read(id, offset: offset, length: length) else {
+            throw HQError.notFound(
+                "no snapshot '\(DeviceRegistry.printable(String(id.prefix(80))))': ask for a new one")
+        }
+        return data
     }
 
     /// A push as one batch for HQ's writer: the binding check, admission, storing, the fold and the contact

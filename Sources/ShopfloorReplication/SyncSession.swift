@@ -19,12 +19,17 @@ public struct SyncSession: Sendable {
         public var pullGroupEntries: Int
         /// Operations asked for per pull page.
         public var pullPageLimit: Int
+        /// The snapshot format the device installs (PROTOCOL.md §20); nil: never ask for a snapshot.
+        public var snapshotFormat: String?
+        /// Bytes of a snapshot asked for per request.
+        public var snapshotChunkBytes: Int
         /// A defect planted on purpose, to show that the simulator finds it (tests only).
         package var fault: Fault?
 
         public init(
             batchOperationsMax: Int = 500, attemptsMax: Int = 8, backoffInitialSeconds: Double = 0.1,
-            backoffMaxSeconds: Double = 2, pullGroupEntries: Int? = nil, pullPageLimit: Int? = nil
+            backoffMaxSeconds: Double = 2, pullGroupEntries: Int? = nil, pullPageLimit: Int? = nil,
+            snapshotFormat: String? = nil, snapshotChunkBytes: Int = 16 * 1024 * 1024
         ) {
             self.batchOperationsMax = max(1, batchOperationsMax)
             self.attemptsMax = max(1, attemptsMax)
@@ -32,6 +37,8 @@ public struct SyncSession: Sendable {
             self.backoffMaxSeconds = backoffMaxSeconds
             self.pullGroupEntries = max(1, pullGroupEntries ?? self.batchOperationsMax * 20)
             self.pullPageLimit = max(1, pullPageLimit ?? self.batchOperationsMax * 4)
+            self.snapshotFormat = snapshotFormat
+            self.snapshotChunkBytes = max(1, snapshotChunkBytes)
         }
     }
 
@@ -49,6 +56,10 @@ public struct SyncSession: Sendable {
         case pull(PullRequest)
         /// GET /v1/digest, for HQ's vector: what it holds of this device when it lacks earlier operations.
         case vector
+        /// POST /v1/snapshot
+        case snapshotOffer(SnapshotRequest)
+        /// GET /v1/snapshot/{id} with `Range: bytes=offset-(offset+length-1)`
+        case snapshotBytes(id: String, offset: Int64, length: Int)
     }
 
     /// HQ's answer to a request (a 200).
@@ -56,6 +67,8 @@ public struct SyncSession: Sendable {
         case pushed(PushResponse)
         case page(PullResponse)
         case vector(VersionVector)
+        case snapshotOffer(SnapshotManifest?)
+        case snapshotBytes([UInt8])
     }
 
     /// What the replica did with pulled pages.
@@ -88,10 +101,16 @@ public struct SyncSession: Sendable {
         case waited
         /// The answer to `.integrate`.
         case integrated(Integration)
+        /// The answer to `.install`: the snapshot is the replica's state now.
+        case installed(Integration)
+        /// The answer to `.install`: the file did not verify, or the replica would have lost operations.
+        case installRefused(String)
     }
 
     public enum Phase: String, Sendable {
         case push, pull
+        /// Downloading a snapshot: done and total are bytes.
+        case snapshot
     }
 
     public enum Action: Sendable {
@@ -103,6 +122,10 @@ public struct SyncSession: Sendable {
         case wait(seconds: Double)
         /// Fold these pages in one transaction; answer with `.integrated`.
         case integrate([PullResponse])
+        /// Keep these bytes of the snapshot `id` at `offset` (from 0: start a new file), durably (no answer).
+        case storeSnapshot(id: String, offset: Int64, bytes: [UInt8])
+        /// Verify the stored snapshot against its manifest and install it; answer `.installed` or `.installRefused`.
+        case install(SnapshotManifest)
         /// Save the highest own counter HQ holds, before going on (no answer).
         case savePushed(UInt64)
         /// Report progress (no answer).
@@ -116,13 +139,16 @@ public struct SyncSession: Sendable {
         /// Own operations HQ accepted, and those it already held.
         public var pushed = 0
         public var duplicates = 0
-        /// Pulled operations that were new here.
+        /// Pulled operations that were new here (a snapshot's included).
         public var pulled = 0
+        /// The snapshot installed, if one was.
+        public var snapshot: String?
 
-        public init(pushed: Int = 0, duplicates: Int = 0, pulled: Int = 0) {
+        public init(pushed: Int = 0, duplicates: Int = 0, pulled: Int = 0, snapshot: String? = nil) {
             self.pushed = pushed
             self.duplicates = duplicates
             self.pulled = pulled
+            self.snapshot = snapshot
         }
     }
 
@@ -164,6 +190,11 @@ public struct SyncSession: Sendable {
     private var buffered = 0
     private var folding = false
     private var pullTotal = 0
+    // Snapshot
+    private var partial: (id: String, bytes: Int64)?
+    private var snapshot: SnapshotManifest?
+    private var installing = false
+    private var snapshotRetries = 0
 
     public init(replica: String, configuration: Configuration = Configuration()) {
         self.replica = replica
@@ -171,8 +202,13 @@ public struct SyncSession: Sendable {
     }
 
     /// Starts the session: push the device's operations after `pushed` (its saved progress), then pull.
-    public mutating func start(pushed: UInt64, vector: VersionVector, sequencedThrough: UInt64) -> [Action] {
+    /// `partialSnapshot`: the snapshot bytes a killed session kept, resumed if HQ still offers that snapshot.
+    public mutating func start(
+        pushed: UInt64, vector: VersionVector, sequencedThrough: UInt64,
+        partialSnapshot: (id: String, bytes: Int64)? = nil
+    ) -> [Action] {
         self.pushed = pushed
+        partial = partialSnapshot
         committed = vector
         through = sequencedThrough
         let own = vector[replica]
@@ -194,6 +230,12 @@ public struct SyncSession: Sendable {
             attempts += 1
             return [.send(request)]
         case .integrated(let integration): return didIntegrate(integration)
+        case .installed(let integration): return didInstall(integration)
+        case .installRefused:
+            guard installing else { return unexpected("an install that was not asked for") }
+            installing = false
+            snapshot = nil
+            return beginRound()
         }
     }
 
@@ -229,6 +271,13 @@ public struct SyncSession: Sendable {
             return [.wait(seconds: Double(seconds))]
         }
         if status >= 500 { return retryOrGiveUp("HTTP \(status) \(code): \(message)") }
+        if case .snapshotBytes = request, status == 404, let format = configuration.snapshotFormat {
+            // HQ replaced the snapshot under way: ask again (a newer one), twice at most, then pull the log.
+            snapshot = nil
+            snapshotRetries += 1
+            guard snapshotRetries <= 2 else { return beginRound() }
+            return send(.snapshotOffer(SnapshotRequest(vector: committed, format: format)))
+        }
         if case .push = request, status == 409, code == Self.missingDependency, realignments < 3 {
             // HQ lacks our earlier operations (restored from a backup?): start again from what it holds.
             realignments += 1
@@ -259,6 +308,20 @@ public struct SyncSession: Sendable {
             return [.savePushed(pushed), .read(after: pushed, limit: configuration.batchOperationsMax)]
         case (.pull, .page(let page)):
             return didReceive(page)
+        case (.snapshotOffer, .snapshotOffer(let manifest)):
+            guard let manifest else { return beginRound() }
+            snapshot = manifest
+            let offset = partial.flatMap { $0.id == manifest.id ? min($0.bytes, manifest.bytes) : nil } ?? 0
+            return fetchSnapshot(from: offset)
+        case (.snapshotBytes(let id, let offset, let length), .snapshotBytes(let bytes)):
+            guard let manifest = snapshot, manifest.id == id, bytes.count == length else {
+                return fail(.protocolViolation("HQ sent \(bytes.count) bytes of a snapshot where \(length) were asked"))
+            }
+            let next = offset + Int64(bytes.count)
+            return [
+                .storeSnapshot(id: id, offset: offset, bytes: bytes),
+                .progress(phase: .snapshot, done: Int(next), total: Int(manifest.bytes)),
+            ] + fetchSnapshot(from: next)
         default:
             return unexpected("an answer of the wrong kind")
         }
@@ -270,10 +333,35 @@ public struct SyncSession: Sendable {
         guard phase == .push, outstanding == nil else { return unexpected("a read that was not asked for") }
         guard let last = operations.last else {
             phase = .pull
-            return beginRound()
+            guard let format = configuration.snapshotFormat else { return beginRound() }
+            return send(.snapshotOffer(SnapshotRequest(vector: committed, format: format)))
         }
         batchLast = last.id.counter
         return send(.push(PushRequest(replica: replica, operations: operations)))
+    }
+
+    // MARK: Snapshot
+
+    /// Asks for the snapshot's next bytes, or installs it once all are stored.
+    private mutating func fetchSnapshot(from offset: Int64) -> [Action] {
+        guard let manifest = snapshot else { return unexpected("a snapshot fetch without an offer") }
+        guard offset < manifest.bytes else {
+            installing = true
+            return [.install(manifest)]
+        }
+        let length = Int(min(Int64(configuration.snapshotChunkBytes), manifest.bytes - offset))
+        return send(.snapshotBytes(id: manifest.id, offset: offset, length: length))
+    }
+
+    private mutating func didInstall(_ integration: Integration) -> [Action] {
+        guard installing, let manifest = snapshot else { return unexpected("an install that was not asked for") }
+        installing = false
+        summary.pulled += Int(
+            integration.vector.total > committed.total ? integration.vector.total - committed.total : 0)
+        summary.snapshot = manifest.id
+        committed = integration.vector
+        through = integration.sequencedThrough
+        return beginRound()
     }
 
     // MARK: Pull

@@ -192,6 +192,54 @@ public struct DigestResponse: Sendable, Codable {
     }
 }
 
+/// A snapshot HQ offers (PROTOCOL.md §20): its replica tables at sequence number `seq`, as one file.
+public struct SnapshotManifest: Sendable, Codable, Equatable {
+    /// Names this file: `GET /v1/snapshot/{id}` serves its bytes.
+    public var id: String
+    public var seq: UInt64
+    public var vector: VersionVector
+    public var operations: UInt64
+    public var bytes: Int64
+    /// Lowercase hex SHA-256 of the whole file.
+    public var sha256: String
+    /// The replica schema and fold version it is written in; a device installs only its own.
+    public var format: String
+
+    public init(
+        id: String, seq: UInt64, vector: VersionVector, operations: UInt64, bytes: Int64, sha256: String,
+        format: String
+    ) {
+        self.id = id
+        self.seq = seq
+        self.vector = vector
+        self.operations = operations
+        self.bytes = bytes
+        self.sha256 = sha256
+        self.format = format
+    }
+}
+
+/// POST /v1/snapshot: what the device holds; HQ offers a snapshot when that is far behind it.
+public struct SnapshotRequest: Sendable, Codable {
+    public var vector: VersionVector
+    /// The snapshot format the device installs.
+    public var format: String
+
+    public init(vector: VersionVector, format: String) {
+        self.vector = vector
+        self.format = format
+    }
+}
+
+public struct SnapshotOffer: Sendable, Codable {
+    /// Absent: pull the log instead.
+    public var snapshot: SnapshotManifest?
+
+    public init(snapshot: SnapshotManifest?) {
+        self.snapshot = snapshot
+    }
+}
+
 /// GET /health
 public struct HealthResponse: Sendable, Codable {
     public var status: String

@@ -24,7 +24,9 @@ extension SimulationRun {
 
     /// HQ's sync service over HQ's current file (the handle changes when HQ crashes and reopens).
     var service: SyncService {
-        get throws { SyncService(replica: hq.replica, registry: try DeviceRegistry(replica: hq.replica)) }
+        get throws {
+            SyncService(replica: hq.replica, registry: try DeviceRegistry(replica: hq.replica), snapshots: snapshots)
+        }
     }
 
     /// One sync session of `node`, as `shopfloor sync` runs it.
@@ -47,7 +49,8 @@ extension SimulationRun {
         var session = SyncSession.Configuration(
             batchOperationsMax: faults ? rng.int(1...configuration.pushOperationsMax) : configuration.pushOperationsMax,
             attemptsMax: configuration.attemptsMax, backoffInitialSeconds: 0, backoffMaxSeconds: 0,
-            pullGroupEntries: rng.int(1...3 * pageLimit), pullPageLimit: pageLimit)
+            pullGroupEntries: rng.int(1...3 * pageLimit), pullPageLimit: pageLimit,
+            snapshotFormat: Replica.snapshotFormat, snapshotChunkBytes: rng.int(4096...65_536))
         session.fault = configuration.sessionFault
         return session
     }
@@ -59,9 +62,10 @@ extension SimulationRun {
     ) throws {
         var session = SyncSession(replica: node.id, configuration: sessionConfiguration(faults: faults))
         var settings = try SyncSettings.load(from: node.replica)
+        let download = SnapshotDownload(replica: node.replica)
         var actions = session.start(
             pushed: settings.pushed, vector: node.replica.versionVector,
-            sequencedThrough: node.replica.sequencedThrough)
+            sequencedThrough: node.replica.sequencedThrough, partialSnapshot: download.partial())
         var pending: [() throws -> SyncSession.Event] = []
         // Bounded: each event is a read, an answer, a wait or a fold, and a session has finitely many of each.
         for _ in 0..<1_000_000 {
@@ -82,6 +86,15 @@ extension SimulationRun {
                     pending.append { .waited }
                 case .integrate(let pages):
                     pending.append { [self] in try fold(pages, into: node, faults: faults) }
+                case .storeSnapshot(let id, let offset, let bytes):
+                    try download.store(id: id, offset: offset, bytes: bytes)
+                case .install(let manifest):
+                    count("snapshot.install")
+                    pending.append { [self] in
+                        let event = try download.install(manifest)
+                        note("\(node.id) snapshot \(manifest.id) (\(manifest.operations) operations): \(event)")
+                        return event
+                    }
                 case .finish(let summary):
                     count("sync.completed")
                     note(
@@ -174,6 +187,13 @@ extension SimulationRun {
             case .vector:
                 count("push.realigned")
                 return .answered(.vector(hq.replica.versionVector))
+            case .snapshotOffer(let ask):
+                let offer = try service.snapshotOffer(ask, from: device)
+                if offer.snapshot != nil { count("snapshot.offered") }
+                return .answered(.snapshotOffer(offer.snapshot))
+            case .snapshotBytes(let id, let offset, let length):
+                count("snapshot.chunk")
+                return .answered(.snapshotBytes(Array(try service.snapshotBytes(id, offset: offset, length: length))))
             }
         } catch let refusal as HQPushRefusal {
             note("\(node.id) push refused: \(refusal.error)")

@@ -18,6 +18,8 @@ final class SimulationRun {
     var authored: [String: UInt64] = [:]
     /// Ids of the receipt.add operations accepted anywhere: rule 1 says each ends up exactly once everywhere.
     var receiptOperations: [String] = []
+    /// HQ's snapshots, offered to a device 15 or more operations behind.
+    let snapshots: SnapshotStore
 
     var nodes: [SimulatedNode] { [hq] + floors }
 
@@ -42,6 +44,9 @@ final class SimulationRun {
                 id: id, path: path, clock: clock, configuration: replicaConfiguration, tripwire: tripwire)
         }
         hq = try node("hq", skewSeconds: 0, sequencer: true)
+        snapshots = try SnapshotStore(
+            directory: (directory as NSString).appendingPathComponent("snapshots"), lagMinimum: 15,
+            refreshOperations: 10)
         var floors: [SimulatedNode] = []
         for index in 1...configuration.replicas {
             // Each device's clock is off by up to two days either way: business dates differ per device.

@@ -10,10 +10,11 @@ import ShopfloorStore
 
 /// Progress of a long sync, reported after every batch.
 public struct SyncProgress: Sendable {
-    public enum Phase: String, Sendable { case push, pull }
+    public enum Phase: String, Sendable { case push, pull, snapshot }
     public var phase: Phase
     public var done: Int
-    /// Known total for pushes; for pulls, the operations HQ has that we lacked at the start.
+    /// Known total for pushes; for pulls, the operations HQ has that we lacked at the start; for a snapshot, its bytes
+    /// (`done` too).
     public var total: Int
 }
 
@@ -26,6 +27,8 @@ public struct SyncReport: Sendable, Codable {
     /// history (about 2 s at 10^5 operations), while a sync's cost follows what it moves.
     public var digest: String?
     public var vector: VersionVector
+    /// The snapshot the device caught up from, when it did (PROTOCOL.md §20).
+    public var snapshot: String?
 }
 
 /// Pushes this device's operations to HQ and pulls what it lacks, batch by batch, saving progress after each.
@@ -39,11 +42,14 @@ public struct SyncClient: Sendable {
         public var backoffInitialSeconds: Double
         public var backoffMaxSeconds: Double
         public var requestTimeoutSeconds: Int64
+        /// Catch up from a snapshot when HQ offers one (PROTOCOL.md §20).
+        public var snapshots: Bool
 
         public init(
             batchOperationsMax: Int = 500, attemptsMax: Int = 8, backoffInitialSeconds: Double = 0.1,
-            backoffMaxSeconds: Double = 2, requestTimeoutSeconds: Int64 = 60
+            backoffMaxSeconds: Double = 2, requestTimeoutSeconds: Int64 = 60, snapshots: Bool = true
         ) {
+            self.snapshots = snapshots
             self.batchOperationsMax = batchOperationsMax
             self.attemptsMax = attemptsMax
             self.backoffInitialSeconds = backoffInitialSeconds
@@ -55,7 +61,8 @@ public struct SyncClient: Sendable {
         public var session: SyncSession.Configuration {
             SyncSession.Configuration(
                 batchOperationsMax: batchOperationsMax, attemptsMax: attemptsMax,
-                backoffInitialSeconds: backoffInitialSeconds, backoffMaxSeconds: backoffMaxSeconds)
+                backoffInitialSeconds: backoffInitialSeconds, backoffMaxSeconds: backoffMaxSeconds,
+                snapshotFormat: snapshots ? Replica.snapshotFormat : nil)
         }
     }
 
@@ -107,7 +114,8 @@ public struct SyncClient: Sendable {
             try settings.save(to: replica)
             return SyncReport(
                 pushed: summary.pushed, duplicates: summary.duplicates, pulled: summary.pulled,
-                digest: withDigest ? try replica.digest() : nil, vector: replica.versionVector)
+                digest: withDigest ? try replica.digest() : nil, vector: replica.versionVector,
+                snapshot: summary.snapshot)
         } catch {
             settings.lastError = "\(error)"
             try? settings.save(to: replica)
@@ -119,8 +127,10 @@ public struct SyncClient: Sendable {
     /// the pages before it fold); reads and saves, which are short, run inline.
     func run(settings: inout SyncSettings, progress: (SyncProgress) -> Void) async throws -> SyncSession.Summary {
         var session = SyncSession(replica: replica.id, configuration: configuration.session)
+        let download = SnapshotDownload(replica: replica)
         var actions = session.start(
-            pushed: settings.pushed, vector: replica.versionVector, sequencedThrough: replica.sequencedThrough)
+            pushed: settings.pushed, vector: replica.versionVector, sequencedThrough: replica.sequencedThrough,
+            partialSnapshot: download.partial())
         return try await withThrowingTaskGroup(of: SyncSession.Event.self) { group in
             var ready: [SyncSession.Event] = []
             var lastFailure = ""
@@ -147,6 +157,11 @@ public struct SyncClient: Sendable {
                         }
                     case .integrate(let pages):
                         group.addTask { try integrate(pages) }
+                    case .storeSnapshot(let id, let offset, let bytes):
+                        try download.store(id: id, offset: offset, bytes: bytes)
+                    case .install(let manifest):
+                        logger.info("installing a snapshot", metadata: ["snapshot": "\(manifest.id)"])
+                        group.addTask { try download.install(manifest) }
                     case .finish(let summary):
                         return summary
                     case .fail(let failure):
@@ -208,6 +223,15 @@ public struct SyncClient: Sendable {
                 let reply = try await exchange("/v1/digest", body: nil, method: .GET)
                 return .answered(
                     .vector(try Self.decodeJSON(DigestResponse.self, reply.body, path: "/v1/digest").vector))
+            case .snapshotOffer(let ask):
+                let reply = try await exchange("/v1/snapshot", body: try Self.jsonBody(ask))
+                let offer = try Self.decodeJSON(SnapshotOffer.self, reply.body, path: "/v1/snapshot")
+                return .answered(.snapshotOffer(offer.snapshot))
+            case .snapshotBytes(let id, let offset, let length):
+                let reply = try await exchange(
+                    "/v1/snapshot/\(id)", body: nil, method: .GET,
+                    range: "bytes=\(offset)-\(offset + Int64(length) - 1)")
+                return .answered(.snapshotBytes(Array(reply.body)))
             }
         } catch let refusal as HTTPRefusal {
             return .refused(
@@ -254,23 +278,24 @@ public struct SyncClient: Sendable {
         var retryAfterSeconds: Int?
     }
 
-    /// One request; returns a 200 or 201 answer's content type and body, and throws ``HTTPRefusal`` for any other.
+    /// One request; returns a 200, 201 or 206 answer's content type and body, and throws ``HTTPRefusal`` for any other.
     func exchange(
         _ path: String, body: ByteBuffer?, method: HTTPMethod = .POST, contentType: String = "application/json",
-        accept: String? = nil
+        accept: String? = nil, range: String? = nil
     ) async throws -> (contentType: String?, body: Data) {
         var request = HTTPClientRequest(url: hq + path)
         request.method = method
         request.headers.add(name: Wire.versionHeader, value: "\(Wire.protocolVersion)")
         request.headers.add(name: "Content-Type", value: contentType)
         if let accept { request.headers.add(name: "Accept", value: accept) }
+        if let range { request.headers.add(name: "Range", value: range) }
         let credentials = Data("\(deviceID):\(secret)".utf8).base64EncodedString()
         request.headers.add(name: "Authorization", value: "Basic \(credentials)")
         if let body { request.body = .bytes(body) }
         let response = try await http.execute(request, timeout: .seconds(configuration.requestTimeoutSeconds))
         let bytes = try await response.body.collect(upTo: 256 * 1024 * 1024)
         let data = Data(buffer: bytes)
-        if response.status.code == 200 || response.status.code == 201 {
+        if [200, 201, 206].contains(response.status.code) {
             return (response.headers.first(name: "Content-Type"), data)
         }
         let error = try? JSONDecoder().decode(ErrorResponse.self, from: data)

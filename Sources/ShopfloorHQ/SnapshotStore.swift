@@ -1,0 +1,96 @@
+import Crypto
+import Foundation
+import ShopfloorReplication
+import ShopfloorStore
+import Synchronization
+
+/// HQ's snapshots (PROTOCOL.md §20): files of its replica tables at one sequence number, made on demand when the
+/// newest is more than `refreshOperations` behind HQ, kept until a newer one replaces them (the one before stays, for
+/// downloads under way).
+package final class SnapshotStore: Sendable {
+    package let directory: String
+    /// A device this many operations behind HQ, or more, is offered a snapshot.
+    package let lagMinimum: UInt64
+    /// A snapshot this many operations behind HQ is made again before it is offered.
+    package let refreshOperations: UInt64
+    private let manifests = Mutex<[SnapshotManifest]>([])
+    /// One snapshot is made at a time.
+    private let making = Mutex<Void>(())
+
+    package init(directory: String, lagMinimum: UInt64 = 10_000, refreshOperations: UInt64 = 10_000) throws {
+        self.directory = directory
+        self.lagMinimum = lagMinimum
+        self.refreshOperations = refreshOperations
+        try FileManager.default.createDirectory(
+            atPath: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+        // Files of an earlier run are not trusted: their manifests were in memory.
+        for name in (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? [] {
+            try? FileManager.default.removeItem(atPath: (directory as NSString).appendingPathComponent(name))
+        }
+    }
+
+    /// The snapshot for a device holding `vector`, or nil when pulling the log is the better way (the device is
+    /// close behind, or speaks another format).
+    package func offer(to vector: VersionVector, format: String, replica: Replica) throws -> SnapshotManifest? {
+        let held = replica.versionVector
+        guard format == Replica.snapshotFormat, held.total >= vector.total + lagMinimum else { return nil }
+        // The device must not hold what a snapshot lacks (its own operations not pushed): it would refuse it.
+        guard vector.counters.allSatisfy({ held[$0.key] >= $0.value }) else { return nil }
+        return try making.withLock { _ in
+            if let newest = manifests.withLock({ $0.last }), newest.operations + refreshOperations > held.total {
+                return newest
+            }
+            return try make(replica)
+        }
+    }
+
+    /// The file of a snapshot still offered.
+    package func path(of id: String) -> String? {
+        manifests.withLock { $0.contains { $0.id == id } } ? file(id) : nil
+    }
+
+    private func file(_ id: String) -> String {
+        (directory as NSString).appendingPathComponent("\(id).sqlite")
+    }
+
+    private func make(_ replica: Replica) throws -> SnapshotManifest {
+        let building = (directory as NSString).appendingPathComponent("building.sqlite")
+        let contents = try replica.writeSnapshot(to: building)
+        let (bytes, sha256) = try Self.hash(building)
+        let id = "s\(contents.seq)-\(sha256.prefix(12))"
+        try? FileManager.default.removeItem(atPath: file(id))
+        try FileManager.default.moveItem(atPath: building, toPath: file(id))
+        let manifest = SnapshotManifest(
+            id: id, seq: contents.seq, vector: contents.vector, operations: contents.operations, bytes: bytes,
+            sha256: sha256, format: contents.format)
+        let dropped = manifests.withLock { manifests -> [SnapshotManifest] in
+            manifests.append(manifest)
+            let dropped = Array(manifests.dropLast(2))
+            manifests.removeFirst(dropped.count)
+            return dropped
+        }
+        for old in dropped { try? FileManager.default.removeItem(atPath: file(old.id)) }
+        return manifest
+    }
+
+    /// The size and lowercase hex SHA-256 of a file, read in 1 MiB pieces.
+    package static func hash(_ path: String) throws -> (Int64, String) {
+        guard let handle = FileHandle(forReadingAtPath: path) else { throw CocoaError(.fileReadNoSuchFile) }
+        defer { try? handle.close() }
+        var hasher = SHA256()
+        var bytes: Int64 = 0
+        while let piece = try handle.read(upToCount: 1 << 20), !piece.isEmpty {
+            hasher.update(data: piece)
+            bytes += Int64(piece.count)
+        }
+        return (bytes, hasher.finalize().map { String(format: "%02x", $0) }.joined())
+    }
+
+    /// `length` bytes of a snapshot from `offset` (fewer at its end).
+    package func read(_ id: String, offset: Int64, length: Int) throws -> Data? {
+        guard let path = path(of: id), let handle = FileHandle(forReadingAtPath: path) else { return nil }
+        defer { try? handle.close() }
+        try handle.seek(toOffset: UInt64(offset))
+        return try handle.read(upToCount: length) ?? Data()
+    }
+}

@@ -1,0 +1,74 @@
+import Crypto
+import Foundation
+import ShopfloorReplication
+import ShopfloorStore
+
+/// A snapshot being downloaded beside the replica's file (`FILE.snapshot`, and its id in `FILE.snapshot.id`), kept
+/// across a kill so the next sync resumes it, and installed into the replica once every byte is there and verified.
+package struct SnapshotDownload: Sendable {
+    package let replica: Replica
+
+    package init(replica: Replica) {
+        self.replica = replica
+    }
+
+    var file: String { replica.path + ".snapshot" }
+    var idFile: String { replica.path + ".snapshot.id" }
+
+    /// What a killed sync left: the snapshot's id and how many bytes of it are stored.
+    package func partial() -> (id: String, bytes: Int64)? {
+        guard let id = try? String(contentsOfFile: idFile, encoding: .utf8),
+            let size = (try? FileManager.default.attributesOfItem(atPath: file))?[.size] as? Int64
+        else { return nil }
+        return (id.trimmingCharacters(in: .whitespacesAndNewlines), size)
+    }
+
+    /// Writes bytes at `offset`, durably; from 0, a new file for snapshot `id`.
+    package func store(id: String, offset: Int64, bytes: [UInt8]) throws {
+        if offset == 0 {
+            remove()
+            try Data(id.utf8).write(to: URL(fileURLWithPath: idFile), options: .atomic)
+            guard FileManager.default.createFile(atPath: file, contents: nil, attributes: [.posixPermissions: 0o600])
+            else { throw CocoaError(.fileWriteUnknown) }
+        }
+        let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: file))
+        defer { try? handle.close() }
+        try handle.seek(toOffset: UInt64(offset))
+        try handle.write(contentsOf: bytes)
+        try handle.truncate(atOffset: UInt64(offset) + UInt64(bytes.count))
+        try handle.synchronize()
+    }
+
+    /// Checks the file against the manifest and installs it; a file that does not verify is thrown away.
+    package func install(_ manifest: SnapshotManifest) throws -> SyncSession.Event {
+        guard let handle = FileHandle(forReadingAtPath: file) else {
+            return .installRefused("the snapshot file is gone")
+        }
+        var hasher = SHA256()
+        var bytes: Int64 = 0
+        while let piece = try handle.read(upToCount: 1 << 20), !piece.isEmpty {
+            hasher.update(data: piece)
+            bytes += Int64(piece.count)
+        }
+        try handle.close()
+        let digest = hasher.finalize().map { String(format: "%02x", $0) }.joined()
+        guard bytes == manifest.bytes, digest == manifest.sha256 else {
+            remove()
+            return .installRefused("the snapshot's \(bytes) bytes hash to \(digest), not to \(manifest.sha256)")
+        }
+        do {
+            _ = try replica.installSnapshot(from: file)
+        } catch let refusal as SnapshotRefusal {
+            remove()
+            return .installRefused(refusal.description)
+        }
+        remove()
+        return .installed(
+            SyncSession.Integration(
+                accepted: 0, vector: replica.versionVector, sequencedThrough: replica.sequencedThrough))
+    }
+
+    package func remove() {
+        for path in [file, idFile, file + "-journal"] { try? FileManager.default.removeItem(atPath: path) }
+    }
+}

@@ -1,0 +1,134 @@
+import Foundation
+import GRDB
+import ShopfloorDomain
+import ShopfloorHQ
+import ShopfloorReplication
+import ShopfloorStore
+import ShopfloorSync
+import Testing
+
+/// Catch-up from a snapshot (PROTOCOL.md §20), through a real HQ on 127.0.0.1.
+@Suite struct SnapshotTests {
+    static func configuration(lag: UInt64 = 40) -> HQConfiguration {
+        var configuration = HQConfiguration(port: 0, adminSecret: HQHarness.adminSecret)
+        configuration.snapshotLagMinimum = lag
+        return configuration
+    }
+
+    static func device(_ directory: TempDirectory, _ name: String) throws -> Replica {
+        try Replica.create(
+            at: directory.path("\(name).sqlite"), name: name, configuration: ReplicaConfiguration(durable: false))
+    }
+
+    /// A history of about 100 operations at HQ, by a floor device (items, stock, an order and receipts).
+    static func history(_ hq: HQHarness, _ directory: TempDirectory) async throws {
+        let author = try device(directory, "author")
+        try author.record([.addLocation(Location(code: "PLANT")), .addItem(Item(sku: "CHAIR", kind: .product))])
+        for index in 0..<40 {
+            try author.record(.addItem(Item(sku: SKU("PART-\(index)"), kind: .material)))
+            try author.record(
+                .adjustStock(
+                    AdjustStock(
+                        sku: SKU("PART-\(index)"), location: "PLANT", quantity: Amount(index + 1),
+                        unitCost: try Amount(parsing: "1.25"))))
+        }
+        try author.record(
+            .setBOM(
+                SetBOM(
+                    parent: "CHAIR", lines: [BOMLine(sku: "PART-1", quantity: 2), BOMLine(sku: "PART-2", quantity: 1)]))
+        )
+        try author.record([
+            .createOrder(
+                CreateOrder(
+                    number: "WO-1", kind: .work, location: "PLANT",
+                    outputs: [OutputSpec(sku: "CHAIR", quantity: 5, unitCost: 10)])),
+            .transition(OrderTransition(order: "WO-1", action: .enter)),
+            .transition(OrderTransition(order: "WO-1", action: .start)),
+            .addReceipt(AddReceipt(order: "WO-1", receipt: "RC-1", lines: [BOMLine(sku: "CHAIR", quantity: 2)])),
+        ])
+        _ = try await hq.client(for: author, name: "author").sync()
+    }
+
+    @Test func aFreshDeviceCatchesUpFromASnapshotAndThenFromTheLog() async throws {
+        let directory = TempDirectory()
+        try await HQHarness.withHQ(at: directory.path("hq.sqlite"), configuration: Self.configuration()) { hq in
+            try await Self.history(hq, directory)
+            let device = try Self.device(directory, "fresh")
+            let client = try hq.client(for: device, name: "fresh")
+            let report = try await client.sync(digest: true)
+            #expect(report.snapshot != nil, "a device 80 operations behind is offered a snapshot")
+            #expect(report.pulled == Int(hq.replica.versionVector.total))
+            #expect(report.digest == (try hq.replica.digest()))
+            #expect(device.versionVector == hq.replica.versionVector)
+            #expect(device.sequencedThrough == hq.replica.sequencedThrough)
+            // The log came with it: a rebuild from it gives the same state, and the device's own work syncs.
+            try device.rebuild()
+            #expect(try device.digest() == hq.replica.digest())
+            try device.record(
+                .addReceipt(AddReceipt(order: "WO-1", receipt: "RC-2", lines: [BOMLine(sku: "CHAIR", quantity: 1)])))
+            try hq.replica.record(.addItem(Item(sku: "TABLE", kind: .product)))
+            let again = try await client.sync(digest: true)
+            #expect(again.snapshot == nil, "one operation behind: the log")
+            #expect(again.pushed == 1 && again.pulled == 1)
+            #expect(again.digest == (try hq.replica.digest()))
+            #expect(try device.shop.position(sku: "CHAIR", location: "PLANT").onHand == 3)
+            // Nothing of the download is left beside the replica.
+            #expect(!FileManager.default.fileExists(atPath: device.path + ".snapshot"))
+        }
+    }
+
+    @Test func aDownloadResumesAndABadOneIsThrownAwayForTheLog() async throws {
+        let directory = TempDirectory()
+        try await HQHarness.withHQ(at: directory.path("hq.sqlite"), configuration: Self.configuration()) { hq in
+            try await Self.history(hq, directory)
+            for corrupt in [false, true] {
+                let device = try Self.device(directory, "device-\(corrupt)")
+                let client = try hq.client(for: device, name: "device-\(corrupt)")
+                // What a sync killed during the download kept: the first bytes of the snapshot HQ offers.
+                let credentials = Data("\(client.deviceID):\(client.secret)".utf8).base64EncodedString()
+                let headers = ["Shopfloor-Protocol": "1", "Authorization": "Basic \(credentials)"]
+                let ask = try JSONEncoder().encode(
+                    SnapshotRequest(vector: VersionVector(), format: Replica.snapshotFormat))
+                let offered = try await hq.request("POST", "/v1/snapshot", body: ask, headers: headers)
+                let manifest = try #require(try JSONDecoder().decode(SnapshotOffer.self, from: offered.body).snapshot)
+                let part = try await hq.request(
+                    "GET", "/v1/snapshot/\(manifest.id)", headers: headers.merging(["Range": "bytes=0-4095"]) { $1 })
+                #expect(part.status == 206 && part.body.count == 4096)
+                var bytes = Array(part.body)
+                if corrupt { bytes[100] ^= 0xFF }
+                try SnapshotDownload(replica: device).store(id: manifest.id, offset: 0, bytes: bytes)
+                let report = try await client.sync(digest: true)
+                // Resumed after the 4,096 bytes it held; a corrupted prefix fails the hash, and the log is pulled.
+                #expect(report.snapshot == (corrupt ? nil : manifest.id))
+                #expect(report.digest == (try hq.replica.digest()))
+                #expect(!FileManager.default.fileExists(atPath: device.path + ".snapshot"))
+            }
+        }
+    }
+
+    @Test func aSnapshotCarriesNoSecretAndRefusesADeviceThatHoldsMore() async throws {
+        let directory = TempDirectory()
+        try await HQHarness.withHQ(at: directory.path("hq.sqlite"), configuration: Self.configuration()) { hq in
+            try await Self.history(hq, directory)
+            let snapshot = directory.path("snapshot.sqlite")
+            let contents = try hq.replica.writeSnapshot(to: snapshot)
+            #expect(contents.vector == hq.replica.versionVector && contents.seq == hq.replica.sequencedThrough)
+            let tables = try await DatabaseQueue(path: snapshot).read { db in
+                try String.fetchAll(db, sql: "SELECT name FROM sqlite_master WHERE type = 'table'")
+            }
+            #expect(!tables.contains("devices") && !tables.contains("api_tokens") && !tables.contains("sync_state"))
+            #expect(tables.contains("ops") && tables.contains("ledger"))
+            // A device with an operation the snapshot lacks refuses it and keeps everything.
+            let device = try Self.device(directory, "busy")
+            try device.record(.addLocation(Location(code: "MINE")))
+            let before = try device.digest()
+            #expect(throws: SnapshotRefusal.self) { try device.installSnapshot(from: snapshot) }
+            #expect(try device.digest() == before)
+            #expect(device.versionVector.total == 1)
+            // The snapshot installs into a replica that holds nothing it lacks, and HQ's state comes with it.
+            let empty = try Self.device(directory, "empty")
+            _ = try empty.installSnapshot(from: snapshot)
+            #expect(try empty.digest() == hq.replica.digest())
+        }
+    }
+}
