@@ -1,5 +1,6 @@
 import Foundation
 import Hummingbird
+import NIOFoundationCompat
 import ShopfloorReplication
 import ShopfloorStore
 
@@ -12,6 +13,7 @@ extension HQServer {
         let report = try await committer.integrate(batch)
         let sync = self.sync
         let response = try await offload { try sync.answer(push, from: device, report: report) }
+        if report.stored { sync.snapshots?.refresh(replica) }
         logger.info(
             "push",
             metadata: [
@@ -59,8 +61,9 @@ extension HQServer {
         }
         let (sync, start, count) = (self.sync, offset, length)
         let data = try await offload { try sync.snapshotBytes(id, offset: start, length: count) }
-        var response = batch(Array(data))
-        response.headers[.contentType] = "application/vnd.sqlite3"
+        var response = Response(
+            status: .ok, headers: [.contentType: "application/vnd.sqlite3"],
+            body: ResponseBody(byteBuffer: ByteBuffer(data: data)))
         if range != nil {
             response.status = .partialContent
             response.headers[.contentRange] = "bytes \(offset)-\(offset + Int64(data.count) - 1)/*"

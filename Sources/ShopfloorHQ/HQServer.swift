@@ -49,7 +49,7 @@ public struct HQServer: Sendable {
         self.committer = GroupCommitter(replica: replica)
         let snapshots = try configuration.snapshotLagMinimum.map { lag in
             try SnapshotStore(
-                directory: replica.path + ".snapshots", lagMinimum: lag, refreshOperations: max(1, lag))
+                directory: replica.path + ".snapshots", lagMinimum: lag, refreshOperations: max(1, lag), logger: logger)
         }
         self.sync = SyncService(
             replica: replica, registry: registry, configuration: configuration, snapshots: snapshots, logger: logger)
@@ -67,6 +67,8 @@ public struct HQServer: Sendable {
         onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }
     ) throws -> some ApplicationProtocol {
         let router = Router(context: HQRequestContext.self)
+        // A snapshot ready for the first device far behind (made in the background; PROTOCOL.md §20).
+        sync.snapshots?.refresh(replica)
         // Requests by route, method and status, and their latency (swift-metrics: see HQMetrics).
         router.middlewares.add(MetricsMiddleware())
         let server = self

@@ -1,5 +1,6 @@
 import Crypto
 import Foundation
+import Logging
 import ShopfloorReplication
 import ShopfloorStore
 import Synchronization
@@ -17,7 +18,13 @@ package final class SnapshotStore: Sendable {
     /// One snapshot is made at a time.
     private let making = Mutex<Void>(())
 
-    package init(directory: String, lagMinimum: UInt64 = 10_000, refreshOperations: UInt64 = 10_000) throws {
+    let logger: Logger
+
+    package init(
+        directory: String, lagMinimum: UInt64 = 10_000, refreshOperations: UInt64 = 10_000,
+        logger: Logger = Logger(label: "shopfloor.hq.snapshots")
+    ) throws {
+        self.logger = logger
         self.directory = directory
         self.lagMinimum = lagMinimum
         self.refreshOperations = refreshOperations
@@ -29,17 +36,37 @@ package final class SnapshotStore: Sendable {
         }
     }
 
+    /// Starts making a snapshot in the background when the newest is `refreshOperations` or more behind HQ (and HQ
+    /// holds at least `lagMinimum` operations), so a device far behind finds one ready. Returns at once.
+    package func refresh(_ replica: Replica) {
+        let total = replica.versionVector.total
+        guard total >= lagMinimum, isStale(total) else { return }
+        DispatchQueue.global(qos: .utility).async {
+            do {
+                try self.making.withLock { _ in
+                    guard self.isStale(replica.versionVector.total) else { return }
+                    _ = try self.make(replica)
+                }
+            } catch {
+                self.logger.error("could not make a snapshot", metadata: ["error": "\(error)"])
+            }
+        }
+    }
+
+    private func isStale(_ total: UInt64) -> Bool {
+        guard let newest = manifests.withLock({ $0.last }) else { return true }
+        return newest.operations + refreshOperations <= total
+    }
+
     /// The snapshot for a device holding `vector`, or nil when pulling the log is the better way (the device is
-    /// close behind, or speaks another format).
+    /// close behind, or speaks another format). Waits for a snapshot being made.
     package func offer(to vector: VersionVector, format: String, replica: Replica) throws -> SnapshotManifest? {
         let held = replica.versionVector
         guard format == Replica.snapshotFormat, held.total >= vector.total + lagMinimum else { return nil }
         // The device must not hold what a snapshot lacks (its own operations not pushed): it would refuse it.
         guard vector.counters.allSatisfy({ held[$0.key] >= $0.value }) else { return nil }
         return try making.withLock { _ in
-            if let newest = manifests.withLock({ $0.last }), newest.operations + refreshOperations > held.total {
-                return newest
-            }
+            if !isStale(held.total), let newest = manifests.withLock({ $0.last }) { return newest }
             return try make(replica)
         }
     }
@@ -55,8 +82,16 @@ package final class SnapshotStore: Sendable {
 
     private func make(_ replica: Replica) throws -> SnapshotManifest {
         let building = (directory as NSString).appendingPathComponent("building.sqlite")
+        let started = ContinuousClock.now
         let contents = try replica.writeSnapshot(to: building)
+        let written = ContinuousClock.now
         let (bytes, sha256) = try Self.hash(building)
+        logger.info(
+            "snapshot made",
+            metadata: [
+                "seq": "\(contents.seq)", "bytes": "\(bytes)", "write": "\(written - started)",
+                "hash": "\(ContinuousClock.now - written)",
+            ])
         let id = "s\(contents.seq)-\(sha256.prefix(12))"
         try? FileManager.default.removeItem(atPath: file(id))
         try FileManager.default.moveItem(atPath: building, toPath: file(id))

@@ -118,6 +118,18 @@ extension Replica {
     public func installSnapshot(from path: String) throws -> SnapshotContents {
         try state.withLock { state in
             let contents = try database.writeWithoutTransaction { db -> SnapshotContents in
+                // Alone on the file, the copy goes through a rollback journal: it writes the rows once, where WAL
+                // writes them to the log and then again into the file (27 s against 14 s for a 2 GB snapshot here).
+                // Leaving WAL needs every other connection closed; with one open, the copy stays in WAL.
+                let alone = (try? String.fetchOne(db, sql: "PRAGMA journal_mode = DELETE")) == "delete"
+                if alone { try db.execute(sql: "PRAGMA synchronous = FULL") }
+                defer {
+                    if alone {
+                        _ = try? String.fetchOne(db, sql: "PRAGMA journal_mode = WAL")
+                        try? db.execute(
+                            sql: configuration.durable ? "PRAGMA synchronous = FULL" : "PRAGMA synchronous = NORMAL")
+                    }
+                }
                 try db.execute(sql: "ATTACH DATABASE ? AS snapshot", arguments: [path])
                 defer { try? db.execute(sql: "DETACH DATABASE snapshot") }
                 // The rows come from one consistent file: checking every foreign key of every row again would cost

@@ -23,7 +23,7 @@ package struct SnapshotDownload: Sendable {
         return (id.trimmingCharacters(in: .whitespacesAndNewlines), size)
     }
 
-    /// Writes bytes at `offset`, durably; from 0, a new file for snapshot `id`.
+    /// Writes bytes at `offset`; from 0, a new file for snapshot `id`.
     package func store(id: String, offset: Int64, bytes: [UInt8]) throws {
         if offset == 0 {
             remove()
@@ -36,14 +36,16 @@ package struct SnapshotDownload: Sendable {
         try handle.seek(toOffset: UInt64(offset))
         try handle.write(contentsOf: bytes)
         try handle.truncate(atOffset: UInt64(offset) + UInt64(bytes.count))
-        try handle.synchronize()
+        // Not synced piece by piece: bytes a power loss takes only make the file fail its hash, and it is fetched
+        // again; it is synced once, before it is installed.
     }
 
     /// Checks the file against the manifest and installs it; a file that does not verify is thrown away.
     package func install(_ manifest: SnapshotManifest) throws -> SyncSession.Event {
-        guard let handle = FileHandle(forReadingAtPath: file) else {
+        guard let handle = FileHandle(forUpdatingAtPath: file) else {
             return .installRefused("the snapshot file is gone")
         }
+        try handle.synchronize()
         var hasher = SHA256()
         var bytes: Int64 = 0
         while let piece = try handle.read(upToCount: 1 << 20), !piece.isEmpty {

@@ -160,8 +160,17 @@ public struct SyncClient: Sendable {
                     case .storeSnapshot(let id, let offset, let bytes):
                         try download.store(id: id, offset: offset, bytes: bytes)
                     case .install(let manifest):
-                        logger.info("installing a snapshot", metadata: ["snapshot": "\(manifest.id)"])
-                        group.addTask { try download.install(manifest) }
+                        let (logger, started) = (logger, ContinuousClock.now)
+                        group.addTask {
+                            let event = try download.install(manifest)
+                            logger.info(
+                                "snapshot verified and installed",
+                                metadata: [
+                                    "snapshot": "\(manifest.id)", "seconds": "\(ContinuousClock.now - started)",
+                                    "outcome": "\(Self.outcome(event))",
+                                ])
+                            return event
+                        }
                     case .finish(let summary):
                         return summary
                     case .fail(let failure):
@@ -186,6 +195,12 @@ public struct SyncClient: Sendable {
                 actions = session.handle(event)
             }
         }
+    }
+
+    /// How an install ended, for the log.
+    static func outcome(_ event: SyncSession.Event) -> String {
+        if case .installRefused(let reason) = event { return "refused: \(reason)" }
+        return "installed"
     }
 
     /// Folds pulled pages in one transaction.

@@ -1,4 +1,7 @@
+import AsyncHTTPClient
 import Foundation
+import NIOCore
+import NIOFoundationCompat
 import ShopfloorDomain
 import ShopfloorHQ
 import ShopfloorReplication
@@ -80,6 +83,28 @@ extension Bench {
                         credentials.secret, "--db", device,
                     ],
                     stderr: logs + "/enroll.err", timeoutSeconds: 60)
+                // HQ starts making a snapshot in the background when it starts (PROTOCOL.md §20): wait until it is
+                // ready, as a device that comes later than that would find it, and report how long it took.
+                Progress.say("catch-up: waiting for HQ's snapshot of \(size.formatted3) ops")
+                let snapshotClock = Stopwatch()
+                let ask = try JSONEncoder().encode(
+                    SnapshotRequest(vector: VersionVector(), format: Replica.snapshotFormat))
+                let credentialsHeader = Data("\(credentials.deviceID):\(credentials.secret)".utf8).base64EncodedString()
+                var request = HTTPClientRequest(url: server.url + "/v1/snapshot")
+                request.method = .POST
+                request.headers.add(name: Wire.versionHeader, value: "\(Wire.protocolVersion)")
+                request.headers.add(name: "Content-Type", value: "application/json")
+                request.headers.add(name: "Authorization", value: "Basic \(credentialsHeader)")
+                request.body = .bytes(ByteBuffer(bytes: ask))
+                let offered = try await HTTPClient.shared.execute(request, timeout: .seconds(900))
+                let body = try await offered.body.collect(upTo: 1 << 20)
+                let manifest = try? JSONDecoder().decode(SnapshotOffer.self, from: Data(buffer: body)).snapshot
+                report.add(
+                    id: "hq.snapshot.\(size)", "catch-up",
+                    "HQ makes a snapshot of \(size.formatted3) ops (in the background)",
+                    snapshotClock.seconds, "s", baseline: nil,
+                    note: manifest.map { "\($0.bytes / 1_048_576) MiB" }
+                        ?? "no snapshot offered (status \(offered.status.code))")
                 Progress.say("catch-up: `shopfloor sync` of \(size.formatted3) ops from `shopfloor-hq serve`")
                 let output = logs + "/sync-\(size).json"
                 sync = try await Spawn.runChecked(

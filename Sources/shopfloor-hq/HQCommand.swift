@@ -65,6 +65,11 @@ struct HQCommand: AsyncParsableCommand {
             name: .customLong("mcp-allowed-origin"),
             help: "A browser origin allowed to call /mcp (repeatable); requests with any other Origin are refused.")
         var mcpAllowedOrigins: [String] = []
+        @Option(
+            help:
+                "Offer a device this many operations behind a snapshot instead of the log (PROTOCOL.md §20); 0: never."
+        )
+        var snapshotLag: UInt64 = 10_000
 
         static let adminSecretMin = 16
 
@@ -101,12 +106,11 @@ struct HQCommand: AsyncParsableCommand {
             let replica = try options.openReplica(logger: logger)
             let tls = tlsCert.map { TLSFiles(certificateChain: $0, privateKey: tlsKey!) }
             HQMetrics.bootstrap()
-            let server = try HQServer(
-                replica: replica,
-                configuration: HQConfiguration(
-                    host: host, port: port, adminSecret: secret, tls: tls, mcpReadOnly: mcpReadOnly,
-                    mcpAllowedOrigins: mcpAllowedOrigins),
-                logger: logger)
+            var configuration = HQConfiguration(
+                host: host, port: port, adminSecret: secret, tls: tls, mcpReadOnly: mcpReadOnly,
+                mcpAllowedOrigins: mcpAllowedOrigins)
+            configuration.snapshotLagMinimum = snapshotLag == 0 ? nil : snapshotLag
+            let server = try HQServer(replica: replica, configuration: configuration, logger: logger)
             let host = self.host
             let scheme = tls == nil ? "http" : "https"
             let app = try server.application { port in

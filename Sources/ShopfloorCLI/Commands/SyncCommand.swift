@@ -38,6 +38,8 @@ struct SyncRun: ReplicaCommand {
         var pulled: Int
         var digest: String?
         var operations: UInt64
+        /// The snapshot caught up from, if one was.
+        var snapshot: String?
     }
 
     func run(replica: Replica, output: Output) throws {
@@ -65,10 +67,11 @@ struct SyncRun: ReplicaCommand {
         bar.finish()
         let summary = Summary(
             pushed: report.pushed, duplicates: report.duplicates, pulled: report.pulled, digest: report.digest,
-            operations: report.vector.total)
+            operations: report.vector.total, snapshot: report.snapshot)
         try output.show(summary) {
             "synced with \(address): pushed \(summary.pushed), already there \(summary.duplicates), "
-                + "pulled \(summary.pulled)" + (summary.digest.map { "; digest \($0)" } ?? "")
+                + "pulled \(summary.pulled)" + (summary.snapshot.map { " (from snapshot \($0))" } ?? "")
+                + (summary.digest.map { "; digest \($0)" } ?? "")
         }
     }
 }
@@ -117,10 +120,13 @@ struct SyncStatusCommand: ReplicaCommand {
     }
 }
 
-/// A progress bar on standard error for a long backlog; silent for short syncs and non-terminals.
+/// A progress bar on standard error for a long backlog, with the rate and the time left; silent for short syncs and
+/// non-terminals.
 final class ProgressBar: Sendable {
     let enabled: Bool
     let shown = Mutex(false)
+    /// The phase shown and when it started.
+    let phase = Mutex<(SyncProgress.Phase, Date)?>(nil)
 
     init(enabled: Bool) {
         self.enabled = enabled && isatty(STDERR_FILENO) == 1
@@ -128,12 +134,30 @@ final class ProgressBar: Sendable {
 
     func update(_ progress: SyncProgress) {
         guard enabled, progress.total >= 1000 else { return }
+        let started = phase.withLock { phase -> Date in
+            if let (shown, since) = phase, shown == progress.phase { return since }
+            phase = (progress.phase, Date())
+            return Date()
+        }
+        FileHandle.standardError.write(Data(("\r" + Self.line(progress, seconds: -started.timeIntervalSinceNow)).utf8))
+        shown.withLock { $0 = true }
+    }
+
+    /// `pull [########......................] 26,000/100,000  7,650 ops/s  9 s left`
+    static func line(_ progress: SyncProgress, seconds: Double) -> String {
         let width = 30
         let filled = min(width, progress.done * width / max(progress.total, 1))
         let bar = String(repeating: "#", count: filled) + String(repeating: ".", count: width - filled)
-        let line = "\r\(progress.phase.rawValue) [\(bar)] \(progress.done)/\(progress.total)"
-        FileHandle.standardError.write(Data(line.utf8))
-        shown.withLock { $0 = true }
+        let bytes = progress.phase == .snapshot
+        let (done, total) = bytes ? (progress.done >> 20, progress.total >> 20) : (progress.done, progress.total)
+        var line = "\(progress.phase.rawValue) [\(bar)] \(done)/\(total)\(bytes ? " MiB" : "")"
+        if seconds > 0.5, progress.done > 0 {
+            let rate = Double(progress.done) / seconds
+            let left = Double(max(0, progress.total - progress.done)) / rate
+            line += bytes ? "  \(Int(rate) >> 20) MiB/s" : "  \(Int(rate)) ops/s"
+            line += "  \(Int(left.rounded(.up))) s left"
+        }
+        return line + "   "
     }
 
     func finish() {
