@@ -26,9 +26,15 @@ package struct SyncService: Sendable {
         self.logger = logger
     }
 
+    /// The longest snapshot format a request may name (the OpenAPI document's bound).
+    static let snapshotFormatMax = 200
+
     /// POST /v1/snapshot: a snapshot when the device is far behind HQ, else none (pull the log).
     package func snapshotOffer(_ request: SnapshotRequest, from device: DeviceRegistry.Record) throws -> SnapshotOffer {
         if let problem = request.vector.boundsViolation() { throw HQError.malformed("vector: \(problem)") }
+        guard request.format.unicodeScalars.count <= Self.snapshotFormatMax else {
+            throw HQError.malformed("format: at most \(Self.snapshotFormatMax) characters")
+        }
         try registry.recordContact(device.id)
         guard let snapshots else { return SnapshotOffer(snapshot: nil) }
         let manifest = try snapshots.offer(to: request.vector, format: request.format, replica: replica)

@@ -131,4 +131,26 @@ import Testing
             #expect(try empty.digest() == hq.replica.digest())
         }
     }
+
+    /// Bad input at the snapshot endpoints is refused, naming the problem (schemathesis found the unbounded format).
+    @Test func snapshotRequestsOutOfBoundsAreRefused() async throws {
+        let directory = TempDirectory()
+        try await HQHarness.withHQ(at: directory.path("hq.sqlite"), configuration: Self.configuration()) { hq in
+            let client = try hq.client(for: try Self.device(directory, "d"), name: "d")
+            let credentials = Data("\(client.deviceID):\(client.secret)".utf8).base64EncodedString()
+            let headers = ["Shopfloor-Protocol": "1", "Authorization": "Basic \(credentials)"]
+            let long = try JSONEncoder().encode(
+                SnapshotRequest(vector: VersionVector(), format: String(repeating: "0", count: 201)))
+            let refused = try await hq.request("POST", "/v1/snapshot", body: long, headers: headers)
+            #expect(refused.status == 400)
+            #expect(String(decoding: refused.body, as: UTF8.self).contains("format: at most 200"))
+            let unknown = try await hq.request("GET", "/v1/snapshot/s1-nothing", headers: headers)
+            #expect(unknown.status == 404)
+            let backwards = try await hq.request(
+                "GET", "/v1/snapshot/s1-nothing", headers: headers.merging(["Range": "bytes=9-3"]) { $1 })
+            #expect(backwards.status == 400)
+            let anonymous = try await hq.request("POST", "/v1/snapshot", body: long)
+            #expect(anonymous.status == 401)
+        }
+    }
 }
