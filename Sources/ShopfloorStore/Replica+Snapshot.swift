@@ -67,7 +67,9 @@ extension Replica {
             try db.execute(sql: "ATTACH DATABASE ? AS source", arguments: [source])
             defer { try? db.execute(sql: "DETACH DATABASE source") }
             var contents: SnapshotContents?
-            try db.inTransaction {
+            // Deferred: an immediate transaction would take the write lock of every attached file, HQ's too, and
+            // hold HQ's pushes for as long as the copy runs. Deferred, HQ's file is only read (WAL: never blocking).
+            try db.inTransaction(.deferred) {
                 for table in Self.snapshotTables {
                     try db.execute(sql: "INSERT INTO main.\(table) SELECT * FROM source.\(table)")
                 }
