@@ -1,4 +1,3 @@
-import Crypto
 import Foundation
 import Logging
 import ShopfloorReplication
@@ -85,7 +84,7 @@ package final class SnapshotStore: Sendable {
         let started = ContinuousClock.now
         let contents = try replica.writeSnapshot(to: building)
         let written = ContinuousClock.now
-        let (bytes, sha256) = try Self.hash(building)
+        let (bytes, sha256) = try Replica.snapshotDigest(at: building)
         logger.info(
             "snapshot made",
             metadata: [
@@ -106,19 +105,6 @@ package final class SnapshotStore: Sendable {
         }
         for old in dropped { try? FileManager.default.removeItem(atPath: file(old.id)) }
         return manifest
-    }
-
-    /// The size and lowercase hex SHA-256 of a file, read in 1 MiB pieces.
-    package static func hash(_ path: String) throws -> (Int64, String) {
-        guard let handle = FileHandle(forReadingAtPath: path) else { throw CocoaError(.fileReadNoSuchFile) }
-        defer { try? handle.close() }
-        var hasher = SHA256()
-        var bytes: Int64 = 0
-        while let piece = try handle.read(upToCount: 1 << 20), !piece.isEmpty {
-            hasher.update(data: piece)
-            bytes += Int64(piece.count)
-        }
-        return (bytes, hasher.finalize().map { String(format: "%02x", $0) }.joined())
     }
 
     /// `length` bytes of a snapshot from `offset` (fewer at its end).

@@ -212,7 +212,7 @@ public struct SyncSession: Sendable {
         committed = vector
         through = sequencedThrough
         let own = vector[replica]
-        pushTotal = Int(own > pushed ? own - pushed : 0)
+        pushTotal = Self.gap(own, pushed)
         return [.read(after: pushed, limit: configuration.batchOperationsMax)]
     }
 
@@ -276,7 +276,7 @@ public struct SyncSession: Sendable {
             snapshot = nil
             snapshotRetries += 1
             guard snapshotRetries <= 2 else { return beginRound() }
-            return send(.snapshotOffer(SnapshotRequest(vector: committed, format: format)))
+            return askForSnapshot(format: format)
         }
         if case .push = request, status == 409, code == Self.missingDependency, realignments < 3 {
             // HQ lacks our earlier operations (restored from a backup?): start again from what it holds.
@@ -334,13 +334,17 @@ public struct SyncSession: Sendable {
         guard let last = operations.last else {
             phase = .pull
             guard let format = configuration.snapshotFormat else { return beginRound() }
-            return send(.snapshotOffer(SnapshotRequest(vector: committed, format: format)))
+            return askForSnapshot(format: format)
         }
         batchLast = last.id.counter
         return send(.push(PushRequest(replica: replica, operations: operations)))
     }
 
     // MARK: Snapshot
+
+    private mutating func askForSnapshot(format: String) -> [Action] {
+        send(.snapshotOffer(SnapshotRequest(vector: committed, format: format)))
+    }
 
     /// Asks for the snapshot's next bytes, or installs it once all are stored.
     private mutating func fetchSnapshot(from offset: Int64) -> [Action] {
@@ -356,8 +360,7 @@ public struct SyncSession: Sendable {
     private mutating func didInstall(_ integration: Integration) -> [Action] {
         guard installing, let manifest = snapshot else { return unexpected("an install that was not asked for") }
         installing = false
-        summary.pulled += Int(
-            integration.vector.total > committed.total ? integration.vector.total - committed.total : 0)
+        summary.pulled += Self.gap(integration.vector.total, committed.total)
         summary.snapshot = manifest.id
         committed = integration.vector
         through = integration.sequencedThrough
@@ -371,7 +374,7 @@ public struct SyncSession: Sendable {
     private mutating func beginRound() -> [Action] {
         roundFirst = true
         fetchingDone = false
-        return send(.pull(PullRequest(vector: committed, limit: configuration.pullPageLimit, after: through)))
+        return pull(after: through)
     }
 
     private mutating func didReceive(_ page: PullResponse) -> [Action] {
@@ -379,7 +382,7 @@ public struct SyncSession: Sendable {
         if roundFirst {
             roundFirst = false
             if pullTotal == 0 {
-                pullTotal = Int(page.vector.total > committed.total ? page.vector.total - committed.total : 0)
+                pullTotal = Self.gap(page.vector.total, committed.total)
             }
             if entries == 0 {
                 guard !page.more else {
@@ -412,6 +415,11 @@ public struct SyncSession: Sendable {
         return [progress] + continuePull()
     }
 
+    /// Asks for the page after `after`, with the vector committed so far.
+    private mutating func pull(after: UInt64) -> [Action] {
+        send(.pull(PullRequest(vector: committed, limit: configuration.pullPageLimit, after: after)))
+    }
+
     /// Folds or fetches what is next; once the round's pages are all folded, starts the next round.
     private mutating func continuePull() -> [Action] {
         let actions = foldOrFetch()
@@ -431,12 +439,17 @@ public struct SyncSession: Sendable {
             buffered = 0
         }
         if !fetchingDone, outstanding == nil, buffered < 2 * configuration.pullGroupEntries {
-            actions += send(.pull(PullRequest(vector: committed, limit: configuration.pullPageLimit, after: nextAfter)))
+            actions += pull(after: nextAfter)
         }
         return actions
     }
 
     // MARK: Ending
+
+    /// How far `a` is ahead of `b` (0 when it is not).
+    private static func gap(_ a: UInt64, _ b: UInt64) -> Int {
+        Int(clamping: a > b ? a - b : 0)
+    }
 
     private mutating func fail(_ failure: Failure) -> [Action] {
         finished = true

@@ -239,26 +239,22 @@ extension SimulationRun {
     /// Folds the pages the session took, in one transaction; sometimes folds them again, as a device does that
     /// crashed after the commit and before it went on, which must change nothing.
     private func fold(_ pages: [PullResponse], into node: SimulatedNode, faults: Bool) throws -> SyncSession.Event {
-        let operations = pages.flatMap(\.operations)
-        let assignments = Dictionary(
-            pages.lazy.flatMap(\.sequenced).map { ($0.id, $0.seq) }, uniquingKeysWith: { $1 })
-        let report = try node.replica.integrate(operations, assignments: assignments)
-        let refusals = refusals(report.outcomes)
-        count("pull.accepted", report.outcomes.count(where: \.isAccepted))
+        let integration = try node.replica.integrate(pages: pages)
+        count("pull.accepted", integration.accepted)
         if faults, rng.chance(configuration.faultPercent) {
             count("pull.folded-twice")
             let before = try snapshot(node.replica)
-            let again = try node.replica.integrate(operations, assignments: assignments)
+            // Every operation held already: none accepted, none refused (so all duplicates), nothing changed.
+            let again = try node.replica.integrate(pages: pages)
             let after = try snapshot(node.replica)
-            if !again.outcomes.allSatisfy({ $0 == .duplicate }) || after != before {
-                violate("idempotence", node, "pages folded twice changed the replica: \(again.outcomes)")
+            if again.accepted != 0 || again.refusal != nil || after != before {
+                violate(
+                    "idempotence", node,
+                    "pages folded twice changed the replica: \(again.accepted) accepted, \(again.refusal ?? "none refused")"
+                )
             }
         }
-        return .integrated(
-            SyncSession.Integration(
-                accepted: report.outcomes.count(where: \.isAccepted),
-                refusal: refusals.first.map { "\($0.code.rawValue): \($0.message)" },
-                vector: node.replica.versionVector, sequencedThrough: node.replica.sequencedThrough))
+        return .integrated(integration)
     }
 
     // MARK: Out-of-order delivery

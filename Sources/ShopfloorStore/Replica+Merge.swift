@@ -397,6 +397,25 @@ extension Replica {
         }
     }
 
+    /// Folds pulled pages in one transaction, as a sync session's `.integrate` asks (their operations, and HQ's
+    /// numbers for the ones this replica holds); the answer is the session's.
+    public func integrate(pages: [PullResponse]) throws -> SyncSession.Integration {
+        let operations = pages.flatMap(\.operations)
+        let assignments = Dictionary(
+            pages.lazy.flatMap(\.sequenced).map { ($0.id, $0.seq) }, uniquingKeysWith: { $1 })
+        let report = try integrate(operations, assignments: assignments)
+        var refusal: String?
+        for (op, outcome) in zip(operations, report.outcomes) {
+            if case .refused(let code, let message) = outcome {
+                refusal = "\(op.id) (\(code.rawValue)): \(message)"
+                break
+            }
+        }
+        return SyncSession.Integration(
+            accepted: report.outcomes.count(where: \.isAccepted), refusal: refusal, vector: versionVector,
+            sequencedThrough: sequencedThrough)
+    }
+
     /// Every operation in canonical order.
     public func allOperations() throws -> [ShopOperation] {
         try database.read { db in

@@ -1,3 +1,4 @@
+import Crypto
 import Foundation
 import GRDB
 import ShopfloorReplication
@@ -22,13 +23,11 @@ public enum SnapshotRefusal: Error, Sendable, Equatable, CustomStringConvertible
     case holdsMore(VersionVector)
     /// Another replica schema or fold version.
     case otherFormat(String)
-    case unreadable(String)
 
     public var description: String {
         switch self {
         case .holdsMore(let vector): "the device holds operations the snapshot lacks (device \(vector))"
         case .otherFormat(let format): "the snapshot is in another format (\(format)), not \(Replica.snapshotFormat)"
-        case .unreadable(let reason): "the snapshot file is unreadable: \(reason)"
         }
     }
 }
@@ -101,17 +100,18 @@ extension Replica {
         return SnapshotContents(seq: UInt64(seq), vector: vector, operations: vector.total, format: format)
     }
 
-    /// Reads what a snapshot file holds, without installing it.
-    public static func snapshotContents(at path: String) throws -> SnapshotContents {
-        var config = Configuration()
-        config.readonly = true
-        do {
-            let queue = try DatabaseQueue(path: path, configuration: config)
-            defer { try? queue.close() }
-            return try queue.read { try snapshotContents($0, schema: "main") }
-        } catch {
-            throw SnapshotRefusal.unreadable("\(error)")
+    /// A snapshot file's size and lowercase hex SHA-256, read in 1 MiB pieces (what its manifest states, and what
+    /// a device checks before installing it).
+    public static func snapshotDigest(at path: String) throws -> (bytes: Int64, sha256: String) {
+        guard let handle = FileHandle(forReadingAtPath: path) else { throw CocoaError(.fileReadNoSuchFile) }
+        defer { try? handle.close() }
+        var hasher = SHA256()
+        var bytes: Int64 = 0
+        while let piece = try handle.read(upToCount: 1 << 20), !piece.isEmpty {
+            hasher.update(data: piece)
+            bytes += Int64(piece.count)
         }
+        return (bytes, hasher.finalize().map { String(format: "%02x", $0) }.joined())
     }
 
     /// Replaces this replica's log and projections with a snapshot's, in one transaction, keeping its identity, its

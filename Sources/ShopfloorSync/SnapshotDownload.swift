@@ -1,4 +1,3 @@
-import Crypto
 import Foundation
 import ShopfloorReplication
 import ShopfloorStore
@@ -46,14 +45,8 @@ package struct SnapshotDownload: Sendable {
             return .installRefused("the snapshot file is gone")
         }
         try handle.synchronize()
-        var hasher = SHA256()
-        var bytes: Int64 = 0
-        while let piece = try handle.read(upToCount: 1 << 20), !piece.isEmpty {
-            hasher.update(data: piece)
-            bytes += Int64(piece.count)
-        }
         try handle.close()
-        let digest = hasher.finalize().map { String(format: "%02x", $0) }.joined()
+        let (bytes, digest) = try Replica.snapshotDigest(at: file)
         guard bytes == manifest.bytes, digest == manifest.sha256 else {
             remove()
             return .installRefused("the snapshot's \(bytes) bytes hash to \(digest), not to \(manifest.sha256)")

@@ -10,7 +10,17 @@ import ShopfloorStore
 
 /// Progress of a long sync, reported after every batch.
 public struct SyncProgress: Sendable {
-    public enum Phase: String, Sendable { case push, pull, snapshot }
+    public enum Phase: String, Sendable {
+        case push, pull, snapshot
+
+        init(_ phase: SyncSession.Phase) {
+            switch phase {
+            case .push: self = .push
+            case .pull: self = .pull
+            case .snapshot: self = .snapshot
+            }
+        }
+    }
     public var phase: Phase
     public var done: Int
     /// Known total for pushes; for pulls, the operations HQ has that we lacked at the start; for a snapshot, its bytes
@@ -143,7 +153,7 @@ public struct SyncClient: Sendable {
                         settings.pushed = counter
                         try settings.save(to: replica)
                     case .progress(let phase, let done, let total):
-                        progress(SyncProgress(phase: phase == .push ? .push : .pull, done: done, total: total))
+                        progress(SyncProgress(phase: SyncProgress.Phase(phase), done: done, total: total))
                     case .send(let request):
                         if case .vector = request {
                             logger.warning("HQ lacks earlier operations; resending from its vector")
@@ -156,7 +166,7 @@ public struct SyncClient: Sendable {
                             return .waited
                         }
                     case .integrate(let pages):
-                        group.addTask { try integrate(pages) }
+                        group.addTask { .integrated(try replica.integrate(pages: pages)) }
                     case .storeSnapshot(let id, let offset, let bytes):
                         try download.store(id: id, offset: offset, bytes: bytes)
                     case .install(let manifest):
@@ -164,7 +174,7 @@ public struct SyncClient: Sendable {
                         group.addTask {
                             let event = try download.install(manifest)
                             logger.info(
-                                "snapshot verified and installed",
+                                "snapshot install",
                                 metadata: [
                                     "snapshot": "\(manifest.id)", "seconds": "\(ContinuousClock.now - started)",
                                     "outcome": "\(Self.outcome(event))",
@@ -201,25 +211,6 @@ public struct SyncClient: Sendable {
     static func outcome(_ event: SyncSession.Event) -> String {
         if case .installRefused(let reason) = event { return "refused: \(reason)" }
         return "installed"
-    }
-
-    /// Folds pulled pages in one transaction.
-    func integrate(_ pages: [PullResponse]) throws -> SyncSession.Event {
-        let operations = pages.flatMap(\.operations)
-        let assignments = Dictionary(
-            pages.lazy.flatMap(\.sequenced).map { ($0.id, $0.seq) }, uniquingKeysWith: { $1 })
-        let report = try replica.integrate(operations, assignments: assignments)
-        var refusal: String?
-        for (op, outcome) in zip(operations, report.outcomes) {
-            if case .refused(let code, let message) = outcome {
-                refusal = "\(op.id) (\(code.rawValue)): \(message)"
-                break
-            }
-        }
-        return .integrated(
-            SyncSession.Integration(
-                accepted: report.outcomes.count(where: \.isAccepted), refusal: refusal, vector: replica.versionVector,
-                sequencedThrough: replica.sequencedThrough))
     }
 
     /// One attempt at a request; the session decides about retries.
