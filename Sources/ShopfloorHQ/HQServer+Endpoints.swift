@@ -13,7 +13,6 @@ extension HQServer {
         let report = try await committer.integrate(batch)
         let sync = self.sync
         let response = try await offload { try sync.answer(push, from: device, report: report) }
-        if report.stored { sync.snapshots?.refresh(replica) }
         logger.info(
             "push",
             metadata: [

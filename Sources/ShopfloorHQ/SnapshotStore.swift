@@ -36,7 +36,9 @@ package final class SnapshotStore: Sendable {
     }
 
     /// Starts making a snapshot in the background when the newest is `refreshOperations` or more behind HQ (and HQ
-    /// holds at least `lagMinimum` operations), so a device far behind finds one ready. Returns at once.
+    /// holds at least `lagMinimum` operations), so a device far behind finds one ready. Returns at once. HQ calls it
+    /// when it starts, not after pushes: each snapshot copies HQ's whole file, and remaking it every lag's worth of
+    /// pushes made HTTP ingest copy its history over and over (HQ's peak RSS 313 MiB against 128 in the bench).
     package func refresh(_ replica: Replica) {
         let total = replica.versionVector.total
         guard total >= lagMinimum, isStale(total) else { return }
