@@ -58,17 +58,30 @@ extension HQServer {
             offset = start
             if let end = Int64(bounds[1]) { length = Int(min(end - start + 1, Int64(Self.snapshotRangeMax))) }
         }
-        let (sync, start, count) = (self.sync, offset, length)
-        let data = try await offload { try sync.snapshotBytes(id, offset: start, length: count) }
-        var response = Response(
-            status: .ok, headers: [.contentType: "application/vnd.sqlite3"],
-            body: ResponseBody(byteBuffer: ByteBuffer(data: data)))
+        let (sync, start, asked) = (self.sync, offset, length)
+        let (file, count) = try await offload { try sync.snapshotPart(id, offset: start, length: asked) }
+        // Streamed from the open file in pieces: HQ holds one piece per download, whatever the range.
+        let body = ResponseBody(contentLength: count) { writer in
+            var sent = 0
+            while sent < count {
+                let (at, size) = (start + Int64(sent), min(Self.snapshotPiece, count - sent))
+                let piece = try await offload { try file.read(at: at, count: size) }
+                guard piece.readableBytes > 0 else { throw HQError.notFound("the snapshot ended early") }
+                sent += piece.readableBytes
+                try await writer.write(piece)
+            }
+            try await writer.finish(nil)
+        }
+        var response = Response(status: .ok, headers: [.contentType: "application/vnd.sqlite3"], body: body)
         if range != nil {
             response.status = .partialContent
-            response.headers[.contentRange] = "bytes \(offset)-\(offset + Int64(data.count) - 1)/*"
+            response.headers[.contentRange] = "bytes \(offset)-\(offset + Int64(count) - 1)/\(file.size)"
         }
         return response
     }
+
+    /// Bytes read from a snapshot file per write to the connection.
+    static let snapshotPiece = 1 << 20
 
     /// GET /v1/digest: computed off the event loops and the cooperative pool, one at a time, and cached by op set
     /// (the digest is a function of it), so concurrent calls cost one computation and `/health` stays fast.

@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import NIOCore
 import ShopfloorReplication
 import ShopfloorStore
 import Synchronization
@@ -85,6 +86,12 @@ package final class SnapshotStore: Sendable {
         let building = (directory as NSString).appendingPathComponent("building.sqlite")
         let started = ContinuousClock.now
         let contents = try replica.writeSnapshot(to: building)
+        // On disk before it is offered, under its final name only then: a device's download then never competes
+        // with HQ's own writing back of the file.
+        if let handle = FileHandle(forUpdatingAtPath: building) {
+            try handle.synchronize()
+            try handle.close()
+        }
         let written = ContinuousClock.now
         let (bytes, sha256) = try Replica.snapshotDigest(at: building)
         logger.info(
@@ -109,11 +116,35 @@ package final class SnapshotStore: Sendable {
         return manifest
     }
 
-    /// `length` bytes of a snapshot from `offset` (fewer at its end).
-    package func read(_ id: String, offset: Int64, length: Int) throws -> Data? {
-        guard let path = path(of: id), let handle = FileHandle(forReadingAtPath: path) else { return nil }
-        defer { try? handle.close() }
-        try handle.seek(toOffset: UInt64(offset))
-        return try handle.read(upToCount: length) ?? Data()
+    /// A snapshot still offered, opened: what is read through it stays readable when a newer snapshot replaces it.
+    package func open(_ id: String) -> SnapshotFile? {
+        guard let path = path(of: id), let handle = FileHandle(forReadingAtPath: path),
+            let size = try? handle.seekToEnd()
+        else { return nil }
+        return SnapshotFile(handle: handle, size: Int64(size))
+    }
+}
+
+/// An open snapshot file (closed when the last reference goes).
+package final class SnapshotFile: Sendable {
+    let handle: FileHandle
+    package let size: Int64
+
+    init(handle: FileHandle, size: Int64) {
+        self.handle = handle
+        self.size = size
+    }
+
+    deinit { try? handle.close() }
+
+    /// Up to `count` bytes from `offset`, read with one `pread` (fewer at the file's end).
+    package func read(at offset: Int64, count: Int) throws -> ByteBuffer {
+        var buffer = ByteBufferAllocator().buffer(capacity: count)
+        let descriptor = handle.fileDescriptor
+        let read = buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: count) { bytes in
+            Foundation.pread(descriptor, bytes.baseAddress, count, off_t(offset))
+        }
+        guard read >= 0 else { throw CocoaError(.fileReadUnknown) }
+        return buffer
     }
 }

@@ -46,14 +46,26 @@ package struct SyncService: Sendable {
         return SnapshotOffer(snapshot: manifest)
     }
 
-    /// GET /v1/snapshot/{id}: `length` bytes of a snapshot from `offset`.
-    package func snapshotBytes(_ id: String, offset: Int64, length: Int) throws -> Data {
+    /// GET /v1/snapshot/{id}: the open snapshot and how many of the `length` bytes asked for from `offset` it holds.
+    package func snapshotPart(_ id: String, offset: Int64, length: Int) throws -> (file: SnapshotFile, count: Int) {
         guard offset >= 0, length > 0 else { throw HQError.malformed("a range starts at 0 or later and is not empty") }
-        guard let data = try snapshots?.read(id, offset: offset, length: length) else {
+        guard let file = snapshots?.open(id) else {
             throw HQError.notFound(
                 "no snapshot '\(DeviceRegistry.printable(String(id.prefix(80))))': ask for a new one")
         }
-        return data
+        guard offset < file.size || file.size == 0 else {
+            throw HQError(
+                .rangeNotSatisfiable, "range_not_satisfiable",
+                "the range starts at byte \(offset); the snapshot has \(file.size) bytes")
+        }
+        return (file, Int(min(Int64(length), file.size - offset)))
+    }
+
+    /// `length` bytes of a snapshot from `offset` (fewer at its end), in one answer.
+    package func snapshotBytes(_ id: String, offset: Int64, length: Int) throws -> [UInt8] {
+        let (file, count) = try snapshotPart(id, offset: offset, length: length)
+        let bytes = try file.read(at: offset, count: count)
+        return Array(bytes.readableBytesView)
     }
 
     /// A push as one batch for HQ's writer: the binding check, admission, storing, the fold and the contact

@@ -29,7 +29,7 @@ public struct SyncSession: Sendable {
         public init(
             batchOperationsMax: Int = 500, attemptsMax: Int = 8, backoffInitialSeconds: Double = 0.1,
             backoffMaxSeconds: Double = 2, pullGroupEntries: Int? = nil, pullPageLimit: Int? = nil,
-            snapshotFormat: String? = nil, snapshotChunkBytes: Int = 64 * 1024 * 1024
+            snapshotFormat: String? = nil, snapshotChunkBytes: Int = 16 * 1024 * 1024
         ) {
             self.batchOperationsMax = max(1, batchOperationsMax)
             self.attemptsMax = max(1, attemptsMax)

@@ -193,7 +193,7 @@ extension SimulationRun {
                 return .answered(.snapshotOffer(offer.snapshot))
             case .snapshotBytes(let id, let offset, let length):
                 count("snapshot.chunk")
-                return .answered(.snapshotBytes(Array(try service.snapshotBytes(id, offset: offset, length: length))))
+                return .answered(.snapshotBytes(try service.snapshotBytes(id, offset: offset, length: length)))
             }
         } catch let refusal as HQPushRefusal {
             note("\(node.id) push refused: \(refusal.error)")

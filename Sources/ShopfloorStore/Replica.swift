@@ -79,7 +79,9 @@ public final class Replica: Sendable {
     public let path: String
     public let id: String
     public let name: String
-    let database: DatabaseQueue
+    /// The connection to the file; replaced only when a snapshot becomes the file (``installSnapshot(from:)``).
+    let connection: Mutex<DatabaseQueue>
+    var database: DatabaseQueue { connection.withLock { $0 } }
     let state: Mutex<ReplicaState>
     let configuration: ReplicaConfiguration
 
@@ -90,7 +92,7 @@ public final class Replica: Sendable {
         self.path = path
         self.id = id
         self.name = name
-        self.database = database
+        self.connection = Mutex(database)
         self.state = Mutex(state)
         self.configuration = configuration
     }

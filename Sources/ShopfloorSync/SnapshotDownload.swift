@@ -1,11 +1,14 @@
 import Foundation
 import ShopfloorReplication
 import ShopfloorStore
+import Synchronization
 
 /// A snapshot being downloaded beside the replica's file (`FILE.snapshot`, and its id in `FILE.snapshot.id`), kept
 /// across a kill so the next sync resumes it, and installed into the replica once every byte is there and verified.
-package struct SnapshotDownload: Sendable {
+/// The bytes are hashed as they are stored, in order; a resumed download first hashes the part it kept.
+package final class SnapshotDownload: Sendable {
     package let replica: Replica
+    private let digest = Mutex<SnapshotDigest?>(nil)
 
     package init(replica: Replica) {
         self.replica = replica
@@ -30,26 +33,36 @@ package struct SnapshotDownload: Sendable {
             guard FileManager.default.createFile(atPath: file, contents: nil, attributes: [.posixPermissions: 0o600])
             else { throw CocoaError(.fileWriteUnknown) }
         }
-        let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: file))
-        defer { try? handle.close() }
-        try handle.seek(toOffset: UInt64(offset))
-        try handle.write(contentsOf: bytes)
-        try handle.truncate(atOffset: UInt64(offset) + UInt64(bytes.count))
-        // Not synced piece by piece: bytes a power loss takes only make the file fail its hash, and it is fetched
-        // again; it is synced once, before it is installed.
+        try digest.withLock { digest in
+            if digest?.bytes != offset {
+                digest = offset == 0 ? SnapshotDigest() : try SnapshotDigest(reading: file, limit: offset)
+            }
+            let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: file))
+            defer { try? handle.close() }
+            try handle.seek(toOffset: UInt64(offset))
+            try handle.write(contentsOf: bytes)
+            try handle.truncate(atOffset: UInt64(offset) + UInt64(bytes.count))
+            digest?.update(bytes)
+            // The kernel starts writing the file back now, and frees what it has written: the pages are reused for the
+            // next pieces instead of the download filling the page cache and then waiting for one long write-back.
+            _ = posix_fadvise(handle.fileDescriptor, 0, 0, POSIX_FADV_DONTNEED)
+        }
+        // Never synced: bytes a power loss takes make the file fail its hash, and it is fetched again. The install
+        // is what makes the replica durable.
     }
 
     /// Checks the file against the manifest and installs it; a file that does not verify is thrown away.
     package func install(_ manifest: SnapshotManifest) throws -> SyncSession.Event {
-        guard let handle = FileHandle(forUpdatingAtPath: file) else {
+        guard let size = (try? FileManager.default.attributesOfItem(atPath: file))?[.size] as? Int64 else {
             return .installRefused("the snapshot file is gone")
         }
-        try handle.synchronize()
-        try handle.close()
-        let (bytes, digest) = try Replica.snapshotDigest(at: file)
-        guard bytes == manifest.bytes, digest == manifest.sha256 else {
+        // The running hash stands for the file when it covers every byte of it.
+        let kept = digest.withLock { $0?.bytes == size ? $0 : nil }
+        let computed = try kept ?? SnapshotDigest(reading: file)
+        guard computed.bytes == manifest.bytes, computed.hex == manifest.sha256 else {
             remove()
-            return .installRefused("the snapshot's \(bytes) bytes hash to \(digest), not to \(manifest.sha256)")
+            return .installRefused(
+                "the snapshot's \(computed.bytes) bytes hash to \(computed.hex), not to \(manifest.sha256)")
         }
         do {
             _ = try replica.installSnapshot(from: file)
@@ -64,6 +77,7 @@ package struct SnapshotDownload: Sendable {
     }
 
     package func remove() {
+        digest.withLock { $0 = nil }
         for path in [file, idFile, file + "-journal"] { try? FileManager.default.removeItem(atPath: path) }
     }
 }

@@ -234,10 +234,7 @@ public struct SyncClient: Sendable {
                 let offer = try Self.decodeJSON(SnapshotOffer.self, reply.body, path: "/v1/snapshot")
                 return .answered(.snapshotOffer(offer.snapshot))
             case .snapshotBytes(let id, let offset, let length):
-                let reply = try await exchange(
-                    "/v1/snapshot/\(id)", body: nil, method: .GET,
-                    range: "bytes=\(offset)-\(offset + Int64(length) - 1)")
-                return .answered(.snapshotBytes(Array(reply.body)))
+                return .answered(.snapshotBytes(try await snapshotBytes(id, offset: offset, length: length)))
             }
         } catch let refusal as HTTPRefusal {
             return .refused(
@@ -276,6 +273,22 @@ public struct SyncClient: Sendable {
         }
     }
 
+    /// A piece of a snapshot, read from the answer as it streams into one buffer of the length asked for (at most
+    /// that many bytes are taken).
+    func snapshotBytes(_ id: String, offset: Int64, length: Int) async throws -> [UInt8] {
+        let response = try await send(
+            "/v1/snapshot/\(id)", body: nil, method: .GET, range: "bytes=\(offset)-\(offset + Int64(length) - 1)")
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(length)
+        for try await piece in response.body {
+            guard bytes.count + piece.readableBytes <= length else {
+                throw SyncError.protocolViolation("HQ sent more than the \(length) bytes of a snapshot asked for")
+            }
+            bytes.append(contentsOf: piece.readableBytesView)
+        }
+        return bytes
+    }
+
     /// HQ's error answer to one request.
     struct HTTPRefusal: Error {
         var status: Int
@@ -287,8 +300,19 @@ public struct SyncClient: Sendable {
     /// One request; returns a 200, 201 or 206 answer's content type and body, and throws ``HTTPRefusal`` for any other.
     func exchange(
         _ path: String, body: ByteBuffer?, method: HTTPMethod = .POST, contentType: String = "application/json",
-        accept: String? = nil, range: String? = nil
+        accept: String? = nil
     ) async throws -> (contentType: String?, body: Data) {
+        let response = try await send(path, body: body, method: method, contentType: contentType, accept: accept)
+        let bytes = try await response.body.collect(upTo: 256 * 1024 * 1024)
+        return (response.headers.first(name: "Content-Type"), Data(buffer: bytes))
+    }
+
+    /// One request; returns a 200, 201 or 206 answer with its body still to read, and throws ``HTTPRefusal`` for any
+    /// other.
+    func send(
+        _ path: String, body: ByteBuffer?, method: HTTPMethod = .POST, contentType: String = "application/json",
+        accept: String? = nil, range: String? = nil
+    ) async throws -> HTTPClientResponse {
         var request = HTTPClientRequest(url: hq + path)
         request.method = method
         request.headers.add(name: Wire.versionHeader, value: "\(Wire.protocolVersion)")
@@ -299,11 +323,8 @@ public struct SyncClient: Sendable {
         request.headers.add(name: "Authorization", value: "Basic \(credentials)")
         if let body { request.body = .bytes(body) }
         let response = try await http.execute(request, timeout: .seconds(configuration.requestTimeoutSeconds))
-        let bytes = try await response.body.collect(upTo: 256 * 1024 * 1024)
-        let data = Data(buffer: bytes)
-        if [200, 201, 206].contains(response.status.code) {
-            return (response.headers.first(name: "Content-Type"), data)
-        }
+        if [200, 201, 206].contains(response.status.code) { return response }
+        let data = Data(buffer: try await response.body.collect(upTo: 1024 * 1024))
         let error = try? JSONDecoder().decode(ErrorResponse.self, from: data)
         throw HTTPRefusal(
             status: Int(response.status.code), code: error?.error.code ?? "http_\(response.status.code)",

@@ -105,6 +105,9 @@ extension Bench {
                     snapshotClock.seconds, "s", baseline: nil,
                     note: manifest.map { "\($0.bytes / 1_048_576) MiB" }
                         ?? "no snapshot offered (status \(offered.status.code))")
+                // The setup's gigabytes (HQ's history, written unsynced above) reach the disk first: what is timed
+                // is the device's catch-up, not the kernel writing back the bench's own files meanwhile.
+                Foundation.sync()
                 Progress.say("catch-up: `shopfloor sync` of \(size.formatted3) ops from `shopfloor-hq serve`")
                 let output = logs + "/sync-\(size).json"
                 sync = try await Spawn.runChecked(

@@ -125,10 +125,30 @@ import Testing
             #expect(throws: SnapshotRefusal.self) { try device.installSnapshot(from: snapshot) }
             #expect(try device.digest() == before)
             #expect(device.versionVector.total == 1)
-            // The snapshot installs into a replica that holds nothing it lacks, and HQ's state comes with it.
+            // Shared with another connection, the replica copies the rows and leaves the file where it is; both see
+            // HQ's state.
+            let shared = try Self.device(directory, "shared")
+            let other = try Replica.open(at: shared.path, configuration: ReplicaConfiguration(durable: false))
+            _ = try shared.installSnapshot(from: snapshot)
+            #expect(FileManager.default.fileExists(atPath: snapshot))
+            #expect(try shared.digest() == hq.replica.digest())
+            #expect(try other.digest() == hq.replica.digest())
+            // Alone, it adopts the file (renamed over its own) and keeps its identity and order numbering.
             let empty = try Self.device(directory, "empty")
-            _ = try empty.installSnapshot(from: snapshot)
+            try empty.record(.addLocation(Location(code: "DOCK-1")))
+            _ = try await hq.client(for: empty, name: "empty").sync()
+            try hq.replica.record(.addLocation(Location(code: "DOCK-2")))
+            let later = directory.path("later.sqlite")
+            _ = try hq.replica.writeSnapshot(to: later)
+            _ = try empty.installSnapshot(from: later)
+            #expect(!FileManager.default.fileExists(atPath: later))
             #expect(try empty.digest() == hq.replica.digest())
+            let reopened = try Replica.open(at: empty.path, configuration: ReplicaConfiguration(durable: false))
+            #expect(reopened.id == empty.id && reopened.name == "empty")
+            #expect(try empty.integrityCheck() == "ok")
+            // Its next operation carries its own id and the counter after the one it pushed.
+            try empty.record(.addLocation(Location(code: "DOCK-3")))
+            #expect(try empty.operations(authoredBy: empty.id, after: 1, limit: 10).map(\.id.counter) == [2])
         }
     }
 
@@ -146,6 +166,20 @@ import Testing
             #expect(String(decoding: refused.body, as: UTF8.self).contains("format: at most 200"))
             let unknown = try await hq.request("GET", "/v1/snapshot/s1-nothing", headers: headers)
             #expect(unknown.status == 404)
+            // A range past the end of a real snapshot is 416, naming the size.
+            try await Self.history(hq, directory)
+            let ask = try JSONEncoder().encode(SnapshotRequest(vector: VersionVector(), format: Replica.snapshotFormat))
+            let offered = try await hq.request("POST", "/v1/snapshot", body: ask, headers: headers)
+            let manifest = try #require(try JSONDecoder().decode(SnapshotOffer.self, from: offered.body).snapshot)
+            let past = try await hq.request(
+                "GET", "/v1/snapshot/\(manifest.id)",
+                headers: headers.merging(["Range": "bytes=\(manifest.bytes)-"]) { $1 })
+            #expect(past.status == 416)
+            #expect(String(decoding: past.body, as: UTF8.self).contains("\(manifest.bytes) bytes"))
+            let last = try await hq.request(
+                "GET", "/v1/snapshot/\(manifest.id)",
+                headers: headers.merging(["Range": "bytes=\(manifest.bytes - 10)-"]) { $1 })
+            #expect(last.status == 206 && last.body.count == 10)
             let backwards = try await hq.request(
                 "GET", "/v1/snapshot/s1-nothing", headers: headers.merging(["Range": "bytes=9-3"]) { $1 })
             #expect(backwards.status == 400)
