@@ -56,7 +56,7 @@ extension HQServer {
                 bounds[1].isEmpty || (Int64(bounds[1]).map { $0 >= start } ?? false)
             else { throw HQError.malformed("Range must be bytes=START-END or bytes=START-; got '\(range.prefix(80))'") }
             offset = start
-            if let end = Int64(bounds[1]) { length = Int(min(end - start + 1, Int64(Self.snapshotRangeMax))) }
+            if let end = Int64(bounds[1]) { length = Int(min(end - start, Int64(Self.snapshotRangeMax) - 1) + 1) }
         }
         let (sync, start, asked) = (self.sync, offset, length)
         let (file, count) = try await offload { try sync.snapshotPart(id, offset: start, length: asked) }

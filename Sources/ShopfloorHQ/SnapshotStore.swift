@@ -141,10 +141,13 @@ package final class SnapshotFile: Sendable {
     package func read(at offset: Int64, count: Int) throws -> ByteBuffer {
         var buffer = ByteBufferAllocator().buffer(capacity: count)
         let descriptor = handle.fileDescriptor
-        let read = buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: count) { bytes in
-            Foundation.pread(descriptor, bytes.baseAddress, count, off_t(offset))
+        var failure: Int32 = 0
+        buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: count) { bytes in
+            let read = Foundation.pread(descriptor, bytes.baseAddress, count, off_t(offset))
+            if read < 0 { failure = errno }
+            return max(0, read)
         }
-        guard read >= 0 else { throw CocoaError(.fileReadUnknown) }
+        guard failure == 0 else { throw CocoaError(.fileReadUnknown, userInfo: ["errno": failure]) }
         return buffer
     }
 }

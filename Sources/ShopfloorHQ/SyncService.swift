@@ -58,7 +58,7 @@ package struct SyncService: Sendable {
                 .rangeNotSatisfiable, "range_not_satisfiable",
                 "the range starts at byte \(offset); the snapshot has \(file.size) bytes")
         }
-        return (file, Int(min(Int64(length), file.size - offset)))
+        return (file, Int(max(0, min(Int64(length), file.size - offset))))
     }
 
     /// `length` bytes of a snapshot from `offset` (fewer at its end), in one answer.

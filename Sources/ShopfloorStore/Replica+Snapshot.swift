@@ -143,33 +143,39 @@ extension Replica {
     ///
     /// Alone on its file, the replica adopts the snapshot file as its own (``adopt(_:)``): the file is given the
     /// replica's own rows, synced, and renamed over the replica's, so its gigabytes are written once, at the disk's
-    /// speed, and no row is decoded. With another connection open, the rows are copied in one transaction instead.
-    /// Either way the file at `path` is consumed: it is gone, or to be deleted.
+    /// speed, and no row is decoded. With another replica or connection open on the file, the rows are copied in one
+    /// transaction instead. Either way the file at `path` is consumed: it is gone, or to be deleted. Nothing else
+    /// may use this replica while it runs.
     public func installSnapshot(from path: String) throws -> SnapshotContents {
         try state.withLock { state in
-            let contents: SnapshotContents
-            if try fence() {
-                do { contents = try adopt(path) } catch {
-                    try? unfence()
-                    throw error
-                }
-            } else {
-                contents = try database.writeWithoutTransaction { try Self.installRows(from: path, $0) }
+            defer {
+                if let loaded = try? database.read({ try Self.loadState($0) }) { state = loaded }
+                state.dataVersion = (try? database.read { try Self.dataVersion($0) }) ?? 0
             }
-            state = try database.read { try Self.loadState($0) }
-            state.dataVersion = try database.read { try Self.dataVersion($0) }
-            return contents
+            if lock.exclusive() {
+                defer { lock.shared() }
+                if try fence() {
+                    do { return try adopt(path) } catch SnapshotRefusal.uncarried {
+                        try unfence()
+                    } catch let error as AdoptionFailure {
+                        throw error.underlying
+                    } catch {
+                        try? unfence()
+                        throw error
+                    }
+                }
+            }
+            return try database.writeWithoutTransaction { try Self.installRows(from: path, $0) }
         }
     }
 
-    /// Takes the file's lock for good (SQLite's exclusive locking mode, out of WAL) when no other connection has the
-    /// file open: leaving WAL needs that, so it is how a replica knows it is alone. False, changing nothing, if not.
+    /// Takes the file's lock for good (SQLite's exclusive locking mode, out of WAL) when no other SQLite connection
+    /// has the file open: leaving WAL needs that. False, changing nothing, if one has.
     func fence() throws -> Bool {
         try database.writeWithoutTransaction { db in
             guard (try? String.fetchOne(db, sql: "PRAGMA journal_mode = DELETE")) == "delete" else { return false }
             try db.execute(sql: "PRAGMA main.locking_mode = EXCLUSIVE")
             do {
-                // A process that opened the file in between holds a lock: then the rows are copied after all.
                 try db.inTransaction(.exclusive) { .commit }
                 return true
             } catch {
@@ -190,10 +196,15 @@ extension Replica {
         _ = try String.fetchOne(db, sql: "PRAGMA journal_mode = WAL")
     }
 
-    /// Makes the snapshot file this replica's file, the lock held throughout: checks it, gives it the replica's own
+    /// A failure once the snapshot file was renamed over the replica's: the replica's connection is the new file's
+    /// already, and the old one must not be touched again.
+    struct AdoptionFailure: Error {
+        var underlying: Error
+    }
+
+    /// Makes the snapshot file this replica's file, both locks held throughout: checks it, gives it the replica's own
     /// rows, syncs it and renames it over the replica's file (atomic: after a crash the path names the old file or
-    /// the new one, whole). The old file is then overwritten with a page that is not a database, so a process that
-    /// opened it meanwhile and waits for its lock fails (SQLITE_NOTADB) instead of writing to a file no path names.
+    /// the new one, whole). A connection to the new file replaces the old one before the old one is closed.
     func adopt(_ snapshot: String) throws -> SnapshotContents {
         let contents = try database.writeWithoutTransaction { db -> SnapshotContents in
             try db.execute(sql: "ATTACH DATABASE ? AS snapshot", arguments: [snapshot])
@@ -210,35 +221,26 @@ extension Replica {
             return contents!
         }
         try Self.synchronize(snapshot)
-        let old = Foundation.open(path, O_RDWR)
-        guard old >= 0 else { throw ReplicaError.permissions(path: path, reason: String(cString: strerror(errno))) }
-        var failure: Error?
-        do {
-            guard Foundation.rename(snapshot, path) == 0 else {
-                throw ReplicaError.permissions(path: path, reason: String(cString: strerror(errno)))
-            }
-            try Self.synchronize((path as NSString).deletingLastPathComponent)
-            var page = [UInt8](repeating: 0, count: 4096)
-            page.replaceSubrange(0..<Self.replacedMark.utf8.count, with: Self.replacedMark.utf8)
-            _ = page.withUnsafeBytes { Foundation.pwrite(old, $0.baseAddress, $0.count, 0) }
-        } catch {
-            failure = error
+        guard Foundation.rename(snapshot, path) == 0 else {
+            throw ReplicaError.permissions(path: path, reason: String(cString: strerror(errno)))
         }
-        // The connection closes before the descriptor: closing any descriptor of a file drops the process's POSIX
-        // locks on it, and the connection must never believe it holds a lock it lost. If it cannot close, the
-        // descriptor stays open.
-        try database.close()
-        Foundation.close(old)
-        // The snapshot's file now, or the replica's own if it could not be renamed.
-        let fresh = try Self.connect(path, configuration: configuration)
-        if configuration.sequencer { try Self.becomeSequencer(fresh) }
-        connection.withLock { $0 = fresh }
-        if let failure { throw failure }
+        // Not synced, the rename may be undone by a power loss: the old file then comes back whole, only behind.
+        let directory = (path as NSString).deletingLastPathComponent
+        try? Self.synchronize(directory.isEmpty ? "." : directory)
+        let old = database
+        do {
+            let fresh = try Self.connect(path, configuration: configuration)
+            if configuration.sequencer { try Self.becomeSequencer(fresh) }
+            connection.withLock { $0 = fresh }
+        } catch {
+            // The old connection must not write to a file no path names: closed, the replica fails from now on, and
+            // opened again it is the new file.
+            try? old.close()
+            throw AdoptionFailure(underlying: error)
+        }
+        try? old.close()
         return contents
     }
-
-    /// What a file replaced by a snapshot says where SQLite looks for its header.
-    static let replacedMark = "Shopfloor: this replica file was replaced by a snapshot; open the replica again.\n"
 
     static func synchronize(_ path: String) throws {
         let descriptor = Foundation.open(path, O_RDONLY)

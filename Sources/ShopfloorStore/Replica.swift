@@ -84,11 +84,14 @@ public final class Replica: Sendable {
     var database: DatabaseQueue { connection.withLock { $0 } }
     let state: Mutex<ReplicaState>
     let configuration: ReplicaConfiguration
+    /// Held shared while this replica is open; exclusively while a snapshot replaces its file.
+    let lock: ReplicaLock
 
     init(
         path: String, id: String, name: String, database: DatabaseQueue, state: ReplicaState,
-        configuration: ReplicaConfiguration
+        configuration: ReplicaConfiguration, lock: ReplicaLock
     ) {
+        self.lock = lock
         self.path = path
         self.id = id
         self.name = name
@@ -167,6 +170,7 @@ public final class Replica: Sendable {
         at path: String, configuration: ReplicaConfiguration = ReplicaConfiguration()
     ) throws -> Replica {
         guard FileManager.default.fileExists(atPath: path) else { throw ReplicaError.notInitialized(path: path) }
+        let lock = try ReplicaLock(replica: path)
         let database = try connect(path, configuration: configuration)
         if configuration.sequencer { try becomeSequencer(database) }
         try database.write { db in
@@ -191,7 +195,8 @@ public final class Replica: Sendable {
             else { throw ReplicaError.notInitialized(path: path) }
             return (id, name, try Self.loadState(db))
         }
-        return Replica(path: path, id: id, name: name, database: database, state: state, configuration: configuration)
+        return Replica(
+            path: path, id: id, name: name, database: database, state: state, configuration: configuration, lock: lock)
     }
 
     static func randomID() -> String {
