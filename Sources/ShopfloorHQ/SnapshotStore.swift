@@ -88,10 +88,7 @@ package final class SnapshotStore: Sendable {
         let contents = try replica.writeSnapshot(to: building)
         // On disk before it is offered, under its final name only then: a device's download then never competes
         // with HQ's own writing back of the file.
-        if let handle = FileHandle(forUpdatingAtPath: building) {
-            try handle.synchronize()
-            try handle.close()
-        }
+        try Replica.synchronize(building)
         let written = ContinuousClock.now
         let (bytes, sha256) = try Replica.snapshotDigest(at: building)
         logger.info(

@@ -242,7 +242,8 @@ extension Replica {
         return contents
     }
 
-    static func synchronize(_ path: String) throws {
+    /// Syncs a file (or a directory's entries) to disk.
+    public static func synchronize(_ path: String) throws {
         let descriptor = Foundation.open(path, O_RDONLY)
         guard descriptor >= 0 else {
             throw ReplicaError.permissions(path: path, reason: String(cString: strerror(errno)))

@@ -57,10 +57,7 @@ package final class SnapshotDownload: Sendable {
             return .installRefused("the snapshot file is gone")
         }
         // On disk before it is trusted (mostly written back already, piece by piece): a failed write-back shows here.
-        if let handle = FileHandle(forUpdatingAtPath: file) {
-            try handle.synchronize()
-            try handle.close()
-        }
+        try Replica.synchronize(file)
         // The running hash stands for the file when it covers every byte of it.
         let kept = digest.withLock { $0?.bytes == size ? $0 : nil }
         let computed = try kept ?? SnapshotDigest(reading: file)
