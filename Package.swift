@@ -26,6 +26,7 @@ let package = Package(
         .package(url: "https://github.com/modelcontextprotocol/swift-sdk", exact: "0.12.1"),
         .package(url: "https://github.com/apple/swift-metrics", exact: "2.13.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus", exact: "2.4.1"),
+        .package(url: "https://github.com/vapor/postgres-nio", exact: "1.33.2"),
     ],
     targets: [
         // Pure domain: catalog, BOM explosion, orders, lifecycle, ledger, costing. No I/O, no packages.
@@ -64,6 +65,16 @@ let package = Package(
             dependencies: [
                 "ShopfloorDomain", "ShopfloorReplication", "ShopfloorStore",
                 .product(name: "MCP", package: "swift-sdk"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        // HQ's PostgreSQL backend: the connection (bounded waits and retries) and the versioned schema, for several
+        // HQ nodes in front of one database (README "Scale out", SyncProtocol/POSTGRES.md).
+        .target(
+            name: "ShopfloorPostgres",
+            dependencies: [
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
@@ -147,7 +158,7 @@ let package = Package(
         .executableTarget(
             name: "shopfloor-hq",
             dependencies: [
-                "ShopfloorReplication", "ShopfloorStore", "ShopfloorHQ",
+                "ShopfloorReplication", "ShopfloorStore", "ShopfloorHQ", "ShopfloorPostgres",
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
@@ -167,6 +178,14 @@ let package = Package(
             dependencies: [
                 "ShopfloorDomain", "ShopfloorReplication", "ShopfloorStore",
                 .product(name: "GRDB", package: "GRDB.swift"), .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .testTarget(
+            name: "ShopfloorPostgresTests",
+            dependencies: [
+                "ShopfloorPostgres", "shopfloor-hq",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "Logging", package: "swift-log"),
             ]
         ),
         .testTarget(

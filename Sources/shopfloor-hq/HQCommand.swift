@@ -11,7 +11,7 @@ struct HQCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "shopfloor-hq",
         abstract: "Shopfloor HQ: the central replica that floor devices sync with over HTTP.",
-        subcommands: [Serve.self, Device.self, Token.self, Digest.self])
+        subcommands: [Serve.self, Device.self, Token.self, Digest.self, Migrate.self])
 
     struct Options: ParsableArguments {
         @Option(help: "HQ database (created on first use). Default: $SHOPFLOOR_HQ_DB, then ./hq.sqlite.")
