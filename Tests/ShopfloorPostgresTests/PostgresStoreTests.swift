@@ -89,6 +89,38 @@ import Testing
         }
     }
 
+    @Test func textSortsByteByByteAsOnSQLite() async throws {
+        try await TestDatabase.with { database in
+            let store = try await PostgresStore.open(database.location, logger: Self.logger)
+            try await store.migrate()
+            await store.close()
+            // Under a language collation "a" sorts before "B" and "order:1:" ranges leak; SQLite's BINARY does not.
+            try await TestDatabase.administer(
+                database.location,
+                """
+                INSERT INTO items (sku, kind, unit, name) VALUES ('a', 'raw', 'kg', 'a'), ('B', 'raw', 'kg', 'B'),
+                    ('_', 'raw', 'kg', '_')
+                """)
+            let skus = try await database.rows("SELECT sku FROM items ORDER BY sku").map { try $0.decode(String.self) }
+            #expect(skus == ["B", "_", "a"])
+            try await TestDatabase.administer(
+                database.location,
+                """
+                INSERT INTO stock (location, sku, quantity, value, last_rate) VALUES ('L1', 'a', 2, 3.5, 1.75)
+                """)
+            try await TestDatabase.administer(
+                database.location,
+                """
+                INSERT INTO stock (location, sku, on_hand, on_order, demand, allocated, position_value)
+                    VALUES ('L1', 'B', 1, 0, 0, 0, 0)
+                """)
+            #expect(
+                try await database.rows("SELECT value::text FROM valuations").map { try $0.decode(String.self) }
+                    == ["3.500000"])
+            #expect(try await database.rows("SELECT sku FROM positions").map { try $0.decode(String.self) } == ["B"])
+        }
+    }
+
     @Test func anUnreachableServerIsWaitedForWithinTheBound() async throws {
         // A port nothing listens on: the server's own, plus one (tools/postgres starts one cluster per port).
         let server = try TestDatabase.server()
