@@ -139,8 +139,10 @@ public struct DeviceRegistry: Sendable {
             try db.execute(sql: "UPDATE devices SET acknowledged = ? WHERE id = ?", arguments: [json, id])
         }
         if let pushed {
+            // Not `MAX(pushed, ?)`: PostgreSQL's scalar maximum is GREATEST, which SQLite lacks.
             try db.execute(
-                sql: "UPDATE devices SET pushed = MAX(pushed, ?) WHERE id = ?", arguments: [Int64(pushed), id])
+                sql: "UPDATE devices SET pushed = ? WHERE id = ? AND pushed < ?",
+                arguments: [Int64(pushed), id, Int64(pushed)])
         }
     }
 

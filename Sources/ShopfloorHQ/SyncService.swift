@@ -164,7 +164,8 @@ package struct SyncService: Sendable {
                         sql: """
                             INSERT INTO boundary_refusals (operation, device, code, message, fingerprint, at)
                             VALUES (?, ?, ?, ?, ?, ?)
-                            ON CONFLICT (operation, device, fingerprint) DO UPDATE SET count = count + 1, at = excluded.at
+                            ON CONFLICT (operation, device, fingerprint) DO UPDATE SET count = boundary_refusals.count + 1,
+                                at = excluded.at
                             """,
                         arguments: [
                             result.id, device, result.code ?? "",
@@ -177,7 +178,7 @@ package struct SyncService: Sendable {
                     sql: """
                         DELETE FROM boundary_refusals WHERE (operation, device, fingerprint) IN
                             (SELECT operation, device, fingerprint FROM boundary_refusals
-                             ORDER BY at DESC, operation DESC LIMIT -1 OFFSET ?)
+                             ORDER BY at DESC, operation DESC LIMIT \(Int64.max) OFFSET ?)
                         """, arguments: [DeviceRegistry.refusalsMax])
             }
         } catch {

@@ -73,7 +73,7 @@ extension Replica {
             try Row.fetchAll(
                 db,
                 sql: """
-                    SELECT c.kind, COUNT(*) AS total, SUM(a.conflict IS NULL) AS open
+                    SELECT c.kind, COUNT(*) AS total, SUM(CASE WHEN a.conflict IS NULL THEN 1 ELSE 0 END) AS open
                     FROM conflicts c LEFT JOIN acknowledgements a ON a.conflict = c.id
                     GROUP BY c.kind ORDER BY c.kind
                     """

@@ -31,7 +31,7 @@ extension Replica {
 
     /// Saves the clocks and the fold position; the version vector only where it moved.
     static func saveClocks(_ state: ReplicaState, _ db: Database, previous: VersionVector? = nil) throws {
-        let upsertMeta = try db.cachedStatement(sql: "INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)")
+        let upsertMeta = try db.cachedStatement(sql: Upsert.meta)
         try upsertMeta.execute(arguments: ["lamport", "\(state.lamport)"])
         try upsertMeta.execute(arguments: ["folded_count", "\(state.count)"])
         if let last = state.last {
@@ -48,8 +48,7 @@ extension Replica {
         } else {
             try db.execute(sql: "DELETE FROM meta WHERE key = 'boundary'")
         }
-        let upsertVector = try db.cachedStatement(
-            sql: "INSERT OR REPLACE INTO version_vector (replica, counter) VALUES (?, ?)")
+        let upsertVector = try db.cachedStatement(sql: Upsert.versionVector)
         for (replica, counter) in state.vector.counters where previous.map({ $0[replica] != counter }) ?? true {
             try upsertVector.execute(arguments: [replica, Int64(counter)])
         }

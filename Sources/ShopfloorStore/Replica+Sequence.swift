@@ -76,11 +76,12 @@ extension Replica {
             } else {
                 try writer.write(from: workingSet.shop, to: fold.shop)
             }
-            let enterSuffix = try db.cachedStatement(
-                sql: "INSERT OR IGNORE INTO suffix (replica, counter) VALUES (?, ?)")
             for ((op, _), (step, position, suffix)) in zip(batch, steps) {
                 try writer.append(step, key: op.key, position: position)
-                if suffix { try enterSuffix.execute(arguments: [op.id.replica, Int64(op.id.counter)]) }
+                // A device's unsynced suffix only: HQ numbers everything it folds.
+                if suffix {
+                    try db.cachedStatement(sql: Upsert.suffix).execute(arguments: [op.id.replica, Int64(op.id.counter)])
+                }
             }
             state.last = fold.last
             state.count = fold.count
@@ -245,7 +246,7 @@ extension Replica {
                     arguments: [next, row["replica"] as String, row["counter"] as Int64])
                 next += 1
             }
-            try db.execute(sql: "INSERT OR REPLACE INTO meta (key, value) VALUES ('sequencer', '1')")
+            try db.execute(sql: Upsert.meta, arguments: ["sequencer", "1"])
             if !unsequenced.isEmpty {
                 var state = try emptyState(db)
                 state.sequencer = true

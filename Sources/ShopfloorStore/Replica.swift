@@ -185,9 +185,7 @@ public final class Replica: Sendable {
                     "projections rebuilt for this version",
                     metadata: ["from": "\(version ?? "1")", "to": "\(Fold.version)"])
             }
-            try db.execute(
-                sql: "INSERT OR REPLACE INTO meta (key, value) VALUES ('fold_version', ?)",
-                arguments: ["\(Fold.version)"])
+            try db.execute(sql: Upsert.meta, arguments: ["fold_version", "\(Fold.version)"])
         }
         let (id, name, state) = try database.read { db -> (String, String, ReplicaState) in
             guard let id = try String.fetchOne(db, sql: "SELECT value FROM meta WHERE key = 'replica_id'"),
@@ -335,9 +333,7 @@ public final class Replica: Sendable {
                     number = "\(prefix)-\(id)-\(sequence)"
                 } while try Bool.fetchOne(exists, arguments: [number]) != nil
                 state.orderSequence = sequence
-                try db.execute(
-                    sql: "INSERT OR REPLACE INTO meta (key, value) VALUES ('order_sequence', ?)",
-                    arguments: ["\(sequence)"])
+                try db.execute(sql: Upsert.meta, arguments: ["order_sequence", "\(sequence)"])
             }
             return OrderNumber(number)
         }

@@ -7,10 +7,11 @@ import Testing
         .deletingLastPathComponent()
     static var binary: String { packageRoot.appendingPathComponent(".build/debug/shopfloor-hq").path }
 
-    /// Runs shopfloor-hq with `arguments`; its exit status and what it printed (both streams).
+    /// Runs shopfloor-hq with `arguments`; its exit status and what it printed (both streams). Waits for the child
+    /// off Swift's cooperative pool (2 threads here), which other suites' tasks need.
     static func run(
         _ arguments: [String], environment: [String: String] = [:]
-    ) throws -> (status: Int32, output: String) {
+    ) async throws -> (status: Int32, output: String) {
         guard FileManager.default.isExecutableFile(atPath: binary) else {
             throw TestSetupFailure("missing \(binary): run `swift build --build-tests` (or tools/test) first")
         }
@@ -23,8 +24,10 @@ import Testing
         let handle = try FileHandle(forWritingTo: output)
         process.standardOutput = handle
         process.standardError = handle
+        let exited = AsyncStream<Void>.makeStream()
+        process.terminationHandler = { _ in exited.continuation.finish() }
         try process.run()
-        process.waitUntilExit()
+        for await _ in exited.stream {}
         try handle.close()
         defer { try? FileManager.default.removeItem(at: output) }
         return (process.terminationStatus, try String(contentsOf: output, encoding: .utf8))
@@ -35,24 +38,24 @@ import Testing
             let url =
                 "postgres://\(database.location.user)@\(database.location.host):\(database.location.port)/"
                 + database.location.database
-            let first = try Self.run(["migrate", "--postgres", url])
+            let first = try await Self.run(["migrate", "--postgres", url])
             #expect(first.status == 0, "\(first.output)")
             #expect(first.output.contains("schema version 0 -> 1 (applied v1-hq)"), "\(first.output)")
             // The environment variable names the database too.
-            let second = try Self.run(["migrate"], environment: ["SHOPFLOOR_HQ_POSTGRES": url])
+            let second = try await Self.run(["migrate"], environment: ["SHOPFLOOR_HQ_POSTGRES": url])
             #expect(second.status == 0, "\(second.output)")
             #expect(second.output.contains("schema version 1, up to date"), "\(second.output)")
             #expect(try await database.integer("SELECT count(*) FROM shopfloor_migrations") == 1)
         }
     }
 
-    @Test func migrateNamesABadURLAndAnUnreachableServer() throws {
-        let bad = try Self.run(["migrate", "--postgres", "postgres://nobody@127.0.0.1"])
+    @Test func migrateNamesABadURLAndAnUnreachableServer() async throws {
+        let bad = try await Self.run(["migrate", "--postgres", "postgres://nobody@127.0.0.1"])
         #expect(bad.status != 0)
         #expect(bad.output.contains("names no database"), "\(bad.output)")
         let server = try TestDatabase.server()
         let nowhere = "postgres://postgres@127.0.0.1:\(server.port + 1)/shopfloor"
-        let down = try Self.run(["migrate", "--postgres", nowhere, "--wait-seconds", "1"])
+        let down = try await Self.run(["migrate", "--postgres", nowhere, "--wait-seconds", "1"])
         #expect(down.status != 0)
         #expect(down.output.contains("did not answer within"), "\(down.output)")
         #expect(down.output.contains("127.0.0.1:\(server.port + 1)"), "\(down.output)")

@@ -472,7 +472,8 @@ struct CatalogRows {
                         SELECT value FROM json_each(?1)
                         UNION SELECT b.child FROM bom_lines b JOIN tree t ON b.parent = t.sku
                     )
-                    SELECT b.parent, b.child, b.quantity FROM bom_lines b WHERE b.parent IN tree ORDER BY b.parent, b.child
+                    SELECT b.parent, b.child, b.quantity FROM bom_lines b WHERE b.parent IN (SELECT sku FROM tree)
+                        ORDER BY b.parent, b.child
                     """), arguments: [try ProjectionWriter.json(roots)])
         var parents: Set<SKU> = []
         var skus = Set(roots)

@@ -81,12 +81,12 @@ struct ProjectionWriter {
     // MARK: Rows
 
     func writeItem(_ item: Item) throws {
-        try db.cachedStatement(sql: "INSERT OR REPLACE INTO items (sku, kind, unit, name) VALUES (?, ?, ?, ?)")
+        try db.cachedStatement(sql: Upsert.items)
             .execute(arguments: [item.sku, item.kind.rawValue, item.unit, item.name])
     }
 
     func writeLocation(_ location: Location) throws {
-        try db.cachedStatement(sql: "INSERT OR REPLACE INTO locations (code, name) VALUES (?, ?)")
+        try db.cachedStatement(sql: Upsert.locations)
             .execute(arguments: [location.code, location.name])
     }
 
@@ -100,30 +100,14 @@ struct ProjectionWriter {
     func writeOrder(_ order: Order, previous: Order?) throws {
         let number = order.number
         if previous.map({ Self.header($0) != Self.header(order) }) ?? true {
-            try db.cachedStatement(
-                sql: """
-                    INSERT OR REPLACE INTO orders (number, kind, location, status, due, notes, tolerance, created_by,
-                        requested_number, closed_by, creation_index, wip, fg, backflush)
-                        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-                    """
-            ).execute(arguments: [
+            try db.cachedStatement(sql: Upsert.orders).execute(arguments: [
                 number, order.kind.rawValue, order.location, order.status.rawValue, order.due, order.notes,
                 StoredAmount.value(order.tolerancePercent), order.createdBy, order.requestedNumber, order.closedBy,
                 order.creationIndex, order.wip, order.fg, order.backflush?.rawValue,
             ])
         }
-        let writeLine = try RawInsert(
-            db,
-            sql: """
-                INSERT OR REPLACE INTO order_lines (order_number, idx, sku, quantity, unit_cost, produced, on_order,
-                    lost) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
-                """)
-        let writeInput = try RawInsert(
-            db,
-            sql: """
-                INSERT OR REPLACE INTO line_inputs (order_number, line_idx, idx, sku, quantity, consumed)
-                VALUES (?, ?, ?, ?, ?, ?)
-                """)
+        let writeLine = try RawInsert(db, sql: Upsert.orderLines)
+        let writeInput = try RawInsert(db, sql: Upsert.lineInputs)
         for (index, line) in order.lines.enumerated() {
             let old = previous.flatMap { $0.lines.indices.contains(index) ? $0.lines[index] : nil }
             if old.map({ ($0.sku, $0.quantity, $0.unitCost, $0.produced, $0.onOrder, $0.lost) })
@@ -144,12 +128,7 @@ struct ProjectionWriter {
                     StoredAmount.value(input.quantity), StoredAmount.value(consumed))
             }
         }
-        let writeCommitment = try RawInsert(
-            db,
-            sql: """
-                INSERT OR REPLACE INTO order_inputs (order_number, sku, required, demand, allocated, transferred,
-                    scrapped) VALUES (?, ?, ?, ?, ?, ?, ?)
-                """)
+        let writeCommitment = try RawInsert(db, sql: Upsert.orderInputs)
         for input in order.inputs where previous?.inputs.first(where: { $0.sku == input.sku }) != input {
             // Nothing transferred is no value (NULL): the digest of orders from before transfers stays as it was.
             try writeCommitment.execute(
@@ -161,19 +140,11 @@ struct ProjectionWriter {
         if previous?.transfers != order.transfers {
             let known = previous?.transfers.count ?? 0
             for (index, operation) in order.transfers.enumerated().dropFirst(known) {
-                try db.cachedStatement(
-                    sql: "INSERT OR REPLACE INTO order_transfers (order_number, idx, operation) VALUES (?, ?, ?)"
-                ).execute(arguments: [number, index, operation])
+                try db.cachedStatement(sql: Upsert.orderTransfers).execute(arguments: [number, index, operation])
             }
         }
-        let writeReceipt = try RawInsert(
-            db,
-            sql: """
-                INSERT OR REPLACE INTO receipts (id, order_number, date, voided, voided_by, creation_index, operation,
-                    requested_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
-                """)
-        let writeReceiptLine = try RawInsert(
-            db, sql: "INSERT OR REPLACE INTO receipt_lines (receipt_id, idx, sku, quantity) VALUES (?, ?, ?, ?)")
+        let writeReceipt = try RawInsert(db, sql: Upsert.receipts)
+        let writeReceiptLine = try RawInsert(db, sql: Upsert.receiptLines)
         let oldReceipts = Dictionary(
             (previous?.receipts ?? []).map { ($0.id, $0) }, uniquingKeysWith: { first, _ in first })
         for receipt in order.receipts {
@@ -218,12 +189,7 @@ struct ProjectionWriter {
 
     /// Writes a stock key's row: its valuation and position together (either may be absent).
     func writeStock(_ key: StockKey, valuation: Valuation?, position: Position?) throws {
-        let insert = try RawInsert(
-            db,
-            sql: """
-                INSERT OR REPLACE INTO stock (location, sku, quantity, value, last_rate, on_hand, on_order, demand,
-                    allocated, position_value) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-                """)
+        let insert = try RawInsert(db, sql: Upsert.stock)
         insert.bind(1, key.location)
         insert.bind(2, key.sku)
         insert.bind(3, StoredAmount.value(valuation?.quantity))
@@ -238,15 +204,13 @@ struct ProjectionWriter {
     }
 
     func writeAcknowledgement(_ ack: Acknowledgement) throws {
-        try db.cachedStatement(
-            sql: "INSERT OR REPLACE INTO acknowledgements (conflict, operation, note, date) VALUES (?, ?, ?, ?)"
-        ).execute(arguments: [ack.conflict, ack.operation, ack.note, ack.date])
+        try db.cachedStatement(sql: Upsert.acknowledgements).execute(arguments: [
+            ack.conflict, ack.operation, ack.note, ack.date,
+        ])
     }
 
     func writeField(_ key: FieldKey, _ write: FieldWrite) throws {
-        try db.cachedStatement(
-            sql: "INSERT OR REPLACE INTO field_writes (key, operation, value, rivals) VALUES (?, ?, ?, ?)"
-        ).execute(arguments: [
+        try db.cachedStatement(sql: Upsert.fieldWrites).execute(arguments: [
             key.rawValue, write.operation, write.value, write.rivals.isEmpty ? "" : try Self.json(write.rivals),
         ])
     }
@@ -374,7 +338,7 @@ struct UndoLog {
         let kept = try db.cachedStatement(sql: "SELECT 1 FROM undo WHERE kind = ? AND key = ?")
         if try Bool.fetchOne(kept, arguments: [kind, key]) == nil {
             let text: String? = try image.map { try ProjectionWriter.json($0) }
-            try db.cachedStatement(sql: "INSERT OR IGNORE INTO undo (kind, key, image) VALUES (?, ?, ?)")
+            try db.cachedStatement(sql: Upsert.undo)
                 .execute(arguments: [kind, key, text])
         }
         if known.count >= WorkingSetCache.undoKeysMax { known = [] }
