@@ -34,7 +34,11 @@ extension PostgresStore {
     public func migrate() async throws -> PostgresMigrationReport {
         let location = location
         let logger = logger
-        let report = try await transaction("apply the schema migrations") { connection in
+        // Idempotent: a run after an unknown commit finds the migrations applied and applies nothing.
+        let report = try await transaction("apply the schema migrations", idempotent: true) { connection in
+            // Bounded: a node waiting behind another's migration, or a DDL lock behind live nodes, gives up.
+            try await connection.query("SET LOCAL lock_timeout = '60s'", logger: logger)
+            try await connection.query("SET LOCAL statement_timeout = '600s'", logger: logger)
             // Serializes concurrent migrations (the key is arbitrary, fixed: "shopflor" in ASCII).
             try await connection.query("SELECT pg_advisory_xact_lock(\(Self.migrationLockKey))", logger: logger)
             try await connection.query(
@@ -75,7 +79,7 @@ extension PostgresStore {
     /// The schema version the database holds (0: none yet).
     public func currentSchemaVersion() async throws -> Int {
         let logger = logger
-        return try await transaction("read the schema version") { connection in
+        return try await transaction("read the schema version", idempotent: true) { connection in
             let exists =
                 try await connection.query(
                     "SELECT to_regclass('shopfloor_migrations') IS NOT NULL", logger: logger

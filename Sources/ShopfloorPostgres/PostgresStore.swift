@@ -34,12 +34,13 @@ public final class PostgresStore: Sendable {
     private let running: Task<Void, Never>
 
     private init(
-        location: PostgresLocation, bounds: PostgresBounds, logger: Logger, started: @escaping @Sendable () -> Void
+        location: PostgresLocation, configuration: PostgresClient.Configuration, bounds: PostgresBounds,
+        logger: Logger, started: @escaping @Sendable () -> Void
     ) {
         self.location = location
         self.bounds = bounds
         self.logger = logger
-        var configuration = location.clientConfiguration
+        var configuration = configuration
         configuration.options.maximumConnections = bounds.connectionsMax
         let client = PostgresClient(configuration: configuration, backgroundLogger: logger)
         self.client = client
@@ -55,23 +56,41 @@ public final class PostgresStore: Sendable {
         _ location: PostgresLocation, bounds: PostgresBounds = PostgresBounds(),
         logger: Logger = Logger(label: "shopfloor.hq.postgres")
     ) async throws -> PostgresStore {
+        let configuration: PostgresClient.Configuration
+        do {
+            configuration = try location.clientConfiguration()
+        } catch {
+            throw PostgresStoreError.refused(location, reason: "\(error)")
+        }
         try await waitUntilReachable(location, bounds: bounds, logger: logger)
         // The pool lends connections once its run loop has begun: return when its task is under way.
         let (started, signal) = AsyncStream<Void>.makeStream()
-        let store = PostgresStore(location: location, bounds: bounds, logger: logger) { signal.finish() }
+        let store = PostgresStore(location: location, configuration: configuration, bounds: bounds, logger: logger) {
+            signal.finish()
+        }
         for await _ in started {}
         await Task.yield()
         return store
     }
 
-    /// Closes every connection of this node.
+    /// Closes every connection of this node, aborting what is under way on them (a transaction cut off before its
+    /// COMMIT is rolled back by PostgreSQL; one cut off during it reports ``PostgresStoreError/commitUnknown(_:)``).
     public func close() async {
         running.cancel()
         await running.value
     }
 
-    /// Tries one connection at a time until the server answers or the startup wait is over.
+    deinit { running.cancel() }
+
+    /// Tries one connection at a time until the server answers or the startup wait is over (a last attempt is made
+    /// at the bound).
     static func waitUntilReachable(_ location: PostgresLocation, bounds: PostgresBounds, logger: Logger) async throws {
+        let configuration: PostgresConnection.Configuration
+        do {
+            configuration = try location.connectionConfiguration()
+        } catch {
+            throw PostgresStoreError.refused(location, reason: "\(error)")
+        }
         let clock = ContinuousClock()
         let start = clock.now
         var attempts = 0
@@ -80,16 +99,21 @@ public final class PostgresStore: Sendable {
             attempts += 1
             do {
                 let connection = try await PostgresConnection.connect(
-                    configuration: location.connectionConfiguration, id: attempts, logger: logger)
-                try await connection.query("SELECT 1", logger: logger)
+                    configuration: configuration, id: attempts, logger: logger)
+                do {
+                    try await connection.query("SELECT 1", logger: logger)
+                } catch {
+                    try? await connection.close()
+                    throw error
+                }
                 try? await connection.close()
                 if attempts > 1 { logger.info("PostgreSQL answered", metadata: ["database": "\(location)"]) }
                 return
             } catch {
                 let reason = PostgresFailure.describe(error)
                 if PostgresFailure.isPermanent(error) { throw PostgresStoreError.refused(location, reason: reason) }
-                let waited = Double((clock.now - start).components.seconds)
-                guard waited + delay < bounds.startupWaitSeconds else {
+                let waited = Self.seconds(clock.now - start)
+                guard waited < bounds.startupWaitSeconds else {
                     throw PostgresStoreError.unreachable(
                         location, waitedSeconds: waited, attempts: attempts, reason: reason)
                 }
@@ -101,17 +125,23 @@ public final class PostgresStore: Sendable {
                             "gives-up-in": "\(PostgresStoreError.seconds(bounds.startupWaitSeconds - waited))",
                         ])
                 }
-                try await Task.sleep(for: .seconds(delay))
+                try await Task.sleep(for: .seconds(min(delay, bounds.startupWaitSeconds - waited)))
                 delay = min(delay * 2, bounds.retryDelaySecondsMax)
             }
         }
     }
 
-    /// Runs `body` in one transaction. When the connection is lost or the server reports a serialization failure,
-    /// the whole transaction runs again, at most ``PostgresBounds/retriesMax`` more times: `body` must therefore be
-    /// idempotent (a push is: its operations are keyed by id).
+    static func seconds(_ duration: Duration) -> Double {
+        Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
+    }
+
+    /// Runs `body` in one transaction. When the connection is lost before the COMMIT, or the server reports a
+    /// serialization failure or a deadlock, the whole transaction runs again, at most ``PostgresBounds/retriesMax``
+    /// more times. A connection lost during the COMMIT leaves its outcome unknown: the transaction runs again only
+    /// when `idempotent` (running it twice does what running it once did); otherwise the caller gets
+    /// ``PostgresStoreError/commitUnknown(_:)`` and must find out.
     public func transaction<Result: Sendable>(
-        _ what: String, _ body: @Sendable (PostgresConnection) async throws -> Result
+        _ what: String, idempotent: Bool = false, _ body: @Sendable (PostgresConnection) async throws -> Result
     ) async throws -> Result {
         var delay = 0.1
         var attempt = 0
@@ -121,10 +151,12 @@ public final class PostgresStore: Sendable {
                     try await body(connection)
                 }
             } catch {
+                let failed = error as? PostgresTransactionError
                 let cause =
-                    (error as? PostgresTransactionError).flatMap {
-                        $0.closureError ?? $0.beginError ?? $0.commitError ?? $0.rollbackError
-                    } ?? error
+                    failed.flatMap { $0.closureError ?? $0.beginError ?? $0.commitError ?? $0.rollbackError } ?? error
+                if let commit = failed?.commitError, !idempotent, !PostgresFailure.isRetryableRefusal(commit) {
+                    throw PostgresStoreError.commitUnknown(what)
+                }
                 guard PostgresFailure.isTransient(cause), attempt < bounds.retriesMax else {
                     throw Self.failure(what, cause)
                 }

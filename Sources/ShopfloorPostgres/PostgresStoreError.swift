@@ -1,3 +1,4 @@
+import NIOSSL
 import PostgresNIO
 
 /// Why HQ's PostgreSQL database cannot be used, in words an HQ operator can act on.
@@ -10,6 +11,8 @@ public enum PostgresStoreError: Error, Sendable, CustomStringConvertible {
     case newerSchema(PostgresLocation, found: Int, known: Int)
     /// A statement failed.
     case statement(String, reason: String)
+    /// The connection was lost while PostgreSQL committed: it may or may not have.
+    case commitUnknown(String)
 
     public var description: String {
         switch self {
@@ -23,6 +26,9 @@ public enum PostgresStoreError: Error, Sendable, CustomStringConvertible {
                 + "(\(known)): run a shopfloor-hq at least as new as the one that migrated it"
         case .statement(let what, let reason):
             "PostgreSQL could not \(what): \(reason)"
+        case .commitUnknown(let what):
+            "the connection to PostgreSQL was lost while it committed (\(what)): it may or may not have; read back "
+                + "before trying again"
         }
     }
 
@@ -52,22 +58,45 @@ enum PostgresFailure {
         "08000", "08003", "08006",  // connection exceptions
     ]
 
+    /// SQLSTATE codes with which PostgreSQL refused a COMMIT, so that nothing was committed.
+    static let refusedCommitStates: Set<String> = ["40001", "40P01"]
+
     static func state(_ error: any Error) -> String? {
         (error as? PSQLError)?.serverInfo?[.sqlState]
     }
 
-    /// True when the connection, not the statement, failed: the server went away, or is starting or stopping.
+    /// True when the connection, not the statement, failed: the server went away, or is starting or stopping. (A
+    /// connection this node closed itself is not: the node is stopping.)
     static func isTransient(_ error: any Error) -> Bool {
-        guard let error = error as? PSQLError else { return false }
+        guard let error = error as? PSQLError, !isPermanent(error) else { return false }
         if let state = error.serverInfo?[.sqlState] { return transientStates.contains(state) }
         switch error.code {
-        case .connectionError, .serverClosedConnection, .uncleanShutdown, .clientClosedConnection: return true
+        case .connectionError, .serverClosedConnection, .uncleanShutdown: return true
         default: return false
         }
     }
 
+    /// True when waiting cannot help: the server refused the credentials or the database, or the client cannot meet
+    /// what it asks (a password the URL lacks, an authentication method, TLS, a certificate that does not verify).
     static func isPermanent(_ error: any Error) -> Bool {
-        state(error).map(permanentStates.contains) ?? false
+        if error is PostgresLocationError { return true }
+        guard let error = error as? PSQLError else { return false }
+        if let state = error.serverInfo?[.sqlState] { return permanentStates.contains(state) }
+        switch error.code {
+        case .sslUnsupported, .failedToAddSSLHandler, .authMechanismRequiresPassword, .unsupportedAuthMechanism,
+            .saslError:
+            return true
+        case .connectionError:
+            return error.underlying is NIOSSLError || error.underlying is BoringSSLError
+                || error.underlying is NIOSSLExtraError
+        default:
+            return false
+        }
+    }
+
+    /// True when PostgreSQL answered the COMMIT with a refusal (so nothing was committed).
+    static func isRetryableRefusal(_ error: any Error) -> Bool {
+        state(error).map(refusedCommitStates.contains) ?? false
     }
 
     static func describe(_ error: any Error) -> String {

@@ -15,7 +15,7 @@ extension HQCommand {
 
         @Option(
             help:
-                "The database, as postgres://USER[:PASSWORD]@HOST[:PORT]/DATABASE[?sslmode=disable|prefer|require]. Default: $SHOPFLOOR_HQ_POSTGRES."
+                "The database, as postgres://USER[:PASSWORD]@HOST[:PORT]/DATABASE[?sslmode=disable|prefer|require|verify-full&sslrootcert=FILE]. Default: $SHOPFLOOR_HQ_POSTGRES."
         )
         var postgres: String?
         @Option(help: "Seconds to wait for PostgreSQL to answer before giving up.")

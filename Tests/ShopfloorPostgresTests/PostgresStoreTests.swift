@@ -122,9 +122,8 @@ import Testing
     }
 
     @Test func anUnreachableServerIsWaitedForWithinTheBound() async throws {
-        // A port nothing listens on: the server's own, plus one (tools/postgres starts one cluster per port).
-        let server = try TestDatabase.server()
-        let nowhere = PostgresLocation(host: "127.0.0.1", port: server.port + 1, user: "postgres", database: "x")
+        // Port 1 (tcpmux): privileged and never served on a test machine, so connecting is refused.
+        let nowhere = PostgresLocation(host: "127.0.0.1", port: 1, user: "postgres", database: "x")
         let start = ContinuousClock.now
         await #expect {
             _ = try await PostgresStore.open(nowhere, bounds: PostgresBounds(startupWaitSeconds: 1.5))
@@ -132,11 +131,12 @@ import Testing
             guard case .unreachable(let location, _, let attempts, _) = error as? PostgresStoreError else {
                 return false
             }
-            return location == nowhere && attempts >= 1 && "\(error)".contains("127.0.0.1:\(server.port + 1)")
+            // At least one attempt (on a starved machine one refused connect has taken 32 s to come back).
+            return location == nowhere && attempts >= 1 && "\(error)".contains("127.0.0.1:1/")
         }
         // It waited for the bound before it gave up (how much longer depends on the machine's load: no upper bound
-        // here, the attempts are bounded by the connect timeout).
-        #expect(ContinuousClock.now - start >= .seconds(1.4))
+        // here, each attempt is bounded by the connect timeout).
+        #expect(ContinuousClock.now - start >= .seconds(1.5))
     }
 
     @Test func aMissingDatabaseIsRefusedWithoutWaiting() async throws {
@@ -150,12 +150,26 @@ import Testing
         }
     }
 
+    @Test func tlsTheServerDoesNotOfferIsRefusedWithoutWaiting() async throws {
+        // The test cluster has no TLS: sslmode=require cannot be met, and waiting would not change that.
+        var location = try TestDatabase.server()
+        location.tls = .require
+        await #expect {
+            _ = try await PostgresStore.open(location, bounds: PostgresBounds(startupWaitSeconds: 300))
+        } throws: { error in
+            guard case .refused = error as? PostgresStoreError else { return false }
+            return true
+        }
+    }
+
     @Test(arguments: [
         ("mysql://u@h/db", "scheme is 'mysql'"),
         ("postgres://h/db", "names no user"),
         ("postgres://u@h", "names no database"),
         ("postgres://u@h/db?sslmode=maybe", "sslmode 'maybe'"),
         ("postgres://u@h/db?pool=3", "parameter 'pool' is not known"),
+        ("postgres://u@h/db?sslmode=require&sslrootcert=/ca.pem", "read by sslmode=verify-full only"),
+        ("postgres://u@h/db?sslrootcert=", "sslrootcert names no file"),
         ("postgres://u@h:0/db", "port 0 is out of range"),
     ])
     func badURLsAreNamed(url: String, problem: String) {
@@ -173,9 +187,21 @@ import Testing
         #expect(location.user == "hq")
         #expect(location.password == "s3cret")
         #expect(location.database == "shopfloor")
-        #expect(location.tls == .require)
+        #expect(location.tls == .verifyFull)
         #expect(!"\(location)".contains("s3cret"))
         #expect(try PostgresLocation(url: "postgres://hq@127.0.0.1/shopfloor").tls == .disable)
         #expect(try PostgresLocation(url: "postgres://hq@127.0.0.1/shopfloor?sslmode=require").tls == .require)
+        // A name that merely starts with "127." is not loopback; an IPv6 literal loses its brackets.
+        #expect(try PostgresLocation(url: "postgres://hq@127.db.example/shopfloor").tls == .verifyFull)
+        let six = try PostgresLocation(url: "postgres://hq@[::1]:6543/shopfloor")
+        #expect(six.host == "::1" && six.port == 6543 && six.tls == .disable)
+        let verified = try PostgresLocation(url: "postgres://hq@db.example/shopfloor?sslrootcert=/etc/ca.pem")
+        #expect(verified.tls == .verifyFull && verified.rootCertificates == "/etc/ca.pem")
+        // A password is hidden even in a URL that does not parse, and even when it holds an "@".
+        #expect {
+            _ = try PostgresLocation(url: "postgres://hq:p@ss@db.example:port/x")
+        } throws: { error in
+            !"\(error)".contains("p@ss") && "\(error)".contains("hq:***@db.example")
+        }
     }
 }
