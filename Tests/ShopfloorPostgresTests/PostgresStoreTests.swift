@@ -68,9 +68,7 @@ import Testing
 
     @Test func operationsAreImmutableAndNumberedOnce() async throws {
         try await TestDatabase.with { database in
-            let store = try await PostgresStore.open(database.location, logger: Self.logger)
-            try await store.migrate()
-            await store.close()
+            try await database.migrate()
             try await TestDatabase.administer(
                 database.location,
                 """
@@ -91,9 +89,7 @@ import Testing
 
     @Test func textSortsByteByByteAsOnSQLite() async throws {
         try await TestDatabase.with { database in
-            let store = try await PostgresStore.open(database.location, logger: Self.logger)
-            try await store.migrate()
-            await store.close()
+            try await database.migrate()
             // Under a language collation "a" sorts before "B" and "order:1:" ranges leak; SQLite's BINARY does not.
             try await TestDatabase.administer(
                 database.location,

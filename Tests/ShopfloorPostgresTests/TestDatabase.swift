@@ -47,6 +47,18 @@ struct TestDatabase: Sendable {
         }
     }
 
+    /// Sets up the schema through a store of its own, closed again.
+    func migrate() async throws {
+        let store = try await PostgresStore.open(location, logger: Self.logger)
+        do {
+            try await store.migrate()
+        } catch {
+            await store.close()
+            throw error
+        }
+        await store.close()
+    }
+
     /// One statement on a connection of its own (for checks that must not go through the code under test).
     static func administer(_ location: PostgresLocation, _ sql: String) async throws {
         _ = try await rows(location, sql)
