@@ -7,7 +7,15 @@ import ShopfloorReplication
 /// nothing else. Through ``write(from:to:undoKept:)``, the first before-image of each row is kept so a device's
 /// unsynced suffix can be rewound (see `Replica+Sequence.swift`).
 struct ProjectionWriter {
-    let db: Database
+    let sql: any SQLExecutor
+
+    init(_ sql: any SQLExecutor) {
+        self.sql = sql
+    }
+
+    init(db: Database) {
+        self.init(SQLiteExecutor(db))
+    }
 
     func write(from before: Shop, to after: Shop) throws {
         var known: Set<String> = []
@@ -17,7 +25,7 @@ struct ProjectionWriter {
     /// Writes the changes and keeps the first before-image of each row changed; `undoKept` holds the rows known to
     /// have one already, and learns the rows given one now.
     func write(from before: Shop, to after: Shop, undoKept: inout Set<String>) throws {
-        try write(from: before, to: after, undo: UndoLog(db: db), known: &undoKept)
+        try write(from: before, to: after, undo: UndoLog(sql: sql), known: &undoKept)
     }
 
     private func write(from before: Shop, to after: Shop, undo: UndoLog?, known: inout Set<String>) throws {
@@ -81,70 +89,68 @@ struct ProjectionWriter {
     // MARK: Rows
 
     func writeItem(_ item: Item) throws {
-        try db.cachedStatement(sql: Upsert.items)
-            .execute(arguments: [item.sku, item.kind.rawValue, item.unit, item.name])
+        try sql.execute(Upsert.items, item.sku, item.kind.rawValue, item.unit, item.name)
     }
 
     func writeLocation(_ location: Location) throws {
-        try db.cachedStatement(sql: Upsert.locations)
-            .execute(arguments: [location.code, location.name])
+        try sql.execute(Upsert.locations, location.code, location.name)
     }
 
     func writeBOM(_ parent: SKU, lines: [BOMLine]) throws {
-        try db.cachedStatement(sql: "DELETE FROM bom_lines WHERE parent = ?").execute(arguments: [parent])
-        let insert = try db.cachedStatement(sql: "INSERT INTO bom_lines (parent, child, quantity) VALUES (?, ?, ?)")
-        for line in lines { try insert.execute(arguments: [parent, line.sku, StoredAmount.value(line.quantity)]) }
+        try sql.execute("DELETE FROM bom_lines WHERE parent = ?", parent)
+        let insert = try sql.prepare("INSERT INTO bom_lines (parent, child, quantity) VALUES (?, ?, ?)")
+        for line in lines { try insert.execute([parent.sqlValue, line.sku.sqlValue, .amount(line.quantity)]) }
     }
 
     /// Writes the rows of `order` that differ from `previous` (all of them when there is none).
     func writeOrder(_ order: Order, previous: Order?) throws {
-        let number = order.number
+        let number = order.number.sqlValue
         if previous.map({ Self.header($0) != Self.header(order) }) ?? true {
-            try db.cachedStatement(sql: Upsert.orders).execute(arguments: [
-                number, order.kind.rawValue, order.location, order.status.rawValue, order.due, order.notes,
-                StoredAmount.value(order.tolerancePercent), order.createdBy, order.requestedNumber, order.closedBy,
-                order.creationIndex, order.wip, order.fg, order.backflush?.rawValue,
-            ])
+            try sql.execute(
+                Upsert.orders, order.number, order.kind.rawValue, order.location, order.status.rawValue, order.due,
+                order.notes, order.tolerancePercent, order.createdBy, order.requestedNumber, order.closedBy,
+                order.creationIndex, order.wip, order.fg, order.backflush?.rawValue)
         }
-        let writeLine = try RawInsert(db, sql: Upsert.orderLines)
-        let writeInput = try RawInsert(db, sql: Upsert.lineInputs)
+        let writeLine = try sql.prepare(Upsert.orderLines)
+        let writeInput = try sql.prepare(Upsert.lineInputs)
         for (index, line) in order.lines.enumerated() {
             let old = previous.flatMap { $0.lines.indices.contains(index) ? $0.lines[index] : nil }
             if old.map({ ($0.sku, $0.quantity, $0.unitCost, $0.produced, $0.onOrder, $0.lost) })
                 .map({ $0 != (line.sku, line.quantity, line.unitCost, line.produced, line.onOrder, line.lost) }) ?? true
             {
-                try writeLine.execute(
-                    db, number.databaseValue, index.databaseValue, line.sku.databaseValue,
-                    StoredAmount.value(line.quantity), StoredAmount.value(line.unitCost),
-                    StoredAmount.value(line.produced), StoredAmount.value(line.onOrder),
-                    StoredAmount.value(line.lost.isZero ? nil : line.lost))
+                try writeLine.execute([
+                    number, index.sqlValue, line.sku.sqlValue, .amount(line.quantity), line.unitCost.sqlValue,
+                    .amount(line.produced), .amount(line.onOrder), (line.lost.isZero ? nil : line.lost).sqlValue,
+                ])
             }
             for (inputIndex, input) in line.inputs.enumerated() {
                 let consumed = line.consumed[input.sku] ?? .zero
                 let oldInput = old.flatMap { $0.inputs.indices.contains(inputIndex) ? $0.inputs[inputIndex] : nil }
                 if let old, oldInput == input, (old.consumed[input.sku] ?? .zero) == consumed { continue }
-                try writeInput.execute(
-                    db, number.databaseValue, index.databaseValue, inputIndex.databaseValue, input.sku.databaseValue,
-                    StoredAmount.value(input.quantity), StoredAmount.value(consumed))
+                try writeInput.execute([
+                    number, index.sqlValue, inputIndex.sqlValue, input.sku.sqlValue, .amount(input.quantity),
+                    .amount(consumed),
+                ])
             }
         }
-        let writeCommitment = try RawInsert(db, sql: Upsert.orderInputs)
+        let writeCommitment = try sql.prepare(Upsert.orderInputs)
         for input in order.inputs where previous?.inputs.first(where: { $0.sku == input.sku }) != input {
             // Nothing transferred is no value (NULL): the digest of orders from before transfers stays as it was.
-            try writeCommitment.execute(
-                db, number.databaseValue, input.sku.databaseValue, StoredAmount.value(input.required),
-                StoredAmount.value(input.demand), StoredAmount.value(input.allocated),
-                StoredAmount.value(input.transferred.isZero ? nil : input.transferred),
-                StoredAmount.value(input.scrapped.isZero ? nil : input.scrapped))
+            try writeCommitment.execute([
+                number, input.sku.sqlValue, .amount(input.required), .amount(input.demand), .amount(input.allocated),
+                (input.transferred.isZero ? nil : input.transferred).sqlValue,
+                (input.scrapped.isZero ? nil : input.scrapped).sqlValue,
+            ])
         }
         if previous?.transfers != order.transfers {
             let known = previous?.transfers.count ?? 0
+            let insert = try sql.prepare(Upsert.orderTransfers)
             for (index, operation) in order.transfers.enumerated().dropFirst(known) {
-                try db.cachedStatement(sql: Upsert.orderTransfers).execute(arguments: [number, index, operation])
+                try insert.execute([number, index.sqlValue, operation.sqlValue])
             }
         }
-        let writeReceipt = try RawInsert(db, sql: Upsert.receipts)
-        let writeReceiptLine = try RawInsert(db, sql: Upsert.receiptLines)
+        let writeReceipt = try sql.prepare(Upsert.receipts)
+        let writeReceiptLine = try sql.prepare(Upsert.receiptLines)
         let oldReceipts = Dictionary(
             (previous?.receipts ?? []).map { ($0.id, $0) }, uniquingKeysWith: { first, _ in first })
         for receipt in order.receipts {
@@ -155,28 +161,26 @@ struct ProjectionWriter {
             {
                 continue
             }
-            try writeReceipt.execute(
-                db, receipt.id.databaseValue, number.databaseValue, receipt.date.databaseValue,
-                receipt.voided.databaseValue, receipt.voidedBy.databaseValue, receipt.creationIndex.databaseValue,
-                receipt.operation.databaseValue, receipt.requestedID.databaseValue)
+            try writeReceipt.execute([
+                receipt.id.sqlValue, number, receipt.date.sqlValue, receipt.voided.sqlValue,
+                receipt.voidedBy.sqlValue, receipt.creationIndex.sqlValue, receipt.operation.sqlValue,
+                receipt.requestedID.sqlValue,
+            ])
             guard old?.lines != receipt.lines else { continue }
             for (index, line) in receipt.lines.enumerated() {
-                try writeReceiptLine.execute(
-                    db, receipt.id.databaseValue, index.databaseValue, line.sku.databaseValue,
-                    StoredAmount.value(line.quantity))
+                try writeReceiptLine.execute([receipt.id.sqlValue, index.sqlValue, line.sku.sqlValue, .amount(line.quantity)])
             }
         }
     }
 
     /// Removes every row of an order (a rewind, before its image is written back).
     func deleteOrder(_ number: OrderNumber) throws {
-        try db.cachedStatement(
-            sql: "DELETE FROM receipt_lines WHERE receipt_id IN (SELECT id FROM receipts WHERE order_number = ?)"
-        ).execute(arguments: [number])
+        try sql.execute(
+            "DELETE FROM receipt_lines WHERE receipt_id IN (SELECT id FROM receipts WHERE order_number = ?)", number)
         for table in ["receipts", "line_inputs", "order_inputs", "order_lines", "order_transfers"] {
-            try db.cachedStatement(sql: "DELETE FROM \(table) WHERE order_number = ?").execute(arguments: [number])
+            try sql.execute("DELETE FROM \(table) WHERE order_number = ?", number)
         }
-        try db.cachedStatement(sql: "DELETE FROM orders WHERE number = ?").execute(arguments: [number])
+        try sql.execute("DELETE FROM orders WHERE number = ?", number)
     }
 
     static func header(_ order: Order) -> [String?] {
@@ -189,77 +193,64 @@ struct ProjectionWriter {
 
     /// Writes a stock key's row: its valuation and position together (either may be absent).
     func writeStock(_ key: StockKey, valuation: Valuation?, position: Position?) throws {
-        let insert = try RawInsert(db, sql: Upsert.stock)
-        insert.bind(1, key.location)
-        insert.bind(2, key.sku)
-        insert.bind(3, StoredAmount.value(valuation?.quantity))
-        insert.bind(4, StoredAmount.value(valuation?.value))
-        insert.bind(5, StoredAmount.value(valuation?.lastRate))
-        insert.bind(6, StoredAmount.value(position?.onHand))
-        insert.bind(7, StoredAmount.value(position?.onOrder))
-        insert.bind(8, StoredAmount.value(position?.demand))
-        insert.bind(9, StoredAmount.value(position?.allocated))
-        insert.bind(10, StoredAmount.value(position?.value))
-        try insert.step(db)
+        try sql.prepare(Upsert.stock).execute([
+            key.location.sqlValue, key.sku.sqlValue, valuation?.quantity.sqlValue ?? .null,
+            valuation?.value.sqlValue ?? .null, valuation?.lastRate.sqlValue ?? .null,
+            position?.onHand.sqlValue ?? .null, position?.onOrder.sqlValue ?? .null,
+            position?.demand.sqlValue ?? .null, position?.allocated.sqlValue ?? .null,
+            position?.value.sqlValue ?? .null,
+        ])
     }
 
     func writeAcknowledgement(_ ack: Acknowledgement) throws {
-        try db.cachedStatement(sql: Upsert.acknowledgements).execute(arguments: [
-            ack.conflict, ack.operation, ack.note, ack.date,
-        ])
+        try sql.execute(Upsert.acknowledgements, ack.conflict, ack.operation, ack.note, ack.date)
     }
 
     func writeField(_ key: FieldKey, _ write: FieldWrite) throws {
-        try db.cachedStatement(sql: Upsert.fieldWrites).execute(arguments: [
-            key.rawValue, write.operation, write.value, write.rivals.isEmpty ? "" : try Self.json(write.rivals),
-        ])
+        try sql.execute(
+            Upsert.fieldWrites, key.rawValue, write.operation, write.value,
+            write.rivals.isEmpty ? "" : try Self.json(write.rivals))
     }
 
     /// Appends what one folded operation wrote to the append-only tables: ledger entries and conflicts.
     func append(_ step: FoldStep, key: CanonicalKey, position: Int) throws {
-        let insertConflict = try db.cachedStatement(
-            sql: """
+        let lamport = SQLValue.integer(Int64(key.lamport))
+        let replica = SQLValue.text(key.replica)
+        let counter = SQLValue.integer(Int64(key.counter))
+        if !step.conflicts.isEmpty {
+            let insertConflict = try sql.prepare(
+                """
                 INSERT INTO conflicts (id, lamport, replica, counter, idx, kind, subject, operations, outcome,
                     explanation, position) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                 """)
-        for (index, conflict) in step.conflicts.enumerated() {
-            try insertConflict.execute(arguments: [
-                conflict.id, Int64(key.lamport), key.replica, Int64(key.counter), index, conflict.kind.rawValue,
-                conflict.subject, try Self.operationList(conflict.operations), conflict.outcome, conflict.explanation,
-                position,
-            ])
+            for (index, conflict) in step.conflicts.enumerated() {
+                try insertConflict.execute([
+                    conflict.id.sqlValue, lamport, replica, counter, index.sqlValue, conflict.kind.rawValue.sqlValue,
+                    conflict.subject.sqlValue, .text(try Self.operationList(conflict.operations)),
+                    conflict.outcome.sqlValue, conflict.explanation.sqlValue, position.sqlValue,
+                ])
+            }
         }
-        let insertEntry = try RawInsert(
-            db,
-            sql: """
-                INSERT INTO ledger (lamport, replica, counter, idx, sku, location, event, quantity, unit_cost, value,
-                    relieved, ref, date, line) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-                """)
-        let lamport = Int64(key.lamport)
-        let counter = Int64(key.counter)
+        guard !step.entries.isEmpty else { return }
+        let insertEntry = try sql.prepare(
+            """
+            INSERT INTO ledger (lamport, replica, counter, idx, sku, location, event, quantity, unit_cost, value,
+                relieved, ref, date, line) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            """)
         for (index, entry) in step.entries.enumerated() {
             let line = step.entryLines.flatMap { $0.indices.contains(index) ? $0[index] : nil }
-            insertEntry.bind(1, lamport)
-            insertEntry.bind(2, key.replica)
-            insertEntry.bind(3, counter)
-            insertEntry.bind(4, index)
-            insertEntry.bind(5, entry.sku)
-            insertEntry.bind(6, entry.location)
-            insertEntry.bind(7, entry.event.rawValue)
-            insertEntry.bind(8, StoredAmount.value(entry.quantity))
-            insertEntry.bind(9, StoredAmount.value(entry.unitCost))
-            insertEntry.bind(10, StoredAmount.value(entry.value))
-            insertEntry.bind(11, StoredAmount.value(entry.relieved))
-            insertEntry.bind(12, entry.ref)
-            insertEntry.bind(13, entry.date)
-            insertEntry.bind(14, line)
-            try insertEntry.step(db)
+            try insertEntry.execute([
+                lamport, replica, counter, index.sqlValue, entry.sku.sqlValue, entry.location.sqlValue,
+                entry.event.rawValue.sqlValue, .amount(entry.quantity), entry.unitCost.sqlValue, entry.value.sqlValue,
+                entry.relieved.sqlValue, entry.ref.sqlValue, entry.date.sqlValue, line.sqlValue,
+            ])
         }
-        try appendRefs(of: step.entries, lamport: lamport, replica: key.replica, counter: counter)
+        try appendRefs(of: step.entries, lamport: lamport, replica: replica, counter: counter)
     }
 
     /// One `ledger_refs` row per order the operation's entries name, with how many entries name it.
-    private func appendRefs(of entries: [LedgerEntry], lamport: Int64, replica: String, counter: Int64) throws {
+    private func appendRefs(of entries: [LedgerEntry], lamport: SQLValue, replica: SQLValue, counter: SQLValue) throws
+    {
         var counts: [(ref: OrderNumber, entries: Int)] = []
         for case let ref? in entries.map(\.ref) {
             if let index = counts.firstIndex(where: { $0.ref == ref }) {
@@ -269,15 +260,10 @@ struct ProjectionWriter {
             }
         }
         guard !counts.isEmpty else { return }
-        let insert = try RawInsert(
-            db, sql: "INSERT INTO ledger_refs (ref, lamport, replica, counter, entries) VALUES (?, ?, ?, ?, ?)")
+        let insert = try sql.prepare(
+            "INSERT INTO ledger_refs (ref, lamport, replica, counter, entries) VALUES (?, ?, ?, ?, ?)")
         for (ref, entries) in counts {
-            insert.bind(1, ref)
-            insert.bind(2, lamport)
-            insert.bind(3, replica)
-            insert.bind(4, counter)
-            insert.bind(5, Int64(entries))
-            try insert.step(db)
+            try insert.execute([ref.sqlValue, lamport, replica, counter, entries.sqlValue])
         }
     }
 
@@ -329,17 +315,15 @@ struct StockImage: Codable {
 
 /// Before-images of rows changed by a device's unsynced suffix; the first image of a row is the one kept.
 struct UndoLog {
-    let db: Database
+    let sql: any SQLExecutor
 
     /// `known` holds the rows (kind, 0x1F, key) known to have an image already; the row is added to it.
     func keep<Image: Encodable>(_ known: inout Set<String>, _ kind: String, _ key: String, _ image: Image?) throws {
         let row = kind + "\u{1F}" + key
         guard !known.contains(row) else { return }
-        let kept = try db.cachedStatement(sql: "SELECT 1 FROM undo WHERE kind = ? AND key = ?")
-        if try Bool.fetchOne(kept, arguments: [kind, key]) == nil {
+        if try sql.row("SELECT 1 FROM undo WHERE kind = ? AND key = ?", kind, key) == nil {
             let text: String? = try image.map { try ProjectionWriter.json($0) }
-            try db.cachedStatement(sql: Upsert.undo)
-                .execute(arguments: [kind, key, text])
+            try sql.execute(Upsert.undo, kind, key, text)
         }
         if known.count >= WorkingSetCache.undoKeysMax { known = [] }
         known.insert(row)
