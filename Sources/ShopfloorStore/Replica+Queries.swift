@@ -284,7 +284,7 @@ extension Replica {
     public func catalog(subtreesOf skus: [SKU]) throws -> Catalog {
         try read { db in
             var rows = CatalogRows()
-            for sku in skus { try rows.loadSubtree(sku, db) }
+            for sku in skus { try rows.loadSubtree(sku, SQLiteExecutor(db)) }
             return rows.catalog
         }
     }
@@ -327,16 +327,15 @@ extension Replica {
     /// Catalog items by SKU: at most `limit`, those after `after` (a cursor).
     public func items(after: SKU? = nil, limit: Int) throws -> [Item] {
         try read { db in
-            try Row.fetchAll(
-                db, sql: "SELECT sku, kind, unit, name FROM items WHERE sku > ? ORDER BY sku LIMIT ?",
-                arguments: [after ?? "", max(0, limit)]
+            try SQLiteExecutor(db).rows(
+                "SELECT sku, kind, unit, name FROM items WHERE sku > ? ORDER BY sku LIMIT ?", after ?? "", max(0, limit)
             ).map(ProjectionReader.item)
         }
     }
 
     public func item(_ sku: SKU) throws -> Item? {
         try read { db in
-            try Row.fetchOne(db, sql: "SELECT sku, kind, unit, name FROM items WHERE sku = ?", arguments: [sku])
+            try SQLiteExecutor(db).row("SELECT sku, kind, unit, name FROM items WHERE sku = ?", sku)
                 .map(ProjectionReader.item)
         }
     }

@@ -363,12 +363,13 @@ public final class Replica: Sendable {
     public var conflicts: [(conflict: Conflict, acknowledgement: Acknowledgement?)] {
         get throws {
             try database.read { db in
+                let sql = SQLiteExecutor(db)
                 let acknowledgements = Dictionary(
-                    try Row.fetchAll(db, sql: "SELECT * FROM acknowledgements").map {
-                        let ack = ProjectionReader.acknowledgement($0)
+                    try sql.rows("SELECT * FROM acknowledgements").map {
+                        let ack = try ProjectionReader.acknowledgement($0)
                         return (ack.conflict, ack)
                     }, uniquingKeysWith: { first, _ in first })
-                return try Row.fetchAll(db, sql: "SELECT * FROM conflicts ORDER BY position, idx").map {
+                return try sql.rows("SELECT * FROM conflicts ORDER BY position, idx").map {
                     let conflict = try ProjectionReader.conflict($0)
                     return (conflict, acknowledgements[conflict.id])
                 }

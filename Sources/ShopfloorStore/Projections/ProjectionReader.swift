@@ -16,7 +16,15 @@ struct WorkingSet {
 /// field writes, conflicts and acknowledgements. Nothing else is read, so the cost follows the batch, not the
 /// history.
 struct ProjectionReader {
-    let db: Database
+    let sql: any SQLExecutor
+
+    init(_ sql: any SQLExecutor) {
+        self.sql = sql
+    }
+
+    init(db: Database) {
+        self.init(SQLiteExecutor(db))
+    }
 
     func workingSet(for commands: [Command], extraStock: Set<StockKey> = []) throws -> WorkingSet {
         var cache = WorkingSetCache()
@@ -70,7 +78,7 @@ struct ProjectionReader {
             orders.append(order)
         }
         var catalog = CatalogRows()
-        try catalog.loadSubtrees(keys.subtrees.sorted(), db)
+        try catalog.loadSubtrees(keys.subtrees.sorted(), sql)
         for created in keys.created {
             for sku in created.skus + created.skus.flatMap({ catalog.subtree($0) }) + keys.orderSKUs {
                 for location in created.locations { keys.stock.insert(StockKey(sku: sku, location: location)) }
@@ -84,8 +92,8 @@ struct ProjectionReader {
             }
         }
         keys.stock.formUnion(extraStock)
-        for sku in keys.items.sorted() { try catalog.loadItem(sku, db) }
-        for code in keys.locations.sorted() { try catalog.loadLocation(code, db) }
+        for sku in keys.items.sorted() { try catalog.loadItem(sku, sql) }
+        for code in keys.locations.sorted() { try catalog.loadLocation(code, sql) }
 
         for key in keys.fields { if let write = try fieldWrite(key) { fieldWrites[key] = write } }
         var missing = Set<StockKey>()
@@ -123,37 +131,40 @@ struct ProjectionReader {
     /// The whole domain state (tests, the simulator's checks, snapshots): every row.
     func wholeShop() throws -> Shop {
         var catalog = CatalogRows()
-        for row in try Row.fetchAll(db, sql: "SELECT sku, kind, unit, name FROM items") {
-            catalog.items[row["sku"]] = Self.item(row)
+        for row in try sql.rows("SELECT sku, kind, unit, name FROM items") {
+            let item = try Self.item(row)
+            catalog.items[item.sku] = item
         }
-        for row in try Row.fetchAll(db, sql: "SELECT code, name FROM locations") {
-            catalog.locations[row["code"]] = Location(code: row["code"], name: row["name"])
+        for row in try sql.rows("SELECT code, name FROM locations") {
+            let code = try row[0].string()
+            catalog.locations[code] = Location(code: code, name: try row[1].string())
         }
-        for row in try Row.fetchAll(db, sql: "SELECT parent, child, quantity FROM bom_lines ORDER BY parent, child") {
-            catalog.boms[row["parent"], default: []].append(
-                BOMLine(sku: row["child"], quantity: try StoredAmount.amount(row["quantity"])))
+        for row in try sql.rows("SELECT parent, child, quantity FROM bom_lines ORDER BY parent, child") {
+            catalog.boms[try row[0].code(), default: []].append(
+                BOMLine(sku: try row[1].code(), quantity: try row[2].amount()))
         }
         var orders: [Order] = []
-        for number in try OrderNumber.fetchAll(db, sql: "SELECT number FROM orders ORDER BY number") {
-            guard var order = try order(number) else { continue }
+        for row in try sql.rows("SELECT number FROM orders ORDER BY number") {
+            guard var order = try order(try row[0].code()) else { continue }
             // The whole state, receipts' entries too: a void applied to it reverses what the receipt wrote.
             for index in order.receipts.indices { try loadEntries(&order.receipts[index]) }
             orders.append(order)
         }
         var valuations: [StockKey: Valuation] = [:]
-        for row in try Row.fetchAll(db, sql: "SELECT * FROM valuations") {
-            valuations[StockKey(sku: row["sku"], location: row["location"])] = try Self.valuation(row)
+        for row in try sql.rows("SELECT * FROM valuations") {
+            valuations[StockKey(sku: try row["sku"].code(), location: try row["location"].string())] =
+                try Self.valuation(row)
         }
         var positions: [StockKey: Position] = [:]
-        for row in try Row.fetchAll(db, sql: "SELECT * FROM positions") {
+        for row in try sql.rows("SELECT * FROM positions") {
             let position = try Self.position(row)
             positions[StockKey(sku: position.sku, location: position.location)] = position
         }
-        let conflicts = try Row.fetchAll(db, sql: "SELECT * FROM conflicts ORDER BY position, idx").map(Self.conflict)
-        let acknowledgements = try Row.fetchAll(db, sql: "SELECT * FROM acknowledgements").map(Self.acknowledgement)
+        let conflicts = try sql.rows("SELECT * FROM conflicts ORDER BY position, idx").map(Self.conflict)
+        let acknowledgements = try sql.rows("SELECT * FROM acknowledgements").map(Self.acknowledgement)
         var fieldWrites: [FieldKey: FieldWrite] = [:]
-        for row in try Row.fetchAll(db, sql: "SELECT * FROM field_writes") {
-            fieldWrites[try Self.fieldKey(row["key"])] = try Self.fieldWrite(row)
+        for row in try sql.rows("SELECT * FROM field_writes") {
+            fieldWrites[try Self.fieldKey(try row["key"].string())] = try Self.fieldWrite(row)
         }
         return Shop(
             catalog: catalog.catalog, orders: orders,
@@ -166,118 +177,109 @@ struct ProjectionReader {
 
     /// The order called `number` and every renamed duplicate that asked for it (rule 7).
     func numbers(named number: OrderNumber) throws -> [OrderNumber] {
-        try OrderNumber.fetchAll(
-            db.cachedStatement(
-                sql:
-                    "SELECT number FROM orders WHERE number = ?1 UNION SELECT number FROM orders WHERE requested_number = ?1"
-            ), arguments: [number])
+        try sql.rows(
+            "SELECT number FROM orders WHERE number = ?1 UNION SELECT number FROM orders WHERE requested_number = ?1",
+            number
+        ).map { try $0[0].code() }
     }
 
     /// The receipt called `id` and its renamed duplicates, each with its order.
     func receipts(named id: String) throws -> [(String, OrderNumber)] {
-        try Row.fetchAll(
-            db.cachedStatement(
-                sql: """
-                    SELECT id, order_number FROM receipts WHERE id = ?1
-                    UNION SELECT id, order_number FROM receipts WHERE requested_id = ?1
-                    """), arguments: [id]
-        ).map { ($0["id"], $0["order_number"]) }
+        try sql.rows(
+            """
+            SELECT id, order_number FROM receipts WHERE id = ?1
+            UNION SELECT id, order_number FROM receipts WHERE requested_id = ?1
+            """, id
+        ).map { (try $0[0].string(), try $0[1].code()) }
     }
 
     /// One order with its lines, inputs and receipts (without their ledger entries).
     func order(_ number: OrderNumber) throws -> Order? {
         // Columns by index (by name costs a case-insensitive search per value): every query names its columns.
         guard
-            let header = try Row.fetchOne(
-                db.cachedStatement(
-                    sql: """
-                        SELECT kind, location, due, notes, tolerance, status, created_by, requested_number, closed_by,
-                            creation_index, wip, fg, backflush FROM orders WHERE number = ?
-                        """), arguments: [number])
+            let header = try sql.row(
+                """
+                SELECT kind, location, due, notes, tolerance, status, created_by, requested_number, closed_by,
+                    creation_index, wip, fg, backflush FROM orders WHERE number = ?
+                """, number)
         else { return nil }
         var lines: [OrderLine] = []
-        for row in try Row.fetchAll(
-            db.cachedStatement(
-                sql: """
-                    SELECT sku, quantity, unit_cost, produced, on_order, lost FROM order_lines WHERE order_number = ?
-                    ORDER BY idx
-                    """), arguments: [number])
+        for row in try sql.rows(
+            """
+            SELECT sku, quantity, unit_cost, produced, on_order, lost FROM order_lines WHERE order_number = ?
+            ORDER BY idx
+            """, number)
         {
             var line = OrderLine(
-                sku: row[0], quantity: try StoredAmount.amount(row[1]),
-                unitCost: try StoredAmount.optionalAmount(row[2]))
-            line.produced = try StoredAmount.amount(row[3])
-            line.onOrder = try StoredAmount.amount(row[4])
-            line.lost = try StoredAmount.optionalAmount(row[5]) ?? .zero
+                sku: try row[0].code(), quantity: try row[1].amount(), unitCost: try row[2].optionalAmount())
+            line.produced = try row[3].amount()
+            line.onOrder = try row[4].amount()
+            line.lost = try row[5].optionalAmount() ?? .zero
             lines.append(line)
         }
-        for row in try Row.fetchAll(
-            db.cachedStatement(
-                sql:
-                    "SELECT line_idx, sku, quantity, consumed FROM line_inputs WHERE order_number = ? ORDER BY line_idx, idx"
-            ), arguments: [number])
+        for row in try sql.rows(
+            "SELECT line_idx, sku, quantity, consumed FROM line_inputs WHERE order_number = ? ORDER BY line_idx, idx",
+            number)
         {
-            let index: Int = row[0]
+            let index = try row[0].int()
             guard lines.indices.contains(index) else { continue }
-            let sku: SKU = row[1]
-            lines[index].inputs.append(BOMLine(sku: sku, quantity: try StoredAmount.amount(row[2])))
-            let consumed = try StoredAmount.amount(row[3])
+            let sku: SKU = try row[1].code()
+            lines[index].inputs.append(BOMLine(sku: sku, quantity: try row[2].amount()))
+            let consumed = try row[3].amount()
             if !consumed.isZero { lines[index].consumed[sku] = consumed }
         }
         var order = Order(
-            number: number, kind: OrderKind(rawValue: header[0]) ?? .work, location: header[1], due: header[2],
-            notes: header[3], tolerancePercent: try StoredAmount.amount(header[4]), lines: lines)
-        order.status = OrderStatus(rawValue: header[5]) ?? .draft
-        order.createdBy = header[6]
-        order.requestedNumber = header[7]
-        order.closedBy = header[8]
-        order.creationIndex = header[9]
-        order.wip = header[10]
-        order.fg = header[11]
-        order.backflush = (header[12] as String?).flatMap(BackflushBasis.init(rawValue:))
-        for row in try Row.fetchAll(
-            db.cachedStatement(
-                sql: """
-                    SELECT sku, required, demand, allocated, transferred, scrapped FROM order_inputs
-                    WHERE order_number = ?
-                    ORDER BY sku
-                    """),
-            arguments: [number])
+            number: number, kind: OrderKind(rawValue: try header[0].string()) ?? .work,
+            location: try header[1].string(), due: try header[2].optionalString(),
+            notes: try header[3].string(), tolerancePercent: try header[4].amount(), lines: lines)
+        order.status = OrderStatus(rawValue: try header[5].string()) ?? .draft
+        order.createdBy = try header[6].optionalString()
+        order.requestedNumber = try header[7].optionalCode(OrderNumber.self)
+        order.closedBy = try header[8].optionalString()
+        order.creationIndex = try header[9].optionalInt()
+        order.wip = try header[10].optionalString()
+        order.fg = try header[11].optionalString()
+        order.backflush = try header[12].optionalString().flatMap(BackflushBasis.init(rawValue:))
+        for row in try sql.rows(
+            """
+            SELECT sku, required, demand, allocated, transferred, scrapped FROM order_inputs
+            WHERE order_number = ?
+            ORDER BY sku
+            """, number)
         {
-            var input = InputCommitment(sku: row[0], required: try StoredAmount.amount(row[1]))
-            input.demand = try StoredAmount.amount(row[2])
-            input.allocated = try StoredAmount.amount(row[3])
-            input.transferred = try StoredAmount.optionalAmount(row[4]) ?? .zero
-            input.scrapped = try StoredAmount.optionalAmount(row[5]) ?? .zero
+            var input = InputCommitment(sku: try row[0].code(), required: try row[1].amount())
+            input.demand = try row[2].amount()
+            input.allocated = try row[3].amount()
+            input.transferred = try row[4].optionalAmount() ?? .zero
+            input.scrapped = try row[5].optionalAmount() ?? .zero
             order.inputs.append(input)
         }
-        order.transfers = try String.fetchAll(
-            db.cachedStatement(sql: "SELECT operation FROM order_transfers WHERE order_number = ? ORDER BY idx"),
-            arguments: [number])
+        order.transfers = try sql.rows(
+            "SELECT operation FROM order_transfers WHERE order_number = ? ORDER BY idx", number
+        ).map { try $0[0].string() }
         var receiptLines: [String: [BOMLine]] = [:]
-        for row in try Row.fetchAll(
-            db.cachedStatement(
-                sql: """
-                    SELECT l.receipt_id, l.sku, l.quantity FROM receipt_lines l JOIN receipts r ON r.id = l.receipt_id
-                    WHERE r.order_number = ? ORDER BY l.receipt_id, l.idx
-                    """), arguments: [number])
+        for row in try sql.rows(
+            """
+            SELECT l.receipt_id, l.sku, l.quantity FROM receipt_lines l JOIN receipts r ON r.id = l.receipt_id
+            WHERE r.order_number = ? ORDER BY l.receipt_id, l.idx
+            """, number)
         {
-            receiptLines[row[0], default: []].append(BOMLine(sku: row[1], quantity: try StoredAmount.amount(row[2])))
+            receiptLines[try row[0].string(), default: []].append(
+                BOMLine(sku: try row[1].code(), quantity: try row[2].amount()))
         }
-        for row in try Row.fetchAll(
-            db.cachedStatement(
-                sql: """
-                    SELECT id, date, voided, voided_by, creation_index, operation, requested_id FROM receipts
-                    WHERE order_number = ? ORDER BY creation_index, id
-                    """), arguments: [number])
+        for row in try sql.rows(
+            """
+            SELECT id, date, voided, voided_by, creation_index, operation, requested_id FROM receipts
+            WHERE order_number = ? ORDER BY creation_index, id
+            """, number)
         {
-            let id: String = row[0]
-            var receipt = Receipt(id: id, order: number, date: row[1], lines: receiptLines[id] ?? [])
-            receipt.voided = row[2]
-            receipt.voidedBy = row[3]
-            receipt.creationIndex = row[4]
-            receipt.operation = row[5]
-            receipt.requestedID = row[6]
+            let id = try row[0].string()
+            var receipt = Receipt(id: id, order: number, date: try row[1].string(), lines: receiptLines[id] ?? [])
+            receipt.voided = try row[2].bool()
+            receipt.voidedBy = try row[3].optionalString()
+            receipt.creationIndex = try row[4].optionalInt()
+            receipt.operation = try row[5].optionalString()
+            receipt.requestedID = try row[6].optionalString()
             order.receipts.append(receipt)
         }
         return order
@@ -288,26 +290,23 @@ struct ProjectionReader {
         guard let operation = receipt.operation.flatMap(OperationID.init) else { return }
         var entries: [LedgerEntry] = []
         var lines: [SKU] = []
-        let arguments: StatementArguments = [operation.replica, Int64(operation.counter)]
         guard
-            let lamport = try Int64.fetchOne(
-                db.cachedStatement(sql: "SELECT lamport FROM ops WHERE replica = ? AND counter = ?"),
-                arguments: arguments)
+            let lamport = try sql.scalar(
+                "SELECT lamport FROM ops WHERE replica = ? AND counter = ?", operation.replica, operation.counter)
         else { return }
-        for row in try Row.fetchAll(
-            db.cachedStatement(
-                sql: "SELECT * FROM ledger WHERE lamport = ? AND replica = ? AND counter = ? ORDER BY idx"),
-            arguments: [lamport, operation.replica, Int64(operation.counter)])
+        for row in try sql.rows(
+            "SELECT * FROM ledger WHERE lamport = ? AND replica = ? AND counter = ? ORDER BY idx", lamport,
+            operation.replica, operation.counter)
         {
             entries.append(try Self.entry(row, operation: receipt.operation!))
-            lines.append(row["line"] ?? receipt.lines.first?.sku ?? "")
+            lines.append(try row["line"].optionalCode() ?? receipt.lines.first?.sku ?? "")
         }
         receipt.entries = entries
         receipt.entryLines = lines
     }
 
     func nextCreationIndex(_ table: String) throws -> Int {
-        (try Int.fetchOne(db.cachedStatement(sql: "SELECT MAX(creation_index) FROM \(table)")) ?? -1) + 1
+        (try sql.scalar("SELECT MAX(creation_index) FROM \(table)")?.int() ?? -1) + 1
     }
 
     // MARK: Rows
@@ -319,27 +318,24 @@ struct ProjectionReader {
         var positions: [StockKey: Position] = [:]
         guard !keys.isEmpty else { return (valuations, positions) }
         let list = try ProjectionWriter.stockKeyList(keys)
-        for row in try Row.fetchAll(
-            db.cachedStatement(
-                sql: """
-                    SELECT s.sku, s.location, s.quantity, s.value, s.last_rate, s.on_hand, s.on_order, s.demand,
-                        s.allocated, s.position_value
-                    FROM json_each(?) k JOIN stock s ON s.location = k.value ->> 1 AND s.sku = k.value ->> 0
-                    """), arguments: [list])
+        for row in try sql.rows(
+            """
+            SELECT s.sku, s.location, s.quantity, s.value, s.last_rate, s.on_hand, s.on_order, s.demand,
+                s.allocated, s.position_value
+            FROM \(sql.dialect.jsonElements("?")) k JOIN stock s ON s.location = k.value ->> 1 AND s.sku = k.value ->> 0
+            """, list)
         {
-            let key = StockKey(sku: row[0], location: row[1])
-            if let quantity = try StoredAmount.optionalAmount(row[2]) {
-                valuations[key] = Valuation(
-                    quantity: quantity, value: try StoredAmount.amount(row[3]),
-                    lastRate: try StoredAmount.amount(row[4]))
+            let key = StockKey(sku: try row[0].code(), location: try row[1].string())
+            if let quantity = try row[2].optionalAmount() {
+                valuations[key] = Valuation(quantity: quantity, value: try row[3].amount(), lastRate: try row[4].amount())
             }
-            if let onHand = try StoredAmount.optionalAmount(row[5]) {
+            if let onHand = try row[5].optionalAmount() {
                 var position = Position(sku: key.sku, location: key.location)
                 position.onHand = onHand
-                position.onOrder = try StoredAmount.amount(row[6])
-                position.demand = try StoredAmount.amount(row[7])
-                position.allocated = try StoredAmount.amount(row[8])
-                position.value = try StoredAmount.amount(row[9])
+                position.onOrder = try row[6].amount()
+                position.demand = try row[7].amount()
+                position.allocated = try row[8].amount()
+                position.value = try row[9].amount()
                 positions[key] = position
             }
         }
@@ -347,9 +343,7 @@ struct ProjectionReader {
     }
 
     func fieldWrite(_ key: FieldKey) throws -> FieldWrite? {
-        try Row.fetchOne(
-            db.cachedStatement(sql: "SELECT * FROM field_writes WHERE key = ?"), arguments: [key.rawValue]
-        ).map(Self.fieldWrite)
+        try sql.row("SELECT * FROM field_writes WHERE key = ?", key.rawValue).map(Self.fieldWrite)
     }
 
     /// A stored field key; one this build cannot read means the file was written by something else.
@@ -361,68 +355,70 @@ struct ProjectionReader {
     func fieldWrites(prefix: String) throws -> [(FieldKey, FieldWrite)] {
         // Every key with this prefix sorts between the prefix and the prefix with its last character raised.
         let upper = String(prefix.dropLast()) + ";"
-        return try Row.fetchAll(
-            db.cachedStatement(sql: "SELECT * FROM field_writes WHERE key >= ? AND key < ?"),
-            arguments: [prefix, upper]
-        ).map { (try Self.fieldKey($0["key"]), try Self.fieldWrite($0)) }
+        return try sql.rows("SELECT * FROM field_writes WHERE key >= ? AND key < ?", prefix, upper).map {
+            (try Self.fieldKey(try $0["key"].string()), try Self.fieldWrite($0))
+        }
     }
 
     func conflict(_ id: String) throws -> Conflict? {
-        try Row.fetchOne(db.cachedStatement(sql: "SELECT * FROM conflicts WHERE id = ?"), arguments: [id])
-            .map(Self.conflict)
+        try sql.row("SELECT * FROM conflicts WHERE id = ?", id).map(Self.conflict)
     }
 
     func acknowledgement(_ id: String) throws -> Acknowledgement? {
-        try Row.fetchOne(db.cachedStatement(sql: "SELECT * FROM acknowledgements WHERE conflict = ?"), arguments: [id])
-            .map(Self.acknowledgement)
+        try sql.row("SELECT * FROM acknowledgements WHERE conflict = ?", id).map(Self.acknowledgement)
     }
 
-    static func item(_ row: Row) -> Item {
-        Item(sku: row["sku"], kind: ItemKind(rawValue: row["kind"]) ?? .material, unit: row["unit"], name: row["name"])
+    static func item(_ row: SQLRow) throws -> Item {
+        Item(
+            sku: try row["sku"].code(), kind: ItemKind(rawValue: try row["kind"].string()) ?? .material,
+            unit: try row["unit"].string(), name: try row["name"].string())
     }
 
-    static func valuation(_ row: Row) throws -> Valuation {
+    static func valuation(_ row: SQLRow) throws -> Valuation {
         Valuation(
-            quantity: try StoredAmount.amount(row["quantity"]), value: try StoredAmount.amount(row["value"]),
-            lastRate: try StoredAmount.amount(row["last_rate"]))
+            quantity: try row["quantity"].amount(), value: try row["value"].amount(),
+            lastRate: try row["last_rate"].amount())
     }
 
-    static func position(_ row: Row) throws -> Position {
-        var position = Position(sku: row["sku"], location: row["location"])
-        position.onHand = try StoredAmount.amount(row["on_hand"])
-        position.onOrder = try StoredAmount.amount(row["on_order"])
-        position.demand = try StoredAmount.amount(row["demand"])
-        position.allocated = try StoredAmount.amount(row["allocated"])
-        position.value = try StoredAmount.amount(row["value"])
+    static func position(_ row: SQLRow) throws -> Position {
+        var position = Position(sku: try row["sku"].code(), location: try row["location"].string())
+        position.onHand = try row["on_hand"].amount()
+        position.onOrder = try row["on_order"].amount()
+        position.demand = try row["demand"].amount()
+        position.allocated = try row["allocated"].amount()
+        position.value = try row["value"].amount()
         return position
     }
 
-    static func entry(_ row: Row, operation: String) throws -> LedgerEntry {
+    static func entry(_ row: SQLRow, operation: String) throws -> LedgerEntry {
         LedgerEntry(
-            sku: row["sku"], location: row["location"], event: LedgerEvent(rawValue: row["event"]) ?? .adjust,
-            quantity: try StoredAmount.amount(row["quantity"]),
-            unitCost: try StoredAmount.optionalAmount(row["unit_cost"]),
-            value: try StoredAmount.optionalAmount(row["value"]), relieved: try StoredAmount.amount(row["relieved"]),
-            ref: row["ref"], date: row["date"], operation: operation)
+            sku: try row["sku"].code(), location: try row["location"].string(),
+            event: LedgerEvent(rawValue: try row["event"].string()) ?? .adjust, quantity: try row["quantity"].amount(),
+            unitCost: try row["unit_cost"].optionalAmount(), value: try row["value"].optionalAmount(),
+            relieved: try row["relieved"].amount(), ref: try row["ref"].optionalCode(), date: try row["date"].string(),
+            operation: operation)
     }
 
-    static func conflict(_ row: Row) throws -> Conflict {
+    static func conflict(_ row: SQLRow) throws -> Conflict {
         var conflict = Conflict(
-            kind: Conflict.Kind(rawValue: row["kind"]) ?? .refusedOperation, subject: row["subject"], trigger: "",
-            operations: try JSONDecoder().decode([String].self, from: Data((row["operations"] as String).utf8)),
-            outcome: row["outcome"], explanation: row["explanation"])
-        conflict.id = row["id"]
+            kind: Conflict.Kind(rawValue: try row["kind"].string()) ?? .refusedOperation,
+            subject: try row["subject"].string(), trigger: "",
+            operations: try JSONDecoder().decode([String].self, from: Data(try row["operations"].string().utf8)),
+            outcome: try row["outcome"].string(), explanation: try row["explanation"].string())
+        conflict.id = try row["id"].string()
         return conflict
     }
 
-    static func acknowledgement(_ row: Row) -> Acknowledgement {
-        Acknowledgement(conflict: row["conflict"], operation: row["operation"], note: row["note"], date: row["date"])
+    static func acknowledgement(_ row: SQLRow) throws -> Acknowledgement {
+        Acknowledgement(
+            conflict: try row["conflict"].string(), operation: try row["operation"].string(),
+            note: try row["note"].string(), date: try row["date"].string())
     }
 
-    static func fieldWrite(_ row: Row) throws -> FieldWrite {
-        let rivals: String = row["rivals"]
+    static func fieldWrite(_ row: SQLRow) throws -> FieldWrite {
+        let rivals = try row["rivals"].string()
         return FieldWrite(
-            operation: row["operation"], value: row["value"],
+            operation: try row["operation"].string(), value: try row["value"].string(),
             rivals: rivals.isEmpty ? [] : try JSONDecoder().decode([FieldWrite].self, from: Data(rivals.utf8)))
     }
 }
@@ -457,54 +453,49 @@ struct CatalogRows {
         return seen.sorted()
     }
 
-    mutating func loadSubtree(_ sku: SKU, _ db: Database) throws {
-        try loadSubtrees([sku], db)
+    mutating func loadSubtree(_ sku: SKU, _ sql: any SQLExecutor) throws {
+        try loadSubtrees([sku], sql)
     }
 
     /// Every BOM line below the given SKUs, in one recursive query, and the items of every SKU met.
-    mutating func loadSubtrees(_ roots: [SKU], _ db: Database) throws {
+    mutating func loadSubtrees(_ roots: [SKU], _ sql: any SQLExecutor) throws {
         let roots = roots.filter { !loadedSubtrees.contains($0) }
         guard !roots.isEmpty else { return }
-        let rows = try Row.fetchAll(
-            db.cachedStatement(
-                sql: """
-                    WITH RECURSIVE tree(sku) AS (
-                        SELECT value FROM json_each(?1)
-                        UNION SELECT b.child FROM bom_lines b JOIN tree t ON b.parent = t.sku
-                    )
-                    SELECT b.parent, b.child, b.quantity FROM bom_lines b WHERE b.parent IN (SELECT sku FROM tree)
-                        ORDER BY b.parent, b.child
-                    """), arguments: [try ProjectionWriter.json(roots)])
+        let rows = try sql.rows(
+            """
+            WITH RECURSIVE tree(sku) AS (
+                SELECT value FROM \(sql.dialect.jsonTextElements("?1"))
+                UNION SELECT b.child FROM bom_lines b JOIN tree t ON b.parent = t.sku
+            )
+            SELECT b.parent, b.child, b.quantity FROM bom_lines b WHERE b.parent IN (SELECT sku FROM tree)
+                ORDER BY b.parent, b.child
+            """, try ProjectionWriter.json(roots))
         var parents: Set<SKU> = []
         var skus = Set(roots)
         for row in rows {
-            let parent: SKU = row["parent"]
-            let child: SKU = row["child"]
+            let parent: SKU = try row[0].code()
+            let child: SKU = try row[1].code()
             skus.formUnion([parent, child])
             if parents.insert(parent).inserted, boms[parent] != nil { boms[parent] = [] }
-            boms[parent, default: []].append(BOMLine(sku: child, quantity: try StoredAmount.amount(row["quantity"])))
+            boms[parent, default: []].append(BOMLine(sku: child, quantity: try row[2].amount()))
         }
         for sku in skus.sorted() {
             loadedSubtrees.insert(sku)
-            try loadItem(sku, db)
+            try loadItem(sku, sql)
         }
     }
 
-    mutating func loadItem(_ sku: SKU, _ db: Database) throws {
+    mutating func loadItem(_ sku: SKU, _ sql: any SQLExecutor) throws {
         guard checkedItems.insert(sku).inserted else { return }
-        if let row = try Row.fetchOne(
-            db.cachedStatement(sql: "SELECT sku, kind, unit, name FROM items WHERE sku = ?"), arguments: [sku])
-        {
-            items[sku] = ProjectionReader.item(row)
+        if let row = try sql.row("SELECT sku, kind, unit, name FROM items WHERE sku = ?", sku) {
+            items[sku] = try ProjectionReader.item(row)
         }
     }
 
-    mutating func loadLocation(_ code: String, _ db: Database) throws {
+    mutating func loadLocation(_ code: String, _ sql: any SQLExecutor) throws {
         guard checkedLocations.insert(code).inserted else { return }
-        if let row = try Row.fetchOne(
-            db.cachedStatement(sql: "SELECT code, name FROM locations WHERE code = ?"), arguments: [code])
-        {
-            locations[code] = Location(code: code, name: row["name"])
+        if let row = try sql.row("SELECT code, name FROM locations WHERE code = ?", code) {
+            locations[code] = Location(code: code, name: try row[1].string())
         }
     }
 }

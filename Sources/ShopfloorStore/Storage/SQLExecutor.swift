@@ -72,6 +72,8 @@ public protocol SQLStatement {
 /// device's SQLite file and on HQ's PostgreSQL. Placeholders are `?` (or `?N`, SQLite's numbering); an executor
 /// for another dialect rewrites them.
 public protocol SQLExecutor {
+    /// Where the SQL of the two backends differs (a handful of functions), the store asks the dialect.
+    var dialect: SQLDialect { get }
     /// The statement for `sql`, compiled once per connection where the backend can.
     func prepare(_ sql: String) throws -> any SQLStatement
     /// Runs `body` in a savepoint: what it wrote is kept when it returns true and undone when it returns false or
@@ -124,6 +126,30 @@ extension SQLExecutor {
             return false
         }
         return first == .null ? nil : first
+    }
+}
+
+/// The few places the store's SQL differs between SQLite and PostgreSQL.
+public enum SQLDialect: Sendable {
+    case sqlite
+    case postgres
+
+    /// A table function over a JSON array bound at `parameter`: one row per element, its column `value` the element
+    /// as JSON (`value ->> 0` reads an element of a nested array as text).
+    public func jsonElements(_ parameter: String) -> String {
+        switch self {
+        case .sqlite: "json_each(\(parameter))"
+        case .postgres: "json_array_elements(\(parameter)::json)"
+        }
+    }
+
+    /// A table function over a JSON array of strings bound at `parameter`: one row per element, its column `value`
+    /// the string.
+    public func jsonTextElements(_ parameter: String) -> String {
+        switch self {
+        case .sqlite: "json_each(\(parameter))"
+        case .postgres: "json_array_elements_text(\(parameter)::json)"
+        }
     }
 }
 

@@ -6,6 +6,7 @@ import ShopfloorDomain
 /// and stepped through SQLite's C API (GRDB's argument arrays cost more than a fold's insert).
 public struct SQLiteExecutor: SQLExecutor {
     public let db: Database
+    public var dialect: SQLDialect { .sqlite }
 
     public init(_ db: Database) {
         self.db = db
