@@ -151,9 +151,9 @@ extension Replica {
                     var assigned: [CanonicalKey] = []
                     for (id, seq) in assignments.sorted(by: { $0.value < $1.value }) {
                         guard
-                            let row = try Row.fetchOne(
-                                db, sql: "SELECT \(Schema.operationColumns) FROM ops WHERE replica = ? AND counter = ?",
-                                arguments: [id.replica, Int64(id.counter)])
+                            let row = try db.row(
+                                "SELECT \(Schema.operationColumns) FROM ops WHERE replica = ? AND counter = ?",
+                                id.replica, id.counter)
                         else { continue }
                         var op = try Self.decodeOperation(row)
                         guard op.seq == nil else { continue }
@@ -203,7 +203,7 @@ extension Replica {
     /// from HQ, or refolded) are not held to it, so history stays foldable.
     static func admit(
         _ op: ShopOperation, author: String?, vector: VersionVector, strict: Bool = false,
-        inspection: Inspection? = nil, _ db: Database, command: inout Command?
+        inspection: Inspection? = nil, _ db: any SQLExecutor, command: inout Command?
     ) throws -> IntegrationOutcome {
         if let author, op.id.replica != author {
             return .refused(
@@ -218,9 +218,9 @@ extension Replica {
                 message: "operation \(op.id): replica id must be 1–64 of [A-Za-z0-9._-]; counter and lamport ≥ 1")
         }
         if vector.contains(op.id) {
-            let stored = try Row.fetchOne(
-                db, sql: "SELECT \(Schema.operationColumns) FROM ops WHERE replica = ? AND counter = ?",
-                arguments: [op.id.replica, Int64(op.id.counter)]
+            let stored = try db.row(
+                "SELECT \(Schema.operationColumns) FROM ops WHERE replica = ? AND counter = ?", op.id.replica,
+                op.id.counter
             ).map(decodeOperation)
             if let stored, stored.sameContent(as: op) { return .duplicate }
             return .refused(
@@ -321,11 +321,9 @@ extension Replica {
     /// Operations authored by `author` with a counter above `counter`, in counter order.
     public func operations(authoredBy author: String, after counter: UInt64, limit: Int) throws -> [ShopOperation] {
         try database.read { db in
-            try Row.fetchAll(
-                db,
-                sql:
-                    "SELECT \(Schema.operationColumns) FROM ops WHERE replica = ? AND counter > ? ORDER BY counter LIMIT ?",
-                arguments: [author, Int64(counter), limit]
+            try db.rows(
+                "SELECT \(Schema.operationColumns) FROM ops WHERE replica = ? AND counter > ? ORDER BY counter LIMIT ?",
+                author, counter, limit
             ).map(Self.decodeOperation)
         }
     }
@@ -338,10 +336,10 @@ extension Replica {
         return try database.read { db in
             let conditions = missing.keys.sorted().map { _ in "(replica = ? AND counter > ?)" }.joined(
                 separator: " OR ")
-            var arguments: [any DatabaseValueConvertible] = []
+            var arguments: [SQLValue] = []
             for replica in missing.keys.sorted() {
-                arguments.append(replica)
-                arguments.append(Int64(vector[replica]))
+                arguments.append(.text(replica))
+                arguments.append(vector[replica].sqlValue)
             }
             // Start the canonical scan at the earliest first-missing operation instead of the beginning.
             var floor = Int64.max
@@ -351,13 +349,11 @@ extension Replica {
                     arguments: [replica, Int64(vector[replica] + 1)])
                 floor = min(floor, lamport ?? 0)
             }
-            arguments.append(floor)
-            arguments.append(limit)
-            return try Row.fetchAll(
-                db,
-                sql:
-                    "SELECT \(Schema.operationColumns) FROM ops WHERE (\(conditions)) AND lamport >= ? ORDER BY lamport, replica, counter LIMIT ?",
-                arguments: StatementArguments(arguments)
+            arguments.append(.integer(floor))
+            arguments.append(limit.sqlValue)
+            return try db.rows(
+                "SELECT \(Schema.operationColumns) FROM ops WHERE (\(conditions)) AND lamport >= ? ORDER BY lamport, replica, counter LIMIT ?",
+                values: arguments
             ).map(Self.decodeOperation)
         }
     }
@@ -368,33 +364,38 @@ extension Replica {
     /// one entry when there is one, so a single large operation still gets through.
     public func page(after: UInt64, holding vector: VersionVector, limit: Int, bytesMax: Int = .max) throws -> PullPage
     {
-        try database.read { db in
-            let rows = try Row.fetchCursor(
-                db, sql: "SELECT \(Schema.operationColumns) FROM ops WHERE seq > ? ORDER BY seq LIMIT ?",
-                arguments: [Int64(clamping: after), limit])
-            var page = PullPage(operations: [], sequenced: [], last: after, more: false)
-            var bytes = 0
-            while let row = try rows.next() {
-                let op = try Self.decodeOperation(row)
-                // An estimate of the encoded size: the variable-length members plus a fixed envelope.
-                let size =
-                    vector.contains(op.id)
-                    ? 64 + op.id.replica.utf8.count
-                    : 256 + op.payload.utf8.count + op.timestamp.utf8.count + op.kind.utf8.count
-                        + op.context.counters.reduce(0) { $0 + $1.key.utf8.count + 24 }
-                if bytes > 0 && bytes + size > bytesMax { break }
-                bytes += size
-                if vector.contains(op.id) {
-                    page.sequenced.append(Assignment(id: op.id, seq: op.seq!))
-                } else {
-                    page.operations.append(op)
-                }
-                page.last = op.seq!
+        try database.read { db in try Self.page(after: after, holding: vector, limit: limit, bytesMax: bytesMax, db) }
+    }
+
+    /// A pull page read through `sql` (HQ on either backend).
+    static func page(
+        after: UInt64, holding vector: VersionVector, limit: Int, bytesMax: Int, _ sql: any SQLExecutor
+    ) throws -> PullPage {
+        var page = PullPage(operations: [], sequenced: [], last: after, more: false)
+        var bytes = 0
+        try sql.prepare("SELECT \(Schema.operationColumns) FROM ops WHERE seq > ? ORDER BY seq LIMIT ?").query([
+            .integer(Int64(clamping: after)), limit.sqlValue,
+        ]) { row in
+            let op = try Self.decodeOperation(row)
+            // An estimate of the encoded size: the variable-length members plus a fixed envelope.
+            let size =
+                vector.contains(op.id)
+                ? 64 + op.id.replica.utf8.count
+                : 256 + op.payload.utf8.count + op.timestamp.utf8.count + op.kind.utf8.count
+                    + op.context.counters.reduce(0) { $0 + $1.key.utf8.count + 24 }
+            if bytes > 0 && bytes + size > bytesMax { return false }
+            bytes += size
+            if vector.contains(op.id) {
+                page.sequenced.append(Assignment(id: op.id, seq: op.seq!))
+            } else {
+                page.operations.append(op)
             }
-            let highest = try Int64.fetchOne(db, sql: "SELECT MAX(seq) FROM ops WHERE seq IS NOT NULL") ?? 0
-            page.more = UInt64(highest) > page.last
-            return page
+            page.last = op.seq!
+            return true
         }
+        let highest = try sql.scalar("SELECT MAX(seq) FROM ops WHERE seq IS NOT NULL")?.int64() ?? 0
+        page.more = UInt64(highest) > page.last
+        return page
     }
 
     /// Folds pulled pages in one transaction, as a sync session's `.integrate` asks (their operations, and HQ's
@@ -419,7 +420,7 @@ extension Replica {
     /// Every operation in canonical order.
     public func allOperations() throws -> [ShopOperation] {
         try database.read { db in
-            try Row.fetchAll(db, sql: "SELECT \(Schema.operationColumns) FROM ops ORDER BY \(Schema.canonicalOrder)")
+            try db.rows("SELECT \(Schema.operationColumns) FROM ops ORDER BY \(Schema.canonicalOrder)")
                 .map(Self.decodeOperation)
         }
     }

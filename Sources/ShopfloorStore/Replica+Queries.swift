@@ -239,7 +239,7 @@ extension Replica {
     /// One order in full, or nil when there is no such order.
     public func orderDetail(_ number: OrderNumber) throws -> OrderDetail? {
         try read { db in
-            guard let order = try ProjectionReader(db: db).order(number) else { return nil }
+            guard let order = try ProjectionReader(db).order(number) else { return nil }
             let entries =
                 try Int.fetchOne(
                     db, sql: "SELECT COALESCE(SUM(entries), 0) FROM ledger_refs WHERE ref = ?", arguments: [number])
@@ -284,7 +284,7 @@ extension Replica {
     public func catalog(subtreesOf skus: [SKU]) throws -> Catalog {
         try read { db in
             var rows = CatalogRows()
-            for sku in skus { try rows.loadSubtree(sku, SQLiteExecutor(db)) }
+            for sku in skus { try rows.loadSubtree(sku, db) }
             return rows.catalog
         }
     }
@@ -327,7 +327,7 @@ extension Replica {
     /// Catalog items by SKU: at most `limit`, those after `after` (a cursor).
     public func items(after: SKU? = nil, limit: Int) throws -> [Item] {
         try read { db in
-            try SQLiteExecutor(db).rows(
+            try db.rows(
                 "SELECT sku, kind, unit, name FROM items WHERE sku > ? ORDER BY sku LIMIT ?", after ?? "", max(0, limit)
             ).map(ProjectionReader.item)
         }
@@ -335,7 +335,7 @@ extension Replica {
 
     public func item(_ sku: SKU) throws -> Item? {
         try read { db in
-            try SQLiteExecutor(db).row("SELECT sku, kind, unit, name FROM items WHERE sku = ?", sku)
+            try db.row("SELECT sku, kind, unit, name FROM items WHERE sku = ?", sku)
                 .map(ProjectionReader.item)
         }
     }

@@ -16,7 +16,8 @@ extension Replica {
     /// Folds operations (sorted in canonical order, all after the fold's last) and writes their projections, in
     /// batches of at most ``foldBatchMax``.
     static func foldForward(
-        _ ops: [ShopOperation], decoded: [OperationID: Command] = [:], _ state: inout ReplicaState, _ db: Database
+        _ ops: [ShopOperation], decoded: [OperationID: Command] = [:], _ state: inout ReplicaState,
+        _ db: any SQLExecutor
     ) throws {
         var start = ops.startIndex
         while start < ops.endIndex {
@@ -32,9 +33,9 @@ extension Replica {
     /// ``DomainError``; merged ones never refuse. Operations after the sequenced prefix (a device's own unsynced
     /// work, or any not numbered by HQ yet) enter the suffix, and the rows they change keep a before-image.
     static func foldBatch(
-        _ batch: [(ShopOperation, Command?)], local: Bool, _ state: inout ReplicaState, _ db: Database
+        _ batch: [(ShopOperation, Command?)], local: Bool, _ state: inout ReplicaState, _ db: any SQLExecutor
     ) throws -> [FoldStep] {
-        let reader = ProjectionReader(db: db)
+        let reader = ProjectionReader(db)
         let commands = batch.compactMap(\.1)
         var extraStock: Set<StockKey> = []
         // The prefetch derives stock keys from the orders and catalog; a batch whose fold wrote an entry outside
@@ -68,7 +69,7 @@ extension Replica {
                 extraStock.formUnion(missing)
                 continue
             }
-            let writer = ProjectionWriter(db: db)
+            let writer = ProjectionWriter(db)
             if let suffixStart {
                 try writer.write(from: workingSet.shop, to: suffixStart.shop)
                 try writer.write(from: suffixStart.shop, to: fold.shop, undoKept: &state.cache.undoKept)
@@ -80,7 +81,7 @@ extension Replica {
                 try writer.append(step, key: op.key, position: position)
                 // A device's unsynced suffix only: HQ numbers everything it folds.
                 if suffix {
-                    try db.cachedStatement(sql: Upsert.suffix).execute(arguments: [op.id.replica, Int64(op.id.counter)])
+                    try db.execute(Upsert.suffix, op.id.replica, op.id.counter)
                 }
             }
             state.last = fold.last
@@ -96,7 +97,7 @@ extension Replica {
     static func rewind(_ state: inout ReplicaState, _ db: Database) throws {
         guard let boundary = state.boundary else { return }
         let decoder = JSONDecoder()
-        let writer = ProjectionWriter(db: db)
+        let writer = ProjectionWriter(db)
         func decode<T: Decodable>(_ type: T.Type, _ image: String?) throws -> T? {
             try image.map { try decoder.decode(T.self, from: Data($0.utf8)) }
         }
@@ -167,22 +168,20 @@ extension Replica {
     /// Folds every operation that sorts after the fold's last (after a rewind, or from nothing for a rebuild);
     /// `decoded` holds commands already decoded (the batch just admitted), so their payloads are not read twice.
     static func foldRemaining(
-        _ state: inout ReplicaState, _ db: Database, decoded: [OperationID: Command] = [:]
+        _ state: inout ReplicaState, _ db: any SQLExecutor, decoded: [OperationID: Command] = [:]
     ) throws {
-        var after = Int64(state.last?.seq ?? 0)
+        var after = state.last?.seq ?? 0
         while true {
             // In chunks, so a long log never sits in memory at once.
-            let chunk = try Row.fetchAll(
-                db.cachedStatement(
-                    sql: "SELECT \(Schema.operationColumns) FROM ops WHERE seq > ? ORDER BY seq LIMIT \(foldBatchMax)"),
-                arguments: [after]
+            let chunk = try db.rows(
+                "SELECT \(Schema.operationColumns) FROM ops WHERE seq > ? ORDER BY seq LIMIT \(foldBatchMax)", after
             ).map(decodeOperation)
             guard let last = chunk.last else { break }
             try foldForward(chunk, decoded: decoded, &state, db)
-            after = Int64(last.seq!)
+            after = last.seq!
         }
-        let unsequenced = try Row.fetchAll(
-            db, sql: "SELECT \(Schema.operationColumns) FROM ops WHERE seq IS NULL ORDER BY lamport, replica, counter"
+        let unsequenced = try db.rows(
+            "SELECT \(Schema.operationColumns) FROM ops WHERE seq IS NULL ORDER BY lamport, replica, counter"
         ).map(decodeOperation)
         try foldForward(unsequenced, decoded: decoded, &state, db)
     }

@@ -349,13 +349,13 @@ public final class Replica: Sendable {
     /// The whole domain state, read from every projection row. For tests, the simulator's checks and tools: a
     /// command never needs it (each fold reads only its working set).
     public var shop: Shop {
-        get throws { try database.read { try ProjectionReader(db: $0).wholeShop() } }
+        get throws { try database.read { try ProjectionReader($0).wholeShop() } }
     }
 
     /// The domain state the given commands would read: the working set their fold would prefetch. A client
     /// validates commands against it before recording (the record validates again inside its transaction).
     public func workingSet(for commands: [Command]) throws -> Shop {
-        try database.read { try ProjectionReader(db: $0).workingSet(for: commands).shop }
+        try database.read { try ProjectionReader($0).workingSet(for: commands).shop }
     }
     public var versionVector: VersionVector { state.withLock { $0.vector } }
     public var operationCount: Int { state.withLock { Int($0.vector.total) } }
@@ -363,7 +363,7 @@ public final class Replica: Sendable {
     public var conflicts: [(conflict: Conflict, acknowledgement: Acknowledgement?)] {
         get throws {
             try database.read { db in
-                let sql = SQLiteExecutor(db)
+                let sql = db
                 let acknowledgements = Dictionary(
                     try sql.rows("SELECT * FROM acknowledgements").map {
                         let ack = try ProjectionReader.acknowledgement($0)

@@ -22,10 +22,6 @@ struct ProjectionReader {
         self.sql = sql
     }
 
-    init(db: Database) {
-        self.init(SQLiteExecutor(db))
-    }
-
     func workingSet(for commands: [Command], extraStock: Set<StockKey> = []) throws -> WorkingSet {
         var cache = WorkingSetCache()
         return try workingSet(for: commands, extraStock: extraStock, cache: &cache)

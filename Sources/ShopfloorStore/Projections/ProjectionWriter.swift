@@ -13,10 +13,6 @@ struct ProjectionWriter {
         self.sql = sql
     }
 
-    init(db: Database) {
-        self.init(SQLiteExecutor(db))
-    }
-
     func write(from before: Shop, to after: Shop) throws {
         var known: Set<String> = []
         try write(from: before, to: after, undo: nil, known: &known)

@@ -235,3 +235,17 @@ extension SQLValue {
         isNull ? nil : Code(try string())
     }
 }
+
+extension SQLValue: ExpressibleByStringInterpolation, ExpressibleByIntegerLiteral {
+    public init(stringLiteral value: String) {
+        self = .text(value)
+    }
+
+    public init(stringInterpolation: DefaultStringInterpolation) {
+        self = .text(String(stringInterpolation: stringInterpolation))
+    }
+
+    public init(integerLiteral value: Int64) {
+        self = .integer(value)
+    }
+}

@@ -4,20 +4,15 @@ import ShopfloorDomain
 
 /// The storage boundary over a GRDB connection inside its transaction: statements are GRDB's cached ones, bound
 /// and stepped through SQLite's C API (GRDB's argument arrays cost more than a fold's insert).
-public struct SQLiteExecutor: SQLExecutor {
-    public let db: Database
+extension Database: SQLExecutor {
     public var dialect: SQLDialect { .sqlite }
 
-    public init(_ db: Database) {
-        self.db = db
-    }
-
     public func prepare(_ sql: String) throws -> any SQLStatement {
-        SQLitePrepared(db: db, statement: try db.cachedStatement(sql: sql))
+        SQLitePrepared(db: self, statement: try cachedStatement(sql: sql))
     }
 
     public func savepoint(_ body: () throws -> Bool) throws {
-        try db.inSavepoint { try body() ? .commit : .rollback }
+        try inSavepoint { try body() ? .commit : .rollback }
     }
 }
 
