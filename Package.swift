@@ -73,6 +73,7 @@ let package = Package(
         .target(
             name: "ShopfloorPostgres",
             dependencies: [
+                "ShopfloorDomain", "ShopfloorReplication", "ShopfloorStore",
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
@@ -184,8 +185,9 @@ let package = Package(
         .testTarget(
             name: "ShopfloorPostgresTests",
             dependencies: [
-                "ShopfloorPostgres", "shopfloor-hq",
+                "ShopfloorPostgres", "shopfloor-hq", "ShopfloorDomain", "ShopfloorReplication", "ShopfloorStore",
                 .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),

@@ -88,15 +88,14 @@ public struct DeviceRegistry: Sendable {
     /// Checks a device may push as `replicaID`: its bound replica, or (before its first push) a replica no other
     /// device and not HQ itself owns. Reads the binding in `db`, the push's own transaction, so two first pushes
     /// cannot both pass. Changes nothing.
-    func checkBinding(_ device: Record, to replicaID: String, _ db: Database) throws {
+    func checkBinding(_ device: Record, to replicaID: String, _ db: any SQLExecutor) throws {
         guard VersionVector.isValidReplicaID(replicaID) else {
             throw HQError.malformed("replica id must be 1–64 of [A-Za-z0-9._-], got '\(replicaID.prefix(80))'")
         }
-        let row = try Row.fetchOne(
-            db.cachedStatement(sql: "SELECT replica, revoked FROM devices WHERE id = ?"), arguments: [device.id])
+        let row = try db.row("SELECT replica, revoked FROM devices WHERE id = ?", device.id)
         guard let row else { throw HQError.unauthorized }
-        if (row["revoked"] as String?) != nil { throw HQError.revoked(device.id) }
-        if let bound = row["replica"] as String? {
+        if !row[1].isNull { throw HQError.revoked(device.id) }
+        if let bound = try row[0].optionalString() {
             guard bound == replicaID else {
                 throw HQError(
                     .forbidden, "foreign_author",
@@ -107,17 +106,15 @@ public struct DeviceRegistry: Sendable {
         guard replicaID != replica.id else {
             throw HQError(.forbidden, "foreign_author", "replica '\(replicaID)' is HQ's own")
         }
-        let owner = try String.fetchOne(
-            db.cachedStatement(sql: "SELECT id FROM devices WHERE replica = ?"), arguments: [replicaID])
+        let owner = try db.scalar("SELECT id FROM devices WHERE replica = ?", replicaID)?.string()
         if let owner, owner != device.id {
             throw HQError(.forbidden, "foreign_author", "replica '\(replicaID)' belongs to another device")
         }
     }
 
     /// Binds a device to its replica on its first stored push, in that push's transaction.
-    func bind(_ deviceID: String, to replicaID: String, _ db: Database) throws {
-        try db.execute(
-            sql: "UPDATE devices SET replica = ? WHERE id = ? AND replica IS NULL", arguments: [replicaID, deviceID])
+    func bind(_ deviceID: String, to replicaID: String, _ db: any SQLExecutor) throws {
+        try db.execute("UPDATE devices SET replica = ? WHERE id = ? AND replica IS NULL", replicaID, deviceID)
     }
 
     /// Records a contact: when, what the device holds, what it has pushed.
@@ -131,18 +128,17 @@ public struct DeviceRegistry: Sendable {
 
     /// Records a contact in `db`'s transaction.
     func recordContact(
-        _ id: String, acknowledged: VersionVector? = nil, pushed: UInt64? = nil, now: Date = Date(), _ db: Database
+        _ id: String, acknowledged: VersionVector? = nil, pushed: UInt64? = nil, now: Date = Date(),
+        _ db: any SQLExecutor
     ) throws {
-        try db.execute(sql: "UPDATE devices SET last_contact = ? WHERE id = ?", arguments: [Self.timestamp(now), id])
+        try db.execute("UPDATE devices SET last_contact = ? WHERE id = ?", Self.timestamp(now), id)
         if let acknowledged {
             let json = String(decoding: try JSONEncoder().encode(acknowledged), as: UTF8.self)
-            try db.execute(sql: "UPDATE devices SET acknowledged = ? WHERE id = ?", arguments: [json, id])
+            try db.execute("UPDATE devices SET acknowledged = ? WHERE id = ?", json, id)
         }
         if let pushed {
             // Not `MAX(pushed, ?)`: PostgreSQL's scalar maximum is GREATEST, which SQLite lacks.
-            try db.execute(
-                sql: "UPDATE devices SET pushed = ? WHERE id = ? AND pushed < ?",
-                arguments: [Int64(pushed), id, Int64(pushed)])
+            try db.execute("UPDATE devices SET pushed = ? WHERE id = ? AND pushed < ?", pushed, id, pushed)
         }
     }
 

@@ -368,7 +368,7 @@ extension Replica {
     }
 
     /// A pull page read through `sql` (HQ on either backend).
-    static func page(
+    public static func page(
         after: UInt64, holding vector: VersionVector, limit: Int, bytesMax: Int, _ sql: any SQLExecutor
     ) throws -> PullPage {
         var page = PullPage(operations: [], sequenced: [], last: after, more: false)

@@ -352,6 +352,11 @@ public final class Replica: Sendable {
         get throws { try database.read { try ProjectionReader($0).wholeShop() } }
     }
 
+    /// The whole domain state as the projections hold it in `sql`'s transaction (either backend).
+    public static func shop(_ sql: any SQLExecutor) throws -> Shop {
+        try ProjectionReader(sql).wholeShop()
+    }
+
     /// The domain state the given commands would read: the working set their fold would prefetch. A client
     /// validates commands against it before recording (the record validates again inside its transaction).
     public func workingSet(for commands: [Command]) throws -> Shop {

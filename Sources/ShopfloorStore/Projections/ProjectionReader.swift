@@ -318,12 +318,15 @@ struct ProjectionReader {
             """
             SELECT s.sku, s.location, s.quantity, s.value, s.last_rate, s.on_hand, s.on_order, s.demand,
                 s.allocated, s.position_value
-            FROM \(sql.dialect.jsonElements("?")) k JOIN stock s ON s.location = k.value ->> 1 AND s.sku = k.value ->> 0
+            FROM \(sql.dialect.jsonElements("?")) k
+            JOIN stock s ON s.location = \(sql.dialect.collated("k.value ->> 1"))
+                AND s.sku = \(sql.dialect.collated("k.value ->> 0"))
             """, list)
         {
             let key = StockKey(sku: try row[0].code(), location: try row[1].string())
             if let quantity = try row[2].optionalAmount() {
-                valuations[key] = Valuation(quantity: quantity, value: try row[3].amount(), lastRate: try row[4].amount())
+                valuations[key] = Valuation(
+                    quantity: quantity, value: try row[3].amount(), lastRate: try row[4].amount())
             }
             if let onHand = try row[5].optionalAmount() {
                 var position = Position(sku: key.sku, location: key.location)
@@ -460,7 +463,7 @@ struct CatalogRows {
         let rows = try sql.rows(
             """
             WITH RECURSIVE tree(sku) AS (
-                SELECT value FROM \(sql.dialect.jsonTextElements("?1"))
+                SELECT \(sql.dialect.collated("value")) FROM \(sql.dialect.jsonTextElements("?1"))
                 UNION SELECT b.child FROM bom_lines b JOIN tree t ON b.parent = t.sku
             )
             SELECT b.parent, b.child, b.quantity FROM bom_lines b WHERE b.parent IN (SELECT sku FROM tree)

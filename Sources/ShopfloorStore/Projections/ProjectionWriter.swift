@@ -164,7 +164,9 @@ struct ProjectionWriter {
             ])
             guard old?.lines != receipt.lines else { continue }
             for (index, line) in receipt.lines.enumerated() {
-                try writeReceiptLine.execute([receipt.id.sqlValue, index.sqlValue, line.sku.sqlValue, .amount(line.quantity)])
+                try writeReceiptLine.execute([
+                    receipt.id.sqlValue, index.sqlValue, line.sku.sqlValue, .amount(line.quantity),
+                ])
             }
         }
     }
@@ -245,8 +247,7 @@ struct ProjectionWriter {
     }
 
     /// One `ledger_refs` row per order the operation's entries name, with how many entries name it.
-    private func appendRefs(of entries: [LedgerEntry], lamport: SQLValue, replica: SQLValue, counter: SQLValue) throws
-    {
+    private func appendRefs(of entries: [LedgerEntry], lamport: SQLValue, replica: SQLValue, counter: SQLValue) throws {
         var counts: [(ref: OrderNumber, entries: Int)] = []
         for case let ref? in entries.map(\.ref) {
             if let index = counts.firstIndex(where: { $0.ref == ref }) {

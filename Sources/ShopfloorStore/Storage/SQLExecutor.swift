@@ -143,6 +143,15 @@ public enum SQLDialect: Sendable {
         }
     }
 
+    /// A text expression compared with the store's columns: PostgreSQL's tables hold text in the "C" collation
+    /// (SQLite's byte order), and text made by a function (from JSON) must be given it too.
+    public func collated(_ expression: String) -> String {
+        switch self {
+        case .sqlite: expression
+        case .postgres: "(\(expression)) COLLATE \"C\""
+        }
+    }
+
     /// A table function over a JSON array of strings bound at `parameter`: one row per element, its column `value`
     /// the string.
     public func jsonTextElements(_ parameter: String) -> String {
