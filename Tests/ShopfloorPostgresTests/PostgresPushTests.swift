@@ -147,4 +147,48 @@ import Testing
             for node in nodes { await node.close() }
         }
     }
+
+    /// A push cut off inside its transaction, after its operations were stored or after they were folded (what a
+    /// node killed there leaves: PostgreSQL rolls the transaction back), leaves nothing; the same push sent again,
+    /// through another node, is stored once and folds as if nothing had happened.
+    @Test(arguments: [CrashSite.integratedOperations, .integratedFold])
+    func aPushCutOffMidTransactionLeavesNothingAndTheRetryStoresItOnce(site: CrashSite) async throws {
+        struct Cut: Error {}
+        try await TestDatabase.with { database in
+            try await database.migrate()
+            let directory = FileManager.default.temporaryDirectory.appendingPathComponent("pg-cut-\(UUID())")
+            try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+            defer { try? FileManager.default.removeItem(at: directory) }
+            let device = try Self.device(directory, "d1")
+            try Self.catalog(device)
+            try Self.shift(device, orders: 2)
+            let backlog = try Self.backlog(device)
+            let nodes = [
+                try await PostgresStore.open(database.location, logger: Self.logger),
+                try await PostgresStore.open(database.location, logger: Self.logger),
+            ]
+            await #expect(throws: Cut.self) {
+                try await nodes[0].integrate(group: [PushBatch(operations: backlog, author: "d1")]) { reached in
+                    if reached == site { throw Cut() }
+                }
+            }
+            #expect(try await database.integer("SELECT count(*) FROM ops") == 0)
+            #expect(try await database.integer("SELECT count(*) FROM ledger") == 0)
+            #expect(try await database.integer("SELECT next FROM hq_sequence") == 1)
+            let retry = try await nodes[1].integrate(group: [PushBatch(operations: backlog, author: "d1")])
+            #expect(retry[0].outcomes.allSatisfy { $0.isAccepted })
+            let again = try await nodes[0].integrate(group: [PushBatch(operations: backlog, author: "d1")])
+            #expect(again[0].outcomes.allSatisfy { $0 == .duplicate })
+            #expect(try await database.integer("SELECT count(*) FROM ops") == backlog.count)
+            #expect(try await database.integer("SELECT next FROM hq_sequence") == backlog.count + 1)
+            let folded = try await nodes[1].withExecutor("read the projections", idempotent: true) { sql in
+                try Replica.shop(sql)
+            }
+            let expected = try device.shop
+            #expect(folded.orders == expected.orders)
+            #expect(folded.positions == expected.positions)
+            #expect(folded.valuations == expected.valuations)
+            for node in nodes { await node.close() }
+        }
+    }
 }
