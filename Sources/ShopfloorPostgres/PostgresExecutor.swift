@@ -59,16 +59,19 @@ public final class PostgresExecutor: SQLExecutor {
     ) async throws -> T {
         try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<T, any Error>) in
             let thread = Thread {
+                // Named from inside: Linux takes a thread's name from the thread itself, in at most 15 bytes.
+                Thread.current.name = Self.threadName
                 let executor = PostgresExecutor(connection: connection, logger: logger)
                 let result = Result { () throws -> T in
                     defer { executor.finished = true }
                     let value = try body(executor)
-                    if let failure = executor.failure { throw PostgresStatementError.abortedTransaction(first: failure) }
+                    if let failure = executor.failure {
+                        throw PostgresStatementError.abortedTransaction(first: failure)
+                    }
                     return value
                 }
                 continuation.resume(with: result)
             }
-            thread.name = "shopfloor.postgres.executor"
             // The fold's recursion (BOM explosion) gets the stack a main thread has, not a secondary thread's default.
             thread.stackSize = Self.threadStackBytes
             thread.start()
@@ -76,6 +79,8 @@ public final class PostgresExecutor: SQLExecutor {
     }
 
     static let threadStackBytes = 8 << 20
+    /// What a debugger or `top -H` shows for the executor's threads.
+    public static let threadName = "sf-pg-executor"
 
     public var dialect: SQLDialect { .postgres }
 
