@@ -58,15 +58,35 @@ import Testing
         try replica.operations(authoredBy: replica.id, after: 0, limit: 10_000)
     }
 
-    /// Three devices push at the same moment through two nodes, in small batches that interleave: every
-    /// operation is numbered once, 1...N with no gap, and the projections the nodes folded on PostgreSQL are
-    /// what a SQLite HQ folds from the same log in the same order.
-    @Test func twoNodesStoringPushesAtOnceNumberAndFoldAsOne() async throws {
+    /// A migrated database, a scratch folder for the devices' files, and two nodes on the database; the nodes are
+    /// closed and the folder removed afterwards, whatever happens.
+    static func withTwoNodes(
+        _ body: @Sendable (TestDatabase, URL, [PostgresStore]) async throws -> Void
+    ) async throws {
         try await TestDatabase.with { database in
             try await database.migrate()
             let directory = FileManager.default.temporaryDirectory.appendingPathComponent("pg-push-\(UUID())")
             try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
             defer { try? FileManager.default.removeItem(at: directory) }
+            let nodes = [
+                try await PostgresStore.open(database.location, logger: Self.logger),
+                try await PostgresStore.open(database.location, logger: Self.logger),
+            ]
+            do {
+                try await body(database, directory, nodes)
+            } catch {
+                for node in nodes { await node.close() }
+                throw error
+            }
+            for node in nodes { await node.close() }
+        }
+    }
+
+    /// Three devices push at the same moment through two nodes, in small batches that interleave: every
+    /// operation is numbered once, 1...N with no gap, and the projections the nodes folded on PostgreSQL are
+    /// what a SQLite HQ folds from the same log in the same order.
+    @Test func twoNodesStoringPushesAtOnceNumberAndFoldAsOne() async throws {
+        try await Self.withTwoNodes { _, directory, nodes in
             let first = try Self.device(directory, "d1")
             try Self.catalog(first)
             let shared = try Self.backlog(first)
@@ -77,10 +97,6 @@ import Testing
                 devices.append(device)
             }
             for device in devices { try Self.shift(device, orders: 6) }
-            let nodes = [
-                try await PostgresStore.open(database.location, logger: Self.logger),
-                try await PostgresStore.open(database.location, logger: Self.logger),
-            ]
             // The catalog first (the others depend on it), then everyone at once, 5 operations a push.
             let catalogReports = try await nodes[0].integrate(group: [PushBatch(operations: shared, author: "d1")])
             #expect(catalogReports[0].outcomes.allSatisfy { $0.isAccepted })
@@ -144,7 +160,6 @@ import Testing
             #expect(folded.conflicts == expected.conflicts)
             #expect(folded.fieldWrites == expected.fieldWrites)
             #expect(!folded.orders.isEmpty && !folded.positions.isEmpty)
-            for node in nodes { await node.close() }
         }
     }
 
@@ -154,19 +169,11 @@ import Testing
     @Test(arguments: [CrashSite.integratedOperations, .integratedFold])
     func aPushCutOffMidTransactionLeavesNothingAndTheRetryStoresItOnce(site: CrashSite) async throws {
         struct Cut: Error {}
-        try await TestDatabase.with { database in
-            try await database.migrate()
-            let directory = FileManager.default.temporaryDirectory.appendingPathComponent("pg-cut-\(UUID())")
-            try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-            defer { try? FileManager.default.removeItem(at: directory) }
+        try await Self.withTwoNodes { database, directory, nodes in
             let device = try Self.device(directory, "d1")
             try Self.catalog(device)
             try Self.shift(device, orders: 2)
             let backlog = try Self.backlog(device)
-            let nodes = [
-                try await PostgresStore.open(database.location, logger: Self.logger),
-                try await PostgresStore.open(database.location, logger: Self.logger),
-            ]
             await #expect(throws: Cut.self) {
                 try await nodes[0].integrate(group: [PushBatch(operations: backlog, author: "d1")]) { reached in
                     if reached == site { throw Cut() }
@@ -188,7 +195,6 @@ import Testing
             #expect(folded.orders == expected.orders)
             #expect(folded.positions == expected.positions)
             #expect(folded.valuations == expected.valuations)
-            for node in nodes { await node.close() }
         }
     }
 }
